@@ -1,0 +1,62 @@
+/*
+ * config.h - the validated, read-only configuration everyone else reads.
+ *
+ * config.c alone parses the JSON file (json-c); no json-c object leaves it.
+ * Every problem is reported by key name with the file, all of them at once,
+ * before mailsift connects anywhere.  The reference of every key is in
+ * README.md ("Configuration").
+ */
+#ifndef MAILSIFT_CONFIG_H
+#define MAILSIFT_CONFIG_H
+
+#include <stddef.h>
+
+enum tls_mode {
+	TLS_IMPLICIT,		/* "implicit": TLS from the first byte (993) */
+	TLS_STARTTLS,		/* "starttls": plain, then STARTTLS */
+	TLS_NONE		/* "none": loopback hosts only */
+};
+
+struct config {
+	char *path;			/* the file this came from */
+	struct {
+		char *host;
+		int port;
+		enum tls_mode tls;
+		char *ca_file;		/* extra trust anchor, or NULL */
+		char *username;
+		char *password_file;	/* exactly one of these two */
+		char *password_command;
+		int timeout;		/* seconds per command */
+		int poll_interval;	/* seconds, when the server lacks IDLE */
+		int idle_restart;	/* seconds before IDLE is re-issued */
+	} imap;
+	struct {
+		char **watch;		/* mailboxes sorted, >= 1 */
+		size_t nwatch;
+		char *junk;		/* NULL: find by \Junk, else "Junk" */
+		char *trash;		/* NULL: find by \Trash, else "Trash" */
+	} folders;
+	char *sieve;			/* the owner's script, or NULL */
+	char *state_dir;
+	double spam_threshold;		/* score >= this is spam */
+	double ham_threshold;		/* score < this is ham; between: unsure */
+	size_t max_message_bytes;	/* read at most this much per message */
+	char *log_level;		/* NULL: notice */
+};
+
+/* Loads and validates path.  On failure returns -1 and sets *errors_r to
+ * malloc'd text, one "PATH: problem" line per problem. */
+int config_load(const char *path, struct config **config_r, char **errors_r);
+void config_free(struct config **config);
+
+/* Reads the password as configured (file contents without the trailing
+ * newline, or the first line the command prints).  -1 with *err_r set. */
+int config_password(const struct config *config, char **password_r,
+    char **err_r);
+
+/* Paths of the databases under state_dir; malloc'd. */
+char *config_tokens_db(const struct config *config);
+char *config_ledger_db(const struct config *config);
+
+#endif

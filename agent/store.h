@@ -1,0 +1,145 @@
+/*
+ * store.h - THE seam between the sorting engine and a mail store.
+ *
+ * The engine (sort.c, daemon.c, learn.c) never sees IMAP: it talks to a
+ * struct store through these operations.  store_imap.c implements them over
+ * libetpan against a real server; store_mem.c keeps mailboxes in memory,
+ * with fault injection, for unit tests.  The interface is synchronous: one
+ * store is one connection with at most one selected mailbox.
+ *
+ * Every operation returns an enum store_status.  On anything but STORE_OK
+ * the store records a human-readable reason, read with store_last_error().
+ * Status codes follow the scope of the failure (mbsync):
+ *   STORE_MSG_GONE   that message no longer exists: skip it
+ *   STORE_BOX_BAD    that mailbox cannot be used (missing, no permission)
+ *   STORE_CONN_LOST  the connection is unusable: close, reconnect, resync
+ *   STORE_FATAL      retrying cannot help (bad password, bad certificate,
+ *                    server lacks something required): stop and tell the user
+ */
+#ifndef MAILSIFT_STORE_H
+#define MAILSIFT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_status {
+	STORE_OK = 0,
+	STORE_MSG_GONE,
+	STORE_BOX_BAD,
+	STORE_CONN_LOST,
+	STORE_FATAL
+};
+
+/* Special-use attributes a mailbox can carry (RFC 6154). */
+enum store_special {
+	STORE_SPECIAL_JUNK,
+	STORE_SPECIAL_TRASH
+};
+
+/* One message as fetched.  All fields owned by the caller after fetch;
+ * release with store_msg_release(). */
+struct store_msg {
+	uint32_t uid;
+	char *data;		/* raw RFC 822 bytes, NUL-terminated */
+	size_t len;
+	char **flags;		/* system flags ("\\Seen") and keywords ("$Junk") */
+	size_t nflags;
+};
+
+/* Flags and UID of one message, for cheap flag scans (learning). */
+struct store_flags {
+	uint32_t uid;
+	char **flags;		/* owned */
+	size_t nflags;
+};
+
+struct store;
+
+struct store_ops {
+	/* Connects and authenticates.  Idempotent: a connected store returns
+	 * STORE_OK at once. */
+	enum store_status (*connect)(struct store *s);
+
+	/* Selects box read-write.  *uidvalidity_r and *uidnext_r receive the
+	 * mailbox's UIDVALIDITY and UIDNEXT. */
+	enum store_status (*select)(struct store *s, const char *box,
+	    uint32_t *uidvalidity_r, uint32_t *uidnext_r);
+
+	/* UIDs >= min_uid in the selected mailbox, ascending.  The array is
+	 * malloc'd and owned by the caller (NULL when empty). */
+	enum store_status (*list_uids)(struct store *s, uint32_t min_uid,
+	    uint32_t **uids_r, size_t *n_r);
+
+	/* Fetches the whole message without setting \Seen (BODY.PEEK[]),
+	 * with its flags.  At most max_bytes of the message are returned
+	 * (0 = no limit); *truncated_r tells if it was cut.  STORE_MSG_GONE if
+	 * the uid does not exist. */
+	enum store_status (*fetch)(struct store *s, uint32_t uid,
+	    size_t max_bytes, struct store_msg *msg_r, int *truncated_r);
+
+	/* Flags of all messages with uid >= min_uid in the selected mailbox.
+	 * Array owned by the caller; release with store_flags_free(). */
+	enum store_status (*list_flags)(struct store *s, uint32_t min_uid,
+	    struct store_flags **flags_r, size_t *n_r);
+
+	/* Adds and removes flags/keywords (NULL-terminated lists, either may be
+	 * NULL) on one message of the selected mailbox. */
+	enum store_status (*set_flags)(struct store *s, uint32_t uid,
+	    const char *const *add, const char *const *del);
+
+	/* Copies uid from the selected mailbox to box (created if missing).
+	 * *new_uid_r is its UID there, or 0 if the server did not say. */
+	enum store_status (*copy)(struct store *s, uint32_t uid,
+	    const char *box, uint32_t *new_uid_r);
+
+	/* Moves uid from the selected mailbox to box (created if missing):
+	 * UID MOVE, else UID COPY + \Deleted + UID EXPUNGE of that uid only.
+	 * Without MOVE and UIDPLUS the original stays, flagged \Deleted, and
+	 * *left_behind_r is set to 1 (never a plain EXPUNGE).  *new_uid_r as
+	 * for copy. */
+	enum store_status (*move)(struct store *s, uint32_t uid,
+	    const char *box, uint32_t *new_uid_r, int *left_behind_r);
+
+	/* Searches the selected mailbox for messages whose Message-ID header
+	 * is message_id; UIDs ascending, array owned by the caller. */
+	enum store_status (*find_message_id)(struct store *s,
+	    const char *message_id, uint32_t **uids_r, size_t *n_r);
+
+	/* Name of the mailbox carrying a special-use attribute, or NULL in
+	 * *name_r if none does.  Name owned by the caller. */
+	enum store_status (*find_special)(struct store *s,
+	    enum store_special use, char **name_r);
+
+	/* Waits for a change in the selected mailbox (IDLE; where the server
+	 * lacks IDLE, sleeps for the poll interval) for at most timeout_ms or
+	 * until wake_fd (if >= 0) becomes readable.  Returns STORE_OK with
+	 * *changed_r = 1 if the mailbox may have changed, 0 on timeout or
+	 * wake.  Data already buffered before the wait counts as a change. */
+	enum store_status (*wait)(struct store *s, int timeout_ms,
+	    int wake_fd, int *changed_r);
+
+	/* Logs out (if connected) and frees the store. */
+	void (*free)(struct store *s);
+};
+
+/* Each implementation embeds this first. */
+struct store {
+	const struct store_ops *ops;
+	char *last_error;	/* owned; set by store_set_error() */
+};
+
+/* Human-readable reason of the last failure ("" if none).  Borrowed: valid
+ * until the next operation on s. */
+const char *store_last_error(const struct store *s);
+/* Records the reason of a failure; used by implementations. */
+void store_set_error(struct store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Frees the store and sets *s to NULL. */
+void store_free(struct store **s);
+void store_msg_release(struct store_msg *msg);
+void store_flags_free(struct store_flags *flags, size_t n);
+/* 1 if flags (n entries) contain name, compared ASCII-case-insensitively. */
+int store_has_flag(char *const *flags, size_t n, const char *name);
+const char *store_status_name(enum store_status st);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * store_imap.h - the mail store over IMAP (libetpan), see store.h.
+ */
+#ifndef MAILSIFT_STORE_IMAP_H
+#define MAILSIFT_STORE_IMAP_H
+
+#include "agent/config.h"
+#include "agent/store.h"
+
+struct store_imap_params {
+	const char *host;
+	int port;
+	enum tls_mode tls;
+	const char *ca_file;	/* extra trust anchor; system CAs always used */
+	const char *username;
+	const char *password;
+	int timeout;		/* seconds per command */
+	int poll_interval;	/* seconds, used when the server lacks IDLE */
+	int idle_restart;	/* seconds; IDLE is re-issued after this */
+};
+
+/* Creates an unconnected store; the strings are copied. */
+struct store *store_imap_new(const struct store_imap_params *params);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * sieve.h - the owner's Sieve script as the rest of mailsift sees it:
+ * load and check a script; evaluate it on one message with the spam score
+ * available; get back a plain list of actions.
+ *
+ * Only sieve/ knows libsieve exists.  No IMAP, no SQLite here.
+ */
+#ifndef MAILSIFT_SIEVE_H
+#define MAILSIFT_SIEVE_H
+
+#include <stddef.h>
+
+enum sieve_action_type {
+	SIEVE_ACTION_KEEP,	/* leave in the folder it is in */
+	SIEVE_ACTION_FILEINTO,	/* move (or copy, with other actions) */
+	SIEVE_ACTION_DISCARD	/* mailsift moves it to Trash, never deletes */
+};
+
+struct sieve_action {
+	enum sieve_action_type type;
+	char *mailbox;		/* owned; FILEINTO only, UTF-8 */
+	char **flags;		/* owned; IMAP flags/keywords to set */
+	size_t nflags;
+	int implicit;		/* KEEP only: the implicit keep */
+};
+
+struct sieve_result {
+	struct sieve_action *actions;	/* owned */
+	size_t n;
+	char *rule;		/* owned; which rule decided, for the ledger
+				 * and explanations (e.g. "line 4: fileinto
+				 * \"Junk\""), or NULL */
+};
+
+struct sieve_script;
+
+/* Reads and checks the script at path.  On error returns -1 and sets
+ * *errors_r to malloc'd "PATH:LINE: message" lines. */
+int sieve_script_load(const char *path, struct sieve_script **script_r,
+    char **errors_r);
+/* The same for a script held in memory; name is used in messages. */
+int sieve_script_parse(const char *name, const char *text,
+    struct sieve_script **script_r, char **errors_r);
+void sieve_script_free(struct sieve_script **script);
+
+/* Runs the script on len bytes of msg.  score is the classifier's score in
+ * [0,1], or negative if the message was not scored.  On failure (the
+ * evaluator crashed or timed out) returns -1 with *err_r set, and the
+ * caller keeps the message where it is. */
+int sieve_eval(const struct sieve_script *script, const char *msg,
+    size_t len, double score, struct sieve_result *result_r, char **err_r);
+void sieve_result_release(struct sieve_result *r);
+
+#endif
