@@ -34,10 +34,12 @@ LIB_SRC  = $(filter-out agent/main.c,$(wildcard agent/*.c sieve/*.c state/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/check_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+ITEST_SRC = $(wildcard tests/integration/*.c)
+ITEST_BIN = $(ITEST_SRC:tests/integration/%.c=$(BUILD)/itests/%)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 VERSION  = $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: all unit check integration valgrind fuzz install demo bench clean
+.PHONY: all all-tests unit check integration valgrind fuzz install demo bench clean
 all: $(BUILD)/mailsift
 
 $(BUILD)/obj/%.o: %.c
@@ -56,16 +58,25 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libmailsift.a
 	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(shell pkg-config --cflags check) \
 		-DFIXTURES='"$(CURDIR)/tests/fixtures"' -o $@ $< $(BUILD)/libmailsift.a $(LIBS) $(CHECK_LIBS)
 
+# C programs driven by the integration scripts (they need a live server).
+$(BUILD)/itests/%: tests/integration/%.c $(BUILD)/libmailsift.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(shell pkg-config --cflags check) \
+		-o $@ $< $(BUILD)/libmailsift.a $(LIBS) $(CHECK_LIBS)
+
 unit: $(UNIT_BIN) $(BUILD)/mailsift
 	@tests/unit/run-unit $(UNIT_BIN)
 
-# The whole suite, as CI runs it: sanitizer build, unit then integration.
+# The whole suite, as CI runs it: sanitizer build; unit, integration
+# (real Dovecot) and Sieve conformance (Pigeonhole) tests; one summary.
 check:
-	$(MAKE) SAN=1 unit
-	MAILSIFT=$(CURDIR)/build/san/mailsift tests/integration/run
+	$(MAKE) SAN=1 all-tests
+	BUILD=$(CURDIR)/build/san tests/run-all
 
-integration: $(BUILD)/mailsift
-	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/integration/run
+all-tests: $(BUILD)/mailsift $(UNIT_BIN) $(ITEST_BIN)
+
+integration: $(BUILD)/mailsift $(ITEST_BIN)
+	BUILD=$(CURDIR)/$(BUILD) tests/integration/run
 
 valgrind: $(UNIT_BIN)
 	@VALGRIND=1 tests/unit/run-unit $(UNIT_BIN)
