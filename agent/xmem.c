@@ -143,6 +143,7 @@ buf_steal(struct buf *b)
 	char *data;
 
 	buf_reserve(b, 0);
+	b->data[b->len] = '\0';
 	data = b->data;
 	b->data = NULL;
 	b->len = b->cap = 0;

@@ -1,0 +1,445 @@
+/*
+ * message.c - header fields, RFC 2047 words, charsets, Message-ID and the
+ * content hash of one message.
+ *
+ * Everything here is lenient by design: mail is hostile input, so a line
+ * that is not a header field ends the header section instead of failing,
+ * and text in a charset iconv does not know is kept (as UTF-8 if it is
+ * valid UTF-8, else as Latin-1) rather than dropped.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gnutls/crypto.h>
+
+#include "agent/message.h"
+#include "agent/xmem.h"
+
+/* Length of the line starting at p (up to end), without its line end;
+ * *next_r receives the start of the following line. */
+static size_t
+line_length(const char *p, const char *end, const char **next_r)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	size_t len;
+
+	if (nl == NULL) {
+		*next_r = end;
+		return (size_t)(end - p);
+	}
+	*next_r = nl + 1;
+	len = (size_t)(nl - p);
+	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	return len;
+}
+
+/* Length of the field name if line is "name:", else 0. */
+static size_t
+field_name_length(const char *line, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c == ':')
+			break;
+		if (c <= ' ' || c >= 127)
+			return 0;
+	}
+	return i < len && i > 0 ? i : 0;
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Appends a physical line to an unfolded value: the line break goes, the
+ * leading white space of a continuation stays (RFC 5322 §2.2.3). */
+static void
+add_header(struct message *m, size_t *cap, const char *name, size_t name_len,
+    struct buf *value)
+{
+	char *v = value->data ? value->data : "";
+	size_t start = 0, end = value->len;
+
+	while (start < end && is_blank(v[start]))
+		start++;
+	while (end > start && is_blank(v[end - 1]))
+		end--;
+	if (m->nheaders == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		m->headers = xreallocarray(m->headers, *cap,
+		    sizeof(*m->headers));
+	}
+	m->headers[m->nheaders].name = xstrndup(name, name_len);
+	m->headers[m->nheaders].value = xstrndup(v + start, end - start);
+	m->nheaders++;
+	value->len = 0;
+}
+
+void
+message_parse(struct message *m, const char *raw, size_t len)
+{
+	const char *p = raw, *end = raw + len, *next;
+	const char *name = NULL;
+	size_t name_len = 0, cap = 0, line_len;
+	struct buf value = { 0 };
+
+	memset(m, 0, sizeof(*m));
+	m->raw = raw;
+	m->len = len;
+	/* An mbox envelope line is not part of the message. */
+	if (len >= 5 && memcmp(raw, "From ", 5) == 0)
+		line_length(p, end, &p);
+	while (p < end) {
+		line_len = line_length(p, end, &next);
+		if (line_len == 0) {		/* blank line: body follows */
+			p = next;
+			break;
+		}
+		if ((*p == ' ' || *p == '\t') && name != NULL) {
+			buf_append(&value, p, line_len);
+		} else {
+			size_t n = field_name_length(p, line_len);
+			if (n == 0)		/* not a header: body starts */
+				break;
+			if (name != NULL)
+				add_header(m, &cap, name, name_len, &value);
+			name = p;
+			name_len = n;
+			buf_append(&value, p + n + 1, line_len - n - 1);
+		}
+		p = next;
+	}
+	if (name != NULL)
+		add_header(m, &cap, name, name_len, &value);
+	buf_release(&value);
+	m->body = p;
+	m->body_len = (size_t)(end - p);
+}
+
+void
+message_release(struct message *m)
+{
+	for (size_t i = 0; i < m->nheaders; i++) {
+		free(m->headers[i].name);
+		free(m->headers[i].value);
+	}
+	free(m->headers);
+	memset(m, 0, sizeof(*m));
+}
+
+const char *
+message_header(const struct message *m, const char *name, size_t idx)
+{
+	for (size_t i = 0; i < m->nheaders; i++) {
+		if (strcasecmp(m->headers[i].name, name) != 0)
+			continue;
+		if (idx-- == 0)
+			return m->headers[i].value;
+	}
+	return NULL;
+}
+
+static int
+utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			n = 1; cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2; cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3; cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (len - i <= n)	/* sequence cut off by the end */
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+		    || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+static void
+append_latin1(struct buf *out, unsigned char c)
+{
+	char u[2];
+
+	if (c < 0x80) {
+		buf_append(out, &c, 1);
+		return;
+	}
+	u[0] = (char)(0xc0 | c >> 6);
+	u[1] = (char)(0x80 | (c & 0x3f));
+	buf_append(out, u, 2);
+}
+
+/* True for labels that mean UTF-8 or plain ASCII, which need no iconv. */
+static int
+charset_is_utf8ish(const char *charset)
+{
+	return charset == NULL || *charset == '\0' ||
+	    strcasecmp(charset, "utf-8") == 0 ||
+	    strcasecmp(charset, "utf8") == 0 ||
+	    strcasecmp(charset, "us-ascii") == 0 ||
+	    strcasecmp(charset, "ascii") == 0;
+}
+
+char *
+message_to_utf8(const char *charset, const char *in, size_t len,
+    size_t *out_len)
+{
+	struct buf out = { 0 };
+	iconv_t cd = (iconv_t)-1;
+	char *inp = (char *)in;
+	size_t inleft = len;
+
+	if (!charset_is_utf8ish(charset))
+		cd = iconv_open("UTF-8", charset);
+	if (cd == (iconv_t)-1) {
+		/* UTF-8, ASCII or unknown label: keep valid UTF-8 as is. */
+		if (utf8_valid((const unsigned char *)in, len)) {
+			buf_append(&out, in, len);
+		} else {
+			for (size_t i = 0; i < len; i++)
+				append_latin1(&out, (unsigned char)in[i]);
+		}
+		goto out;
+	}
+	while (inleft > 0) {
+		char chunk[4096], *outp = chunk;
+		size_t outleft = sizeof(chunk);
+		size_t rc = iconv(cd, &inp, &inleft, &outp, &outleft);
+
+		buf_append(&out, chunk, sizeof(chunk) - outleft);
+		if (rc != (size_t)-1)
+			break;
+		if (errno == E2BIG)
+			continue;
+		/* Invalid or truncated input: keep the byte, move on. */
+		append_latin1(&out, (unsigned char)*inp);
+		inp++;
+		inleft--;
+		iconv(cd, NULL, NULL, NULL, NULL);
+	}
+	iconv_close(cd);
+out:
+	if (out_len)
+		*out_len = out.len;
+	return buf_steal(&out);
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '+') return 62;
+	if (c == '/') return 63;
+	return -1;
+}
+
+/* Decodes the text of one encoded word; -1 if it is malformed. */
+static int
+decode_word_text(char enc, const char *text, size_t len, struct buf *out)
+{
+	if (enc == 'Q' || enc == 'q') {
+		for (size_t i = 0; i < len; i++) {
+			if (text[i] == '_') {
+				buf_append(out, " ", 1);
+			} else if (text[i] == '=' && i + 2 < len &&
+			    hexval(text[i + 1]) >= 0 &&
+			    hexval(text[i + 2]) >= 0) {
+				char c = (char)(hexval(text[i + 1]) << 4 |
+				    hexval(text[i + 2]));
+				buf_append(out, &c, 1);
+				i += 2;
+			} else {
+				buf_append(out, &text[i], 1);
+			}
+		}
+		return 0;
+	}
+	if (enc == 'B' || enc == 'b') {
+		uint32_t acc = 0;
+		int bits = 0;
+		for (size_t i = 0; i < len; i++) {
+			int v;
+			if (text[i] == '=')
+				break;
+			if ((v = b64val((unsigned char)text[i])) < 0)
+				return -1;
+			acc = acc << 6 | (uint32_t)v;
+			bits += 6;
+			if (bits >= 8) {
+				char c = (char)(acc >> (bits - 8));
+				bits -= 8;
+				buf_append(out, &c, 1);
+			}
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/* If s starts an encoded word "=?cs?e?text?=", decodes it into out (as
+ * UTF-8) and returns its length; else 0. */
+static size_t
+decode_word(const char *s, struct buf *out)
+{
+	const char *cs, *q1, *q2, *endw;
+	char charset[64];
+	struct buf raw = { 0 };
+	char *utf8;
+	size_t cs_len, n;
+
+	if (s[0] != '=' || s[1] != '?')
+		return 0;
+	cs = s + 2;
+	if ((q1 = strchr(cs, '?')) == NULL || q1[1] == '\0' || q1[2] != '?')
+		return 0;
+	q2 = q1 + 2;
+	if ((endw = strstr(q2 + 1, "?=")) == NULL)
+		return 0;
+	for (const char *p = cs; p < endw; p++)
+		if (is_blank(*p))
+			return 0;
+	cs_len = (size_t)(q1 - cs);
+	if (cs_len == 0 || cs_len >= sizeof(charset))
+		return 0;
+	memcpy(charset, cs, cs_len);
+	charset[cs_len] = '\0';
+	/* RFC 2231 language suffix: "utf-8*en". */
+	if (strchr(charset, '*'))
+		*strchr(charset, '*') = '\0';
+	if (decode_word_text(q1[1], q2 + 1, (size_t)(endw - q2 - 1), &raw) < 0) {
+		buf_release(&raw);
+		return 0;
+	}
+	utf8 = message_to_utf8(charset, raw.data ? raw.data : "", raw.len, &n);
+	buf_append(out, utf8, n);
+	free(utf8);
+	buf_release(&raw);
+	return (size_t)(endw + 2 - s);
+}
+
+char *
+message_decode_words(const char *value)
+{
+	struct buf out = { 0 };
+	const char *p = value;
+	char *decoded, *utf8;
+	int after_word = 0;
+
+	while (*p) {
+		size_t n = decode_word(p, &out);
+		if (n > 0) {
+			p += n;
+			after_word = 1;
+			continue;
+		}
+		if (after_word && is_blank(*p)) {
+			/* White space between two encoded words is dropped. */
+			const char *q = p;
+			struct buf tmp = { 0 };
+			while (is_blank(*q))
+				q++;
+			if (decode_word(q, &tmp) > 0) {
+				buf_release(&tmp);
+				p = q;
+				continue;
+			}
+			buf_release(&tmp);
+		}
+		after_word = 0;
+		buf_append(&out, p, 1);
+		p++;
+	}
+	/* Raw 8-bit bytes outside encoded words: make the result UTF-8. */
+	decoded = buf_steal(&out);
+	utf8 = message_to_utf8(NULL, decoded, strlen(decoded), NULL);
+	free(decoded);
+	return utf8;
+}
+
+char *
+message_id(const struct message *m)
+{
+	const char *v = message_header(m, "Message-ID", 0);
+	const char *lt, *gt;
+
+	if (v == NULL)
+		return NULL;
+	lt = strchr(v, '<');
+	gt = lt ? strchr(lt, '>') : NULL;
+	if (lt != NULL && gt != NULL && gt > lt + 1)
+		return xstrndup(lt, (size_t)(gt - lt + 1));
+	while (is_blank(*v))
+		v++;
+	if (*v == '\0')
+		return NULL;
+	return xstrdup(v);
+}
+
+void
+message_hash(const char *raw, size_t len, char out[MESSAGE_HASH_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char digest[32];
+	gnutls_hash_hd_t h;
+	size_t start = 0;
+
+	if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+		abort();	/* only fails when out of memory */
+	for (size_t i = 0; i < len; i++) {
+		if (raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n') {
+			gnutls_hash(h, raw + start, i - start);
+			start = i + 1;
+		}
+	}
+	gnutls_hash(h, raw + start, len - start);
+	gnutls_hash_deinit(h, digest);
+	for (size_t i = 0; i < 32; i++) {
+		out[2 * i] = hex[digest[i] >> 4];
+		out[2 * i + 1] = hex[digest[i] & 15];
+	}
+	out[MESSAGE_HASH_LEN] = '\0';
+}

@@ -1,0 +1,164 @@
+/*
+ * check_message.c - header parsing, RFC 2047 decoding, charsets,
+ * Message-ID and content hash (agent/message.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/message.h"
+#include "tests/unit/unit.h"
+
+START_TEST(parse_unfolds_and_splits_body)
+{
+	const char *raw = "Subject: hello\r\n  world\r\nFrom: a@b.example\r\n"
+	    "X-Empty:\r\n\r\nbody line\r\n";
+	struct message m;
+
+	message_parse(&m, raw, strlen(raw));
+	ck_assert_uint_eq(m.nheaders, 3);
+	ck_assert_str_eq(message_header(&m, "subject", 0), "hello  world");
+	ck_assert_str_eq(message_header(&m, "FROM", 0), "a@b.example");
+	ck_assert_str_eq(message_header(&m, "X-Empty", 0), "");
+	ck_assert_ptr_null(message_header(&m, "Subject", 1));
+	ck_assert_int_eq(strncmp(m.body, "body line", 9), 0);
+	message_release(&m);
+}
+END_TEST
+
+START_TEST(parse_malformed_input)
+{
+	static const char *const cases[] = {
+		"", "no header here\n\nbody", "Subject: x", ":\n",
+		"Subject x\nFrom: y\n", "\n\n\n", " leading continuation\n",
+		"From someone Mon Jan 1\nSubject: after envelope\n\nb",
+	};
+	static const size_t want_headers[] = { 0, 0, 1, 0, 0, 0, 0, 1 };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct message m;
+		message_parse(&m, cases[i], strlen(cases[i]));
+		ck_assert_msg(m.nheaders == want_headers[i],
+		    "case %zu: %zu headers", i, m.nheaders);
+		ck_assert(m.body >= cases[i] &&
+		    m.body + m.body_len == cases[i] + strlen(cases[i]));
+		message_release(&m);
+	}
+}
+END_TEST
+
+START_TEST(parse_binary_garbage)
+{
+	char raw[600];
+	struct message m;
+
+	for (size_t i = 0; i < sizeof(raw); i++)
+		raw[i] = (char)((i * 7919 + 13) & 0xff);
+	message_parse(&m, raw, sizeof(raw));
+	message_release(&m);
+}
+END_TEST
+
+START_TEST(decode_words)
+{
+	static const char *const cases[][2] = {
+		{ "=?UTF-8?B?Q2hlYXAgdmlhZ3Jh?=", "Cheap viagra" },
+		{ "=?iso-8859-1?q?caf=E9_cr=E8me?=", "caf\xc3\xa9 cr\xc3\xa8me" },
+		{ "=?utf-8?q?a?= =?utf-8?q?b?=", "ab" },
+		{ "x =?utf-8?q?a?= y", "x a y" },
+		{ "=?utf-8*en?Q?hi?=", "hi" },
+		{ "=?bogus-charset?Q?plain?=", "plain" },
+		{ "=?utf-8?X?bad-encoding?=", "=?utf-8?X?bad-encoding?=" },
+		{ "=?utf-8?B?not base64?=", "=?utf-8?B?not base64?=" },
+		{ "unterminated =?utf-8?q?abc", "unterminated =?utf-8?q?abc" },
+		{ "raw latin1 \xe9", "raw latin1 \xc3\xa9" },
+		{ "", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *got = message_decode_words(cases[i][0]);
+		ck_assert_msg(strcmp(got, cases[i][1]) == 0,
+		    "case %zu: got '%s'", i, got);
+		free(got);
+	}
+}
+END_TEST
+
+START_TEST(charset_conversion)
+{
+	size_t n;
+	char *s;
+
+	s = message_to_utf8("windows-1252", "\x93quoted\x94", 8, &n);
+	ck_assert_str_eq(s, "\xe2\x80\x9cquoted\xe2\x80\x9d");
+	free(s);
+	s = message_to_utf8("utf-8", "\xff\xfe", 2, &n);	/* invalid */
+	ck_assert_str_eq(s, "\xc3\xbf\xc3\xbe");
+	free(s);
+	s = message_to_utf8("no-such-charset", "\xc3\xa9", 2, &n);
+	ck_assert_str_eq(s, "\xc3\xa9");
+	free(s);
+	s = message_to_utf8("iso-2022-jp", "\x1b$B%F%9%H\x1b(B", 12, &n);
+	ck_assert_str_eq(s, "\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88");
+	free(s);
+}
+END_TEST
+
+START_TEST(message_id_forms)
+{
+	static const char *const cases[][2] = {
+		{ "Message-ID: <abc@x.example>\n\n", "<abc@x.example>" },
+		{ "Message-Id:   <a@b> (comment)\n\n", "<a@b>" },
+		{ "Message-ID: no-brackets@x\n\n", "no-brackets@x" },
+		{ "Message-ID:\n\n", NULL },
+		{ "Subject: none\n\n", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct message m;
+		char *id;
+		message_parse(&m, cases[i][0], strlen(cases[i][0]));
+		id = message_id(&m);
+		if (cases[i][1] == NULL)
+			ck_assert_ptr_null(id);
+		else
+			ck_assert_str_eq(id, cases[i][1]);
+		free(id);
+		message_release(&m);
+	}
+}
+END_TEST
+
+START_TEST(hash_ignores_line_ending_style)
+{
+	char a[MESSAGE_HASH_LEN + 1], b[MESSAGE_HASH_LEN + 1];
+	char c[MESSAGE_HASH_LEN + 1];
+
+	message_hash("A: 1\r\n\r\nbody\r\n", 15, a);
+	message_hash("A: 1\n\nbody\n", 12, b);
+	message_hash("A: 2\n\nbody\n", 12, c);
+	ck_assert_str_eq(a, b);
+	ck_assert_str_ne(a, c);
+	message_hash("", 0, c);
+	ck_assert_str_eq(c, "e3b0c44298fc1c149afbf4c8996fb924"
+	    "27ae41e4649b934ca495991b7852b855");
+}
+END_TEST
+
+static Suite *
+message_suite(void)
+{
+	Suite *s = suite_create("message");
+	TCase *tc = tcase_create("message");
+
+	tcase_add_test(tc, parse_unfolds_and_splits_body);
+	tcase_add_test(tc, parse_malformed_input);
+	tcase_add_test(tc, parse_binary_garbage);
+	tcase_add_test(tc, decode_words);
+	tcase_add_test(tc, charset_conversion);
+	tcase_add_test(tc, message_id_forms);
+	tcase_add_test(tc, hash_ignores_line_ending_style);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(message_suite)
