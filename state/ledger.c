@@ -1,0 +1,485 @@
+/*
+ * ledger.c - the decision ledger in SQLite (see ledger.h).
+ *
+ * Statements are prepared per call: the ledger sees a handful of writes per
+ * message, so statement caching would buy nothing measurable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/xmem.h"
+#include "state/db.h"
+#include "state/ledger.h"
+
+static const char *const ledger_migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE folders ("
+	"  name TEXT PRIMARY KEY,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  last_uid INTEGER NOT NULL);"
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  message_id TEXT,"
+	"  first_seen INTEGER NOT NULL,"
+	"  trained TEXT NOT NULL DEFAULT '',"
+	"  rescued INTEGER NOT NULL DEFAULT 0,"
+	"  junk_by_us TEXT);"
+	"CREATE INDEX messages_message_id ON messages(message_id);"
+	"CREATE TABLE decisions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  message INTEGER NOT NULL REFERENCES messages(id),"
+	"  time INTEGER NOT NULL,"
+	"  folder TEXT NOT NULL,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  score REAL,"
+	"  verdict TEXT,"
+	"  rule TEXT,"
+	"  actions TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  dest_folder TEXT,"
+	"  dest_uid INTEGER,"
+	"  error TEXT);"
+	"CREATE INDEX decisions_where ON decisions(folder, uidvalidity, uid);"
+	"CREATE INDEX decisions_state ON decisions(state);",
+};
+
+static const struct db_schema ledger_schema = {
+	.what = "ledger",
+	.application_id = 0x4d534c47,	/* "MSLG" */
+	.migrations = ledger_migrations,
+	.nmigrations = sizeof(ledger_migrations) / sizeof(*ledger_migrations),
+};
+
+static const char *const state_names[] = {
+	"pending", "done", "skipped", "failed"
+};
+
+struct ledger {
+	sqlite3 *db;
+};
+
+const char *
+decision_state_name(enum decision_state st)
+{
+	return state_names[st];
+}
+
+static enum decision_state
+state_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(state_names) / sizeof(*state_names); i++)
+		if (s != NULL && strcmp(s, state_names[i]) == 0)
+			return (enum decision_state)i;
+	return DECISION_FAILED;
+}
+
+int
+ledger_open(const char *path, struct ledger **ledger_r, char **err_r)
+{
+	sqlite3 *db;
+
+	if (db_open(path, &ledger_schema, &db, err_r) < 0)
+		return -1;
+	*ledger_r = xcalloc(1, sizeof(**ledger_r));
+	(*ledger_r)->db = db;
+	return 0;
+}
+
+void
+ledger_close(struct ledger **ledger)
+{
+	if (*ledger == NULL)
+		return;
+	db_close(&(*ledger)->db);
+	free(*ledger);
+	*ledger = NULL;
+}
+
+const char *
+ledger_error(struct ledger *l)
+{
+	return sqlite3_errmsg(l->db);
+}
+
+static int
+exec_simple(struct ledger *l, const char *sql)
+{
+	return sqlite3_exec(l->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int
+ledger_begin(struct ledger *l)
+{
+	return exec_simple(l, "BEGIN IMMEDIATE");
+}
+
+int
+ledger_commit(struct ledger *l)
+{
+	return exec_simple(l, "COMMIT");
+}
+
+static sqlite3_stmt *
+prepare(struct ledger *l, const char *sql)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	if (sqlite3_prepare_v2(l->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return NULL;
+	return stmt;
+}
+
+static void
+bind_text(sqlite3_stmt *stmt, int idx, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(stmt, idx);
+	else
+		sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT);
+}
+
+static char *
+column_strdup(sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *s = sqlite3_column_text(stmt, col);
+
+	return s ? xstrdup((const char *)s) : NULL;
+}
+
+/* Steps a statement that returns no row, then finalizes it. */
+static int
+step_done(sqlite3_stmt *stmt)
+{
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+ledger_folder_get(struct ledger *l, const char *folder,
+    uint32_t *uidvalidity_r, uint32_t *last_uid_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT uidvalidity, last_uid "
+	    "FROM folders WHERE name = ?");
+	int rc = -1;
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	switch (sqlite3_step(stmt)) {
+	case SQLITE_ROW:
+		*uidvalidity_r = (uint32_t)sqlite3_column_int64(stmt, 0);
+		*last_uid_r = (uint32_t)sqlite3_column_int64(stmt, 1);
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+ledger_folder_set(struct ledger *l, const char *folder, uint32_t uidvalidity,
+    uint32_t last_uid)
+{
+	sqlite3_stmt *stmt = prepare(l, "INSERT INTO folders "
+	    "(name, uidvalidity, last_uid) VALUES (?, ?, ?) "
+	    "ON CONFLICT(name) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
+	    " last_uid = excluded.last_uid");
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	sqlite3_bind_int64(stmt, 3, last_uid);
+	return step_done(stmt);
+}
+
+int
+ledger_message_find(struct ledger *l, const char *hash,
+    struct ledger_message *m_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT id, message_id, trained, "
+	    "rescued, junk_by_us FROM messages WHERE hash = ?");
+	const unsigned char *trained;
+	int rc = -1;
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, hash);
+	switch (sqlite3_step(stmt)) {
+	case SQLITE_ROW:
+		memset(m_r, 0, sizeof(*m_r));
+		m_r->id = sqlite3_column_int64(stmt, 0);
+		snprintf(m_r->hash, sizeof(m_r->hash), "%s", hash);
+		m_r->message_id = column_strdup(stmt, 1);
+		trained = sqlite3_column_text(stmt, 2);
+		snprintf(m_r->trained, sizeof(m_r->trained), "%s",
+		    trained ? (const char *)trained : "");
+		m_r->rescued = sqlite3_column_int(stmt, 3);
+		m_r->junk_by_us = column_strdup(stmt, 4);
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+ledger_message_add(struct ledger *l, const char *hash, const char *message_id,
+    int64_t *id_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "INSERT INTO messages "
+	    "(hash, message_id, first_seen) VALUES (?, ?, ?) "
+	    "ON CONFLICT(hash) DO UPDATE SET hash = hash RETURNING id");
+	int rc = -1;
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, hash);
+	bind_text(stmt, 2, message_id);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		*id_r = sqlite3_column_int64(stmt, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static int
+message_set(struct ledger *l, int64_t id, const char *sql, const char *text,
+    int number)
+{
+	sqlite3_stmt *stmt = prepare(l, sql);
+
+	if (stmt == NULL)
+		return -1;
+	if (text != NULL || number < 0)
+		bind_text(stmt, 1, text);
+	else
+		sqlite3_bind_int(stmt, 1, number);
+	sqlite3_bind_int64(stmt, 2, id);
+	return step_done(stmt);
+}
+
+int
+ledger_message_set_trained(struct ledger *l, int64_t id, const char *trained)
+{
+	return message_set(l, id, "UPDATE messages SET trained = ? "
+	    "WHERE id = ?", trained, 0);
+}
+
+int
+ledger_message_set_rescued(struct ledger *l, int64_t id, int rescued)
+{
+	return message_set(l, id, "UPDATE messages SET rescued = ? "
+	    "WHERE id = ?", NULL, rescued ? 1 : 0);
+}
+
+int
+ledger_message_set_junk_by_us(struct ledger *l, int64_t id,
+    const char *folder)
+{
+	return message_set(l, id, "UPDATE messages SET junk_by_us = ? "
+	    "WHERE id = ?", folder, -1);
+}
+
+void
+ledger_message_release(struct ledger_message *m)
+{
+	free(m->message_id);
+	free(m->junk_by_us);
+	m->message_id = m->junk_by_us = NULL;
+}
+
+int
+ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
+    int64_t *id_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "INSERT INTO decisions (message, time,"
+	    " folder, uidvalidity, uid, score, verdict, rule, actions, state) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, d->message);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)time(NULL));
+	bind_text(stmt, 3, d->folder);
+	sqlite3_bind_int64(stmt, 4, d->uidvalidity);
+	sqlite3_bind_int64(stmt, 5, d->uid);
+	if (d->score < 0)
+		sqlite3_bind_null(stmt, 6);
+	else
+		sqlite3_bind_double(stmt, 6, d->score);
+	bind_text(stmt, 7, d->verdict);
+	bind_text(stmt, 8, d->rule);
+	bind_text(stmt, 9, d->actions ? d->actions : "");
+	rc = step_done(stmt);
+	if (rc == 0)
+		*id_r = sqlite3_last_insert_rowid(l->db);
+	return rc;
+}
+
+int
+ledger_decision_finish(struct ledger *l, int64_t id, enum decision_state state,
+    const char *dest_folder, uint32_t dest_uid, const char *error)
+{
+	sqlite3_stmt *stmt = prepare(l, "UPDATE decisions SET state = ?, "
+	    "dest_folder = ?, dest_uid = ?, error = ? WHERE id = ?");
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, state_names[state]);
+	bind_text(stmt, 2, dest_folder);
+	if (dest_uid == 0)
+		sqlite3_bind_null(stmt, 3);
+	else
+		sqlite3_bind_int64(stmt, 3, dest_uid);
+	bind_text(stmt, 4, error);
+	sqlite3_bind_int64(stmt, 5, id);
+	return step_done(stmt);
+}
+
+#define DECISION_COLUMNS "d.id, d.message, d.time, d.folder, d.uidvalidity, " \
+	"d.uid, d.score, d.verdict, d.rule, d.actions, d.state, " \
+	"d.dest_folder, d.dest_uid, d.error, m.message_id"
+
+static void
+decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(stmt, 0);
+	d->message = sqlite3_column_int64(stmt, 1);
+	d->time = sqlite3_column_int64(stmt, 2);
+	d->folder = column_strdup(stmt, 3);
+	d->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 4);
+	d->uid = (uint32_t)sqlite3_column_int64(stmt, 5);
+	d->score = sqlite3_column_type(stmt, 6) == SQLITE_NULL ? -1 :
+	    sqlite3_column_double(stmt, 6);
+	d->verdict = column_strdup(stmt, 7);
+	d->rule = column_strdup(stmt, 8);
+	d->actions = column_strdup(stmt, 9);
+	d->state = state_parse((const char *)sqlite3_column_text(stmt, 10));
+	d->dest_folder = column_strdup(stmt, 11);
+	d->dest_uid = (uint32_t)sqlite3_column_int64(stmt, 12);
+	d->error = column_strdup(stmt, 13);
+	d->message_id = column_strdup(stmt, 14);
+}
+
+/* Collects every row of stmt (finalized here). */
+static int
+decisions_collect(sqlite3_stmt *stmt, struct ledger_decision **v_r,
+    size_t *n_r)
+{
+	struct ledger_decision *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		decision_read(stmt, &v[n++]);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		ledger_decisions_free(v, n);
+		return -1;
+	}
+	*v_r = v;
+	*n_r = n;
+	return 0;
+}
+
+int
+ledger_decision_pending(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid, struct ledger_decision *d_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT " DECISION_COLUMNS
+	    " FROM decisions d JOIN messages m ON m.id = d.message"
+	    " WHERE d.folder = ? AND d.uidvalidity = ? AND d.uid = ?"
+	    " AND d.state = 'pending' ORDER BY d.id DESC LIMIT 1");
+	int rc = -1;
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	sqlite3_bind_int64(stmt, 3, uid);
+	switch (sqlite3_step(stmt)) {
+	case SQLITE_ROW:
+		decision_read(stmt, d_r);
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+ledger_decisions_pending_in(struct ledger *l, const char *folder,
+    struct ledger_decision **v_r, size_t *n_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT " DECISION_COLUMNS
+	    " FROM decisions d JOIN messages m ON m.id = d.message"
+	    " WHERE d.folder = ? AND d.state = 'pending' ORDER BY d.id");
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	return decisions_collect(stmt, v_r, n_r);
+}
+
+int
+ledger_decisions_recent(struct ledger *l, int n, struct ledger_decision **v_r,
+    size_t *n_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT " DECISION_COLUMNS
+	    " FROM decisions d JOIN messages m ON m.id = d.message"
+	    " ORDER BY d.id DESC LIMIT ?");
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int(stmt, 1, n);
+	return decisions_collect(stmt, v_r, n_r);
+}
+
+void
+ledger_decision_release(struct ledger_decision *d)
+{
+	free(d->folder);
+	free(d->verdict);
+	free(d->rule);
+	free(d->actions);
+	free(d->dest_folder);
+	free(d->error);
+	free(d->message_id);
+	memset(d, 0, sizeof(*d));
+}
+
+void
+ledger_decisions_free(struct ledger_decision *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ledger_decision_release(&v[i]);
+	free(v);
+}

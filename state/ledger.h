@@ -1,0 +1,109 @@
+/*
+ * ledger.h - what mailsift did to every message, and how far it got.
+ *
+ * The ledger is the journal that makes sorting idempotent and crash-safe
+ * (mbsync's journal, OpenSMTPD's queue): an intent is recorded before the
+ * store is touched and marked done after, the highest processed UID of each
+ * folder is kept with its UIDVALIDITY, and every message is known by its
+ * content hash so that a re-scan never files it twice.  It also remembers
+ * how each message was trained, for exact corrections.
+ *
+ * state/ledger.c alone owns the schema of ledger.db.
+ */
+#ifndef MAILSIFT_LEDGER_H
+#define MAILSIFT_LEDGER_H
+
+#include <stdint.h>
+
+#include "agent/message.h"
+
+enum decision_state {
+	DECISION_PENDING,	/* intent recorded, store not (fully) changed */
+	DECISION_DONE,		/* carried out */
+	DECISION_SKIPPED,	/* nothing to do, or could not be read */
+	DECISION_FAILED		/* gave up; the message was left in place */
+};
+
+/* One known message (by content). */
+struct ledger_message {
+	int64_t id;
+	char hash[MESSAGE_HASH_LEN + 1];
+	char *message_id;	/* owned, or NULL */
+	char trained[8];	/* "", "spam" or "ham": what the model holds */
+	int rescued;		/* the owner took it out of Junk */
+	char *junk_by_us;	/* owned: folder we filed it into as junk, or NULL */
+};
+
+/* One decision about one message in one folder. */
+struct ledger_decision {
+	int64_t id;
+	int64_t message;	/* ledger_message.id */
+	int64_t time;		/* unix seconds */
+	char *folder;		/* owned */
+	uint32_t uidvalidity;
+	uint32_t uid;
+	double score;		/* < 0: not scored */
+	char *verdict;		/* owned, may be NULL */
+	char *rule;		/* owned, may be NULL */
+	char *actions;		/* owned: the plan, human-readable */
+	enum decision_state state;
+	char *dest_folder;	/* owned, may be NULL */
+	uint32_t dest_uid;	/* 0 if unknown */
+	char *error;		/* owned, may be NULL */
+	char *message_id;	/* owned, from the message row, may be NULL */
+};
+
+struct ledger;
+
+int ledger_open(const char *path, struct ledger **ledger_r, char **err_r);
+void ledger_close(struct ledger **ledger);
+/* Text of the last SQLite error on this handle; borrowed. */
+const char *ledger_error(struct ledger *l);
+
+/* Transactions around a group of calls (nesting not supported). */
+int ledger_begin(struct ledger *l);
+int ledger_commit(struct ledger *l);
+
+/* 1 and the values if the folder is known, 0 if not, -1 on error. */
+int ledger_folder_get(struct ledger *l, const char *folder,
+    uint32_t *uidvalidity_r, uint32_t *last_uid_r);
+int ledger_folder_set(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t last_uid);
+
+/* Finds a message by content hash: 1 found (m_r filled, release with
+ * ledger_message_release), 0 not found, -1 error. */
+int ledger_message_find(struct ledger *l, const char *hash,
+    struct ledger_message *m_r);
+/* Adds a message row (or returns the existing one's id). */
+int ledger_message_add(struct ledger *l, const char *hash,
+    const char *message_id, int64_t *id_r);
+int ledger_message_set_trained(struct ledger *l, int64_t id,
+    const char *trained);
+int ledger_message_set_rescued(struct ledger *l, int64_t id, int rescued);
+int ledger_message_set_junk_by_us(struct ledger *l, int64_t id,
+    const char *folder);
+void ledger_message_release(struct ledger_message *m);
+
+/* Records an intent (state PENDING); *id_r receives the decision id. */
+int ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
+    int64_t *id_r);
+/* Records the outcome of decision id. */
+int ledger_decision_finish(struct ledger *l, int64_t id,
+    enum decision_state state, const char *dest_folder, uint32_t dest_uid,
+    const char *error);
+/* The pending decision for (folder, uidvalidity, uid): 1 found, 0 none. */
+int ledger_decision_pending(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid, struct ledger_decision *d_r);
+/* All pending decisions of a folder, oldest first; array owned by the
+ * caller, free with ledger_decisions_free. */
+int ledger_decisions_pending_in(struct ledger *l, const char *folder,
+    struct ledger_decision **v_r, size_t *n_r);
+/* The newest n decisions (newest first). */
+int ledger_decisions_recent(struct ledger *l, int n,
+    struct ledger_decision **v_r, size_t *n_r);
+void ledger_decision_release(struct ledger_decision *d);
+void ledger_decisions_free(struct ledger_decision *v, size_t n);
+
+const char *decision_state_name(enum decision_state st);
+
+#endif
