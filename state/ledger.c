@@ -123,6 +123,12 @@ ledger_commit(struct ledger *l)
 	return exec_simple(l, "COMMIT");
 }
 
+void
+ledger_rollback(struct ledger *l)
+{
+	sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 static sqlite3_stmt *
 prepare(struct ledger *l, const char *sql)
 {
@@ -210,7 +216,9 @@ ledger_message_find(struct ledger *l, const char *hash,
     struct ledger_message *m_r)
 {
 	sqlite3_stmt *stmt = prepare(l, "SELECT id, message_id, trained, "
-	    "rescued, junk_by_us FROM messages WHERE hash = ?");
+	    "rescued, junk_by_us, (SELECT count(*) FROM decisions d WHERE "
+	    "d.message = messages.id AND d.state != 'pending') "
+	    "FROM messages WHERE hash = ?");
 	const unsigned char *trained;
 	int rc = -1;
 
@@ -228,6 +236,7 @@ ledger_message_find(struct ledger *l, const char *hash,
 		    trained ? (const char *)trained : "");
 		m_r->rescued = sqlite3_column_int(stmt, 3);
 		m_r->junk_by_us = column_strdup(stmt, 4);
+		m_r->decided = sqlite3_column_int(stmt, 5);
 		rc = 1;
 		break;
 	case SQLITE_DONE:

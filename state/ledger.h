@@ -32,6 +32,7 @@ struct ledger_message {
 	char trained[8];	/* "", "spam" or "ham": what the model holds */
 	int rescued;		/* the owner took it out of Junk */
 	char *junk_by_us;	/* owned: folder we filed it into as junk, or NULL */
+	int decided;		/* number of finished decisions about it */
 };
 
 /* One decision about one message in one folder. */
@@ -63,6 +64,7 @@ const char *ledger_error(struct ledger *l);
 /* Transactions around a group of calls (nesting not supported). */
 int ledger_begin(struct ledger *l);
 int ledger_commit(struct ledger *l);
+void ledger_rollback(struct ledger *l);
 
 /* 1 and the values if the folder is known, 0 if not, -1 on error. */
 int ledger_folder_get(struct ledger *l, const char *folder,

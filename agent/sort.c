@@ -1,0 +1,568 @@
+/*
+ * sort.c - decide what happens to each new message and make it so,
+ * exactly once.
+ *
+ * Crash safety rests on three rules: the intent goes into the ledger
+ * before the store is touched; a plan copies to every extra target first
+ * and ends with at most one MOVE (so the message leaves its folder only
+ * when everything else is done, and UID MOVE is atomic on the server); and
+ * the folder's UID mark advances only after the outcome is recorded.  On a
+ * restart, a pending decision whose message is gone from its folder was
+ * completed by that final MOVE; one whose message is still there is
+ * resumed, checking each copy target before copying again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent/log.h"
+#include "agent/message.h"
+#include "agent/sort.h"
+#include "agent/xmem.h"
+
+/* One place a copy of the message goes. */
+struct target {
+	char *box;			/* owned */
+	const char *const *flags;	/* borrowed from the sieve result */
+	size_t nflags;
+};
+
+/* What will be done to one message. */
+struct plan {
+	int keep;			/* the message stays where it is */
+	const char *const *keep_flags;	/* borrowed */
+	size_t nkeep_flags;
+	struct target *targets;		/* owned; copies, the last one moved
+					 * when !keep */
+	size_t ntargets;
+	char *text;			/* owned; for the ledger and the log */
+	char *rule;			/* owned */
+};
+
+static const char *const junk_flag[] = { "$Junk", NULL };
+
+enum verdict
+sort_verdict(const struct sorter *s, double score)
+{
+	if (score >= s->spam_threshold)
+		return VERDICT_SPAM;
+	if (score < s->ham_threshold)
+		return VERDICT_HAM;
+	return VERDICT_UNSURE;
+}
+
+static void
+plan_release(struct plan *p)
+{
+	for (size_t i = 0; i < p->ntargets; i++)
+		free(p->targets[i].box);
+	free(p->targets);
+	free(p->text);
+	free(p->rule);
+	memset(p, 0, sizeof(*p));
+}
+
+static int
+same_box(const char *a, const char *b)
+{
+	/* INBOX is case-insensitive (RFC 3501 §5.1); other names are not. */
+	if (strcasecmp(a, "INBOX") == 0)
+		return strcasecmp(b, "INBOX") == 0;
+	return strcmp(a, b) == 0;
+}
+
+static void
+plan_add_target(struct plan *p, const char *box, const char *const *flags,
+    size_t nflags)
+{
+	for (size_t i = 0; i < p->ntargets; i++)
+		if (same_box(p->targets[i].box, box))
+			return;		/* Sieve files a message once per box */
+	p->targets = xreallocarray(p->targets, p->ntargets + 1,
+	    sizeof(*p->targets));
+	p->targets[p->ntargets].box = xstrdup(box);
+	p->targets[p->ntargets].flags = flags;
+	p->targets[p->ntargets].nflags = nflags;
+	p->ntargets++;
+}
+
+static void
+describe_flags(struct buf *b, const char *const *flags, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf_printf(b, " +%s", flags[i]);
+}
+
+static void
+plan_describe(struct plan *p)
+{
+	struct buf b = { 0 };
+
+	if (p->keep) {
+		buf_appends(&b, "keep");
+		describe_flags(&b, p->keep_flags, p->nkeep_flags);
+	}
+	for (size_t i = 0; i < p->ntargets; i++) {
+		if (b.len > 0)
+			buf_appends(&b, "; ");
+		buf_printf(&b, "%s '%s'", !p->keep && i + 1 == p->ntargets ?
+		    "move to" : "copy to", p->targets[i].box);
+		describe_flags(&b, p->targets[i].flags, p->targets[i].nflags);
+	}
+	p->text = buf_steal(&b);
+}
+
+/* Turns Sieve's actions into a plan; never drops the message. */
+static void
+plan_from_sieve(struct sorter *s, const char *folder,
+    const struct sieve_result *r, struct plan *p)
+{
+	int discard = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct sieve_action *a = &r->actions[i];
+		const char *const *flags = (const char *const *)a->flags;
+
+		switch (a->type) {
+		case SIEVE_ACTION_KEEP:
+			p->keep = 1;
+			p->keep_flags = flags;
+			p->nkeep_flags = a->nflags;
+			break;
+		case SIEVE_ACTION_FILEINTO:
+			if (same_box(a->mailbox, folder)) {
+				p->keep = 1;	/* filing into itself keeps */
+				p->keep_flags = flags;
+				p->nkeep_flags = a->nflags;
+			} else {
+				plan_add_target(p, a->mailbox, flags,
+				    a->nflags);
+			}
+			break;
+		case SIEVE_ACTION_DISCARD:
+			discard = 1;
+			break;
+		}
+	}
+	/* discard never deletes: the message goes to Trash, unless another
+	 * action already gives it a home. */
+	if (discard && !p->keep && p->ntargets == 0)
+		plan_add_target(p, s->trash, NULL, 0);
+	if (!p->keep && p->ntargets == 0)
+		p->keep = 1;
+	p->rule = r->rule ? xstrdup(r->rule) : xstrdup("sieve script");
+}
+
+static void
+plan_default(struct sorter *s, const char *folder, double score,
+    enum verdict v, struct plan *p)
+{
+	if (v == VERDICT_SPAM && !same_box(folder, s->junk)) {
+		plan_add_target(p, s->junk, junk_flag, 1);
+		p->rule = xasprintf("built-in default: score %.4f >= %.2f, "
+		    "spam goes to '%s'", score, s->spam_threshold, s->junk);
+	} else {
+		p->keep = 1;
+		p->rule = xstrdup(score < 0 ? "built-in default: not scored, "
+		    "kept" : "built-in default: not spam, kept");
+	}
+}
+
+/* The owner took this message out of Junk once: it never goes back. */
+static void
+plan_respect_rescue(struct sorter *s, struct plan *p)
+{
+	size_t j = 0;
+	int dropped = 0;
+
+	for (size_t i = 0; i < p->ntargets; i++) {
+		if (same_box(p->targets[i].box, s->junk)) {
+			free(p->targets[i].box);
+			dropped = 1;
+			continue;
+		}
+		p->targets[j++] = p->targets[i];
+	}
+	p->ntargets = j;
+	if (!dropped)
+		return;
+	if (p->ntargets == 0)
+		p->keep = 1;
+	{
+		char *rule = xasprintf("%s; not filed into '%s': the owner "
+		    "rescued this message from there", p->rule, s->junk);
+		free(p->rule);
+		p->rule = rule;
+	}
+}
+
+/* Flags in want that the message does not carry yet, NULL-terminated in
+ * a malloc'd array of borrowed strings (NULL when none). */
+static const char **
+missing_flags(const char *const *want, size_t nwant,
+    const struct store_msg *msg)
+{
+	const char **add = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < nwant; i++) {
+		if (store_has_flag(msg->flags, msg->nflags, want[i]))
+			continue;
+		add = xreallocarray(add, n + 2, sizeof(*add));
+		add[n++] = want[i];
+		add[n] = NULL;
+	}
+	return add;
+}
+
+/* 1 if box already holds a message with this Message-ID, 0 if not or
+ * unknown.  Leaves folder selected again. */
+static enum store_status
+already_in(struct sorter *s, const char *folder, const char *box,
+    const char *message_id, int *found_r)
+{
+	uint32_t uidvalidity, uidnext, *uids = NULL;
+	size_t n = 0;
+	enum store_status st;
+
+	*found_r = 0;
+	if (message_id == NULL)
+		return STORE_OK;
+	st = s->store->ops->select(s->store, box, &uidvalidity, &uidnext);
+	if (st == STORE_OK) {
+		st = s->store->ops->find_message_id(s->store, message_id,
+		    &uids, &n);
+		*found_r = st == STORE_OK && n > 0;
+		free(uids);
+	}
+	if (st == STORE_BOX_BAD || st == STORE_MSG_GONE)
+		st = STORE_OK;		/* the box does not exist yet */
+	if (st != STORE_OK)
+		return st;
+	return s->store->ops->select(s->store, folder, &uidvalidity, &uidnext);
+}
+
+/* Carries out a plan on msg.  *dest_r / *dest_uid_r receive where it went
+ * (NULL / 0 when kept). */
+static enum store_status
+plan_execute(struct sorter *s, const char *folder, const struct plan *p,
+    const struct store_msg *msg, const char *message_id, int resuming,
+    const char **dest_r, uint32_t *dest_uid_r)
+{
+	const struct store_ops *ops = s->store->ops;
+	enum store_status st = STORE_OK;
+	const char **add = NULL;
+
+	*dest_r = NULL;
+	*dest_uid_r = 0;
+	for (size_t i = 0; i < p->ntargets; i++) {
+		const struct target *t = &p->targets[i];
+		int last = !p->keep && i + 1 == p->ntargets;
+		int left_behind = 0, found = 0;
+		uint32_t new_uid = 0;
+
+		if (resuming && !last) {
+			st = already_in(s, folder, t->box, message_id, &found);
+			if (st != STORE_OK)
+				goto out;
+			if (found)
+				continue;	/* copied before the crash */
+		}
+		free(add);
+		add = missing_flags(t->flags, t->nflags, msg);
+		if (add != NULL &&
+		    (st = ops->set_flags(s->store, msg->uid, add, NULL)) !=
+		    STORE_OK)
+			goto out;
+		if (last) {
+			st = ops->move(s->store, msg->uid, t->box, &new_uid,
+			    &left_behind);
+			if (st != STORE_OK)
+				goto out;
+			if (left_behind)
+				log_warnx("%s uid %u: moved to '%s' but the "
+				    "server has neither MOVE nor UIDPLUS: the "
+				    "original is left flagged \\Deleted for "
+				    "your client to expunge", folder,
+				    msg->uid, t->box);
+			*dest_r = t->box;
+			*dest_uid_r = new_uid;
+		} else {
+			st = ops->copy(s->store, msg->uid, t->box, &new_uid);
+			if (st != STORE_OK)
+				goto out;
+			/* This copy's flags are not the original's. */
+			if (add != NULL && (st = ops->set_flags(s->store,
+			    msg->uid, NULL, add)) != STORE_OK)
+				goto out;
+		}
+	}
+	if (p->keep) {
+		free(add);
+		add = missing_flags(p->keep_flags, p->nkeep_flags, msg);
+		if (add != NULL)
+			st = ops->set_flags(s->store, msg->uid, add, NULL);
+	}
+out:
+	free(add);
+	return st;
+}
+
+static int
+plan_files_into(const struct plan *p, const char *box)
+{
+	for (size_t i = 0; i < p->ntargets; i++)
+		if (same_box(p->targets[i].box, box))
+			return 1;
+	return 0;
+}
+
+/* Decides what to do with msg: scores it and asks Sieve (or the default). */
+static void
+plan_decide(struct sorter *s, const char *folder, const struct store_msg *msg,
+    const struct ledger_message *known, double *score_r, enum verdict *v_r,
+    struct plan *p, struct sieve_result *sr)
+{
+	struct filter_result fr = { 0 };
+	char *err = NULL;
+
+	*score_r = -1;
+	*v_r = VERDICT_UNSURE;
+	if (s->filter != NULL) {
+		if (filter_score(s->filter, msg->data, msg->len, 0, &fr,
+		    &err) == 0) {
+			*score_r = fr.score;
+			*v_r = sort_verdict(s, fr.score);
+		} else {
+			log_warnx("%s uid %u: cannot score: %s", folder,
+			    msg->uid, err);
+			free(err);
+			err = NULL;
+		}
+		filter_result_release(&fr);
+	}
+	if (s->script == NULL) {
+		plan_default(s, folder, *score_r, *v_r, p);
+	} else if (sieve_eval(s->script, msg->data, msg->len, *score_r, sr,
+	    &err) == 0) {
+		plan_from_sieve(s, folder, sr, p);
+	} else {
+		/* A broken evaluation must not move anything. */
+		log_warnx("%s uid %u: sieve script failed, message kept: %s",
+		    folder, msg->uid, err);
+		p->keep = 1;
+		p->rule = xasprintf("sieve script failed (%s): kept", err);
+		free(err);
+	}
+	if (known != NULL && known->rescued)
+		plan_respect_rescue(s, p);
+	plan_describe(p);
+}
+
+/* Handles one message.  Returns STORE_OK when the UID mark may advance
+ * past it. */
+static enum store_status
+sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
+    uint32_t uid, struct sort_stats *stats)
+{
+	struct store_msg msg = { 0 };
+	struct ledger_message known = { 0 };
+	struct ledger_decision pending = { 0 }, d = { 0 };
+	struct sieve_result sr = { 0 };
+	struct plan plan = { 0 };
+	struct message parsed;
+	char hash[MESSAGE_HASH_LEN + 1], *msgid = NULL;
+	const char *dest = NULL;
+	uint32_t dest_uid = 0;
+	int truncated = 0, have_known, have_pending;
+	int64_t decision_id = 0;
+	enum verdict verdict;
+	double score;
+	enum store_status st;
+
+	stats->seen++;
+	st = s->store->ops->fetch(s->store, uid, s->max_message_bytes, &msg,
+	    &truncated);
+	if (st == STORE_MSG_GONE) {
+		log_info("%s uid %u: gone before it could be read", folder,
+		    uid);
+		return STORE_OK;
+	}
+	if (st != STORE_OK)
+		return st;
+	message_hash(msg.data, msg.len, hash);
+	message_parse(&parsed, msg.data, msg.len);
+	msgid = message_id(&parsed);
+	message_release(&parsed);
+
+	have_known = ledger_message_find(s->ledger, hash, &known);
+	have_pending = ledger_decision_pending(s->ledger, folder, uidvalidity,
+	    uid, &pending);
+	if (have_known < 0 || have_pending < 0)
+		goto ledger_failed;
+	if (have_known && known.decided > 0 && !have_pending) {
+		/* Decided before (a re-scan after a UIDVALIDITY change, or
+		 * filed here by a rule): never handle a message twice. */
+		log_info("%s uid %u: already handled (%s), left alone",
+		    folder, uid, msgid ? msgid : "no Message-ID");
+		stats->known++;
+		goto out;
+	}
+
+	plan_decide(s, folder, &msg, have_known ? &known : NULL, &score,
+	    &verdict, &plan, &sr);
+	if (have_pending) {
+		decision_id = pending.id;
+		log_notice("%s uid %u: resuming interrupted decision: %s",
+		    folder, uid, pending.actions);
+	} else {
+		d.folder = (char *)folder;
+		d.uidvalidity = uidvalidity;
+		d.uid = uid;
+		d.score = score;
+		d.verdict = score < 0 ? NULL : (char *)verdict_name(verdict);
+		d.rule = plan.rule;
+		d.actions = plan.text;
+		/* One transaction: a message row never exists without the
+		 * decision that explains it. */
+		if (ledger_begin(s->ledger) < 0)
+			goto ledger_failed;
+		if (ledger_message_add(s->ledger, hash, msgid,
+		    &d.message) < 0 ||
+		    ledger_decision_begin(s->ledger, &d, &decision_id) < 0 ||
+		    ledger_commit(s->ledger) < 0) {
+			ledger_rollback(s->ledger);
+			goto ledger_failed;
+		}
+	}
+
+	st = plan_execute(s, folder, &plan, &msg, msgid, have_pending,
+	    &dest, &dest_uid);
+	if (st == STORE_CONN_LOST || st == STORE_FATAL)
+		goto out;		/* stays pending; resumed later */
+	if (st != STORE_OK) {
+		const char *err = store_last_error(s->store);
+		log_warnx("%s uid %u: %s failed, message left in place: %s",
+		    folder, uid, plan.text, err);
+		if (ledger_decision_finish(s->ledger, decision_id,
+		    DECISION_FAILED, NULL, 0, err) < 0)
+			goto ledger_failed;
+		stats->failed++;
+		st = STORE_OK;
+		goto out;
+	}
+	if (ledger_decision_finish(s->ledger, decision_id, DECISION_DONE,
+	    dest, dest_uid, NULL) < 0)
+		goto ledger_failed;
+	if (plan_files_into(&plan, s->junk)) {
+		int64_t id;
+		if (ledger_message_add(s->ledger, hash, msgid, &id) < 0 ||
+		    ledger_message_set_junk_by_us(s->ledger, id, s->junk) < 0)
+			goto ledger_failed;
+	}
+	if (dest != NULL)
+		stats->moved++;
+	else
+		stats->kept++;
+	log_info("%s uid %u: %s (score %.4f, %s; %s)", folder, uid, plan.text,
+	    score, score < 0 ? "not scored" : verdict_name(verdict),
+	    plan.rule);
+	goto out;
+
+ledger_failed:
+	log_error("cannot write the ledger: %s", ledger_error(s->ledger));
+	st = STORE_FATAL;
+out:
+	plan_release(&plan);
+	sieve_result_release(&sr);
+	ledger_decision_release(&pending);
+	ledger_message_release(&known);
+	store_msg_release(&msg);
+	free(msgid);
+	return st;
+}
+
+/* Pending decisions whose message left the folder were completed by their
+ * final MOVE before a crash or disconnect: record them as done. */
+static enum store_status
+settle_vanished(struct sorter *s, const char *folder, uint32_t uidvalidity,
+    const uint32_t *uids, size_t n)
+{
+	struct ledger_decision *v = NULL;
+	size_t nv = 0;
+
+	if (ledger_decisions_pending_in(s->ledger, folder, &v, &nv) < 0)
+		return STORE_FATAL;
+	for (size_t i = 0; i < nv; i++) {
+		int present = 0;
+		if (v[i].uidvalidity == uidvalidity)
+			for (size_t k = 0; k < n && !present; k++)
+				present = uids[k] == v[i].uid;
+		if (present)
+			continue;	/* resumed by sort_message */
+		log_notice("%s uid %u: interrupted decision had completed "
+		    "(%s)", folder, v[i].uid, v[i].actions);
+		if (ledger_decision_finish(s->ledger, v[i].id, DECISION_DONE,
+		    NULL, 0, "completed before an interruption") < 0) {
+			ledger_decisions_free(v, nv);
+			return STORE_FATAL;
+		}
+	}
+	ledger_decisions_free(v, nv);
+	return STORE_OK;
+}
+
+enum store_status
+sort_folder(struct sorter *s, const char *folder, struct sort_stats *stats)
+{
+	uint32_t uidvalidity, uidnext, known_validity = 0, last_uid = 0;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	enum store_status st;
+	int known;
+
+	st = s->store->ops->select(s->store, folder, &uidvalidity, &uidnext);
+	if (st != STORE_OK)
+		return st;
+	known = ledger_folder_get(s->ledger, folder, &known_validity,
+	    &last_uid);
+	if (known < 0)
+		goto ledger_failed;
+	if (known && known_validity != uidvalidity) {
+		/* The server renumbered the folder: look at everything
+		 * again; the ledger's content hashes stop double handling. */
+		log_notice("%s: UIDVALIDITY changed (%u -> %u), re-scanning",
+		    folder, known_validity, uidvalidity);
+		last_uid = 0;
+	}
+	if (!known || known_validity != uidvalidity) {
+		if (ledger_folder_set(s->ledger, folder, uidvalidity,
+		    last_uid) < 0)
+			goto ledger_failed;
+	}
+	st = s->store->ops->list_uids(s->store, last_uid + 1, &uids, &n);
+	if (st != STORE_OK)
+		goto out;
+	if ((st = settle_vanished(s, folder, uidvalidity, uids, n)) !=
+	    STORE_OK)
+		goto ledger_failed;
+	for (size_t i = 0; i < n; i++) {
+		if (uids[i] <= last_uid)
+			continue;
+		st = sort_message(s, folder, uidvalidity, uids[i], stats);
+		if (st != STORE_OK)
+			goto out;
+		if (ledger_folder_set(s->ledger, folder, uidvalidity,
+		    uids[i]) < 0)
+			goto ledger_failed;
+	}
+	st = STORE_OK;
+	goto out;
+ledger_failed:
+	log_error("cannot write the ledger: %s", ledger_error(s->ledger));
+	st = STORE_FATAL;
+out:
+	free(uids);
+	return st;
+}

@@ -1,0 +1,52 @@
+/*
+ * sort.h - the per-message pipeline: for each new message in a folder,
+ * fetch -> recognise (ledger) -> score (filter) -> decide (Sieve, or the
+ * built-in default) -> record the intent -> act on the store -> record the
+ * outcome -> advance the folder's UID mark.
+ *
+ * The engine sees the mail store only through store.h, so it runs against
+ * store_mem in unit tests exactly as against IMAP.
+ */
+#ifndef MAILSIFT_SORT_H
+#define MAILSIFT_SORT_H
+
+#include <stddef.h>
+
+#include "agent/filter.h"
+#include "agent/store.h"
+#include "sieve/sieve.h"
+#include "state/ledger.h"
+
+struct sorter {
+	struct store *store;			/* borrowed */
+	struct ledger *ledger;			/* borrowed */
+	struct filter *filter;			/* borrowed; NULL: no scores */
+	const struct sieve_script *script;	/* borrowed; NULL: built-in */
+	const char *junk;			/* resolved Junk folder name */
+	const char *trash;			/* resolved Trash folder name */
+	double spam_threshold;			/* verdicts from scores */
+	double ham_threshold;
+	size_t max_message_bytes;
+};
+
+struct sort_stats {
+	unsigned seen;		/* messages looked at */
+	unsigned moved;		/* filed elsewhere */
+	unsigned kept;		/* left in place (possibly tagged) */
+	unsigned known;		/* already handled earlier: left alone */
+	unsigned failed;	/* could not be handled: left in place */
+};
+
+/* Sorts every message of folder above the ledger's UID mark.  Returns
+ * STORE_OK; STORE_CONN_LOST when the caller should reconnect and call
+ * again (work done so far is kept and resumed); STORE_FATAL when it cannot
+ * go on (store refuses, or the ledger cannot be written: nothing would
+ * guarantee exactly-once).  Every message is logged with box, uid and
+ * verdict; the caller only logs the status. */
+enum store_status sort_folder(struct sorter *s, const char *folder,
+    struct sort_stats *stats);
+
+/* Verdict for a score under the sorter's thresholds. */
+enum verdict sort_verdict(const struct sorter *s, double score);
+
+#endif
