@@ -46,8 +46,13 @@ struct config {
 };
 
 /* Loads and validates path.  On failure returns -1 and sets *errors_r to
- * malloc'd text, one "PATH: problem" line per problem. */
+ * malloc'd text, one "PATH: problem" line per problem, lines separated by
+ * '\n' with no newline after the last. */
 int config_load(const char *path, struct config **config_r, char **errors_r);
+/* As config_load on len bytes of JSON already read (tests, fuzzing): path
+ * names the file in messages and anchors relative paths in it. */
+int config_parse_string(const char *text, size_t len, const char *path,
+    struct config **config_r, char **errors_r);
 void config_free(struct config **config);
 
 /* Reads the password as configured (file contents without the trailing

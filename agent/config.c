@@ -1,0 +1,901 @@
+/*
+ * config.c - reads the JSON configuration file into a validated struct
+ * config, and reads the IMAP password it points to.
+ *
+ * This file owns the schema: one table lists every key by its dotted name
+ * with its kind, its place in struct config and its range.  The JSON tree is
+ * walked against the table, so an unknown key at any depth, a value of the
+ * wrong type or out of range is reported by name; then the cross-key rules
+ * (required keys, one password source, TLS only off on loopback, threshold
+ * order) run.  Every problem is collected and reported together, so a user
+ * fixes the file in one pass.  No json-c object leaves this file.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json.h>
+
+#include "agent/config.h"
+#include "agent/log.h"
+#include "agent/xmem.h"
+
+/* A configuration file is a few hundred bytes; refuse anything that could
+ * only be a mistake (a mailbox passed as -c) before reading it whole. */
+#define CONFIG_MAX_BYTES	(1024 * 1024)
+/* A password longer than this is certainly a wrong file. */
+#define PASSWORD_MAX_BYTES	4096
+#define DEFAULT_PORT_IMPLICIT	993
+#define DEFAULT_PORT_PLAIN	143
+
+enum key_kind {
+	KEY_OBJECT,		/* a section: its keys are in the table */
+	KEY_STRING,		/* non-empty string */
+	KEY_PATH,		/* non-empty string, resolved to a full path */
+	KEY_INT,		/* integer in [min, max] */
+	KEY_NUMBER,		/* number in [min, max] */
+	KEY_SIZE,		/* integer in [min, max], stored as size_t */
+	KEY_TLS,		/* "implicit", "starttls" or "none" */
+	KEY_LOG_LEVEL,		/* a level log_level_parse() accepts */
+	KEY_FOLDERS		/* non-empty list of distinct mailboxes */
+};
+
+struct key {
+	const char *name;	/* dotted path from the top */
+	enum key_kind kind;
+	size_t offset;		/* of the field in struct config */
+	double min, max;
+};
+
+#define OFF(field) offsetof(struct config, field)
+
+static const struct key keys[] = {
+	{ "imap", KEY_OBJECT, 0, 0, 0 },
+	{ "imap.host", KEY_STRING, OFF(imap.host), 0, 0 },
+	{ "imap.port", KEY_INT, OFF(imap.port), 1, 65535 },
+	{ "imap.tls", KEY_TLS, OFF(imap.tls), 0, 0 },
+	{ "imap.ca_file", KEY_PATH, OFF(imap.ca_file), 0, 0 },
+	{ "imap.username", KEY_STRING, OFF(imap.username), 0, 0 },
+	{ "imap.password_file", KEY_PATH, OFF(imap.password_file), 0, 0 },
+	{ "imap.password_command", KEY_STRING, OFF(imap.password_command),
+	    0, 0 },
+	{ "imap.timeout", KEY_INT, OFF(imap.timeout), 1, 3600 },
+	{ "imap.poll_interval", KEY_INT, OFF(imap.poll_interval), 1, 86400 },
+	/* Servers may drop an IDLE after 29 minutes (RFC 2177). */
+	{ "imap.idle_restart", KEY_INT, OFF(imap.idle_restart), 60, 1740 },
+	{ "folders", KEY_OBJECT, 0, 0, 0 },
+	{ "folders.watch", KEY_FOLDERS, OFF(folders.watch), 0, 0 },
+	{ "folders.junk", KEY_STRING, OFF(folders.junk), 0, 0 },
+	{ "folders.trash", KEY_STRING, OFF(folders.trash), 0, 0 },
+	{ "sieve", KEY_PATH, OFF(sieve), 0, 0 },
+	{ "state_dir", KEY_PATH, OFF(state_dir), 0, 0 },
+	{ "spam_threshold", KEY_NUMBER, OFF(spam_threshold), 0, 1 },
+	{ "ham_threshold", KEY_NUMBER, OFF(ham_threshold), 0, 1 },
+	/* Each message is held in memory while it is scored: cap at 1 GiB. */
+	{ "max_message_bytes", KEY_SIZE, OFF(max_message_bytes), 1024,
+	    1024.0 * 1024 * 1024 },
+	{ "log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0 },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(*keys))
+
+struct parse {
+	const char *path;	/* as given, for messages */
+	char *base;		/* absolute directory of the file */
+	struct config *config;
+	int seen[NKEYS];	/* key present (valid or not) */
+	int hidden[NKEYS];	/* inside a section given as a non-object */
+	struct buf errors;
+	int nerrors;
+};
+
+static void
+problem(struct parse *p, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+problem(struct parse *p, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (p->errors.len > 0)
+		buf_appends(&p->errors, "\n");
+	if (key != NULL)
+		buf_printf(&p->errors, "%s: %s: %s", p->path, key, msg);
+	else
+		buf_printf(&p->errors, "%s: %s", p->path, msg);
+	free(msg);
+	p->nerrors++;
+}
+
+/* A short rendering of a JSON value for "got ..." in messages. */
+static char *
+describe(struct json_object *v)
+{
+	const char *s;
+	size_t len;
+
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return xstrdup("null");
+	case json_type_object:
+		return xstrdup("an object");
+	case json_type_array:
+		return xstrdup("a list");
+	case json_type_string:
+		s = json_object_get_string(v);
+		len = strlen(s);
+		if (len > 40)
+			return xasprintf("\"%.37s...\"", s);
+		return xasprintf("\"%s\"", s);
+	default:
+		return xstrdup(json_object_to_json_string_ext(v,
+		    JSON_C_TO_STRING_PLAIN));
+	}
+}
+
+static void
+wrong(struct parse *p, const char *key, const char *expected,
+    struct json_object *v)
+{
+	char *got = describe(v);
+
+	problem(p, key, "expected %s, got %s", expected, got);
+	free(got);
+}
+
+static const struct key *
+find_key(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* The keys directly inside section prefix ("" for the top), comma-separated,
+ * so an unknown-key message can list the right ones. */
+static char *
+section_keys(const char *prefix)
+{
+	struct buf b = { 0 };
+	size_t plen = strlen(prefix);
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *rest = keys[i].name;
+
+		if (plen > 0) {
+			if (strncmp(rest, prefix, plen) != 0 ||
+			    rest[plen] != '.')
+				continue;
+			rest += plen + 1;
+		}
+		if (strchr(rest, '.') != NULL)
+			continue;
+		if (b.len > 0)
+			buf_appends(&b, ", ");
+		buf_appends(&b, rest);
+	}
+	return buf_steal(&b);
+}
+
+static int
+is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcasecmp(host, "localhost") == 0 ||
+	    strcasecmp(host, "localhost.") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1) {
+		if (IN6_IS_ADDR_LOOPBACK(&a6))
+			return 1;
+		return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+	}
+	return 0;
+}
+
+/* Resolves a path from the file: "~/x" under $HOME, relative paths against
+ * the directory of the configuration file.  NULL after a problem. */
+static char *
+resolve_path(struct parse *p, const char *key, const char *value)
+{
+	const char *home;
+
+	if (value[0] == '/')
+		return xstrdup(value);
+	if (value[0] == '~') {
+		if (value[1] != '\0' && value[1] != '/') {
+			problem(p, key, "\"%s\": \"~user\" is not supported; "
+			    "write the full path", value);
+			return NULL;
+		}
+		home = getenv("HOME");
+		if (home == NULL || home[0] == '\0') {
+			problem(p, key, "cannot expand \"~\" in \"%s\": HOME "
+			    "is not set; write the full path", value);
+			return NULL;
+		}
+		return xasprintf("%s%s", home, value + 1);
+	}
+	return xasprintf("%s/%s", p->base, value);
+}
+
+static int
+folder_same(const char *a, const char *b)
+{
+	/* INBOX is case-insensitive in IMAP (RFC 3501 5.1); other names are
+	 * not. */
+	if (strcasecmp(a, "INBOX") == 0)
+		return strcasecmp(b, "INBOX") == 0;
+	return strcmp(a, b) == 0;
+}
+
+static void
+set_folders(struct parse *p, const struct key *k, struct json_object *v)
+{
+	struct config *c = p->config;
+	size_t n, i, j;
+	int bad = 0;
+
+	if (!json_object_is_type(v, json_type_array)) {
+		wrong(p, k->name, "a list of folder names", v);
+		return;
+	}
+	n = json_object_array_length(v);
+	if (n == 0) {
+		problem(p, k->name, "the list is empty; name at least one "
+		    "folder to sort, e.g. [\"INBOX\"]");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+		char *name = xasprintf("%s[%zu]", k->name, i);
+
+		if (!json_object_is_type(e, json_type_string)) {
+			wrong(p, name, "a folder name", e);
+			bad = 1;
+		} else if (json_object_get_string_len(e) == 0) {
+			problem(p, name, "the folder name is empty");
+			bad = 1;
+		} else {
+			for (j = 0; j < i; j++) {
+				struct json_object *o =
+				    json_object_array_get_idx(v, j);
+
+				if (json_object_is_type(o, json_type_string) &&
+				    folder_same(json_object_get_string(o),
+				    json_object_get_string(e))) {
+					problem(p, name, "\"%s\" is listed "
+					    "twice; remove one",
+					    json_object_get_string(e));
+					bad = 1;
+					break;
+				}
+			}
+		}
+		free(name);
+	}
+	if (bad)
+		return;
+	for (i = 0; i < c->folders.nwatch; i++)
+		free(c->folders.watch[i]);
+	free(c->folders.watch);
+	c->folders.watch = xcalloc(n, sizeof(*c->folders.watch));
+	for (i = 0; i < n; i++)
+		c->folders.watch[i] = xstrdup(json_object_get_string(
+		    json_object_array_get_idx(v, i)));
+	c->folders.nwatch = n;
+}
+
+static void walk(struct parse *p, struct json_object *obj, const char *prefix);
+
+/* Checks one value against its key and stores it in the config. */
+static void
+set_value(struct parse *p, const struct key *k, struct json_object *v)
+{
+	char *field = (char *)p->config + k->offset;
+	size_t klen = strlen(k->name);
+	char *expected;
+	const char *s;
+	int64_t n;
+	double d;
+	enum log_level level;
+
+	switch (k->kind) {
+	case KEY_OBJECT:
+		if (!json_object_is_type(v, json_type_object)) {
+			wrong(p, k->name, "an object", v);
+			/* Its keys were given, wrongly: do not also call
+			 * them missing. */
+			for (size_t i = 0; i < NKEYS; i++)
+				if (strncmp(keys[i].name, k->name, klen) == 0 &&
+				    keys[i].name[klen] == '.')
+					p->hidden[i] = 1;
+			return;
+		}
+		walk(p, v, k->name);
+		return;
+	case KEY_STRING:
+	case KEY_PATH:
+		if (!json_object_is_type(v, json_type_string)) {
+			wrong(p, k->name, "a string", v);
+			return;
+		}
+		s = json_object_get_string(v);
+		if (s[0] == '\0') {
+			problem(p, k->name, "the value is empty; give a value "
+			    "or leave the key out");
+			return;
+		}
+		if (strlen(s) != (size_t)json_object_get_string_len(v)) {
+			problem(p, k->name, "the value contains a NUL "
+			    "character");
+			return;
+		}
+		free(*(char **)field);
+		*(char **)field = k->kind == KEY_PATH ?
+		    resolve_path(p, k->name, s) : xstrdup(s);
+		return;
+	case KEY_INT:
+	case KEY_SIZE:
+		expected = xasprintf("an integer from %.0f to %.0f", k->min,
+		    k->max);
+		if (!json_object_is_type(v, json_type_int)) {
+			wrong(p, k->name, expected, v);
+			free(expected);
+			return;
+		}
+		n = json_object_get_int64(v);
+		if (n < (int64_t)k->min || n > (int64_t)k->max) {
+			wrong(p, k->name, expected, v);
+			free(expected);
+			return;
+		}
+		free(expected);
+		if (k->kind == KEY_INT)
+			*(int *)field = (int)n;
+		else
+			*(size_t *)field = (size_t)n;
+		return;
+	case KEY_NUMBER:
+		if (!json_object_is_type(v, json_type_double) &&
+		    !json_object_is_type(v, json_type_int)) {
+			wrong(p, k->name, "a number from 0 to 1", v);
+			return;
+		}
+		d = json_object_get_double(v);
+		/* Written so that NaN (json-c accepts it) fails too. */
+		if (!(d >= k->min && d <= k->max)) {
+			wrong(p, k->name, "a number from 0 to 1", v);
+			return;
+		}
+		*(double *)field = d;
+		return;
+	case KEY_TLS:
+		s = json_object_is_type(v, json_type_string) ?
+		    json_object_get_string(v) : NULL;
+		if (s != NULL && strcmp(s, "implicit") == 0)
+			p->config->imap.tls = TLS_IMPLICIT;
+		else if (s != NULL && strcmp(s, "starttls") == 0)
+			p->config->imap.tls = TLS_STARTTLS;
+		else if (s != NULL && strcmp(s, "none") == 0)
+			p->config->imap.tls = TLS_NONE;
+		else
+			wrong(p, k->name, "\"implicit\", \"starttls\" or "
+			    "\"none\"", v);
+		return;
+	case KEY_LOG_LEVEL:
+		s = json_object_is_type(v, json_type_string) ?
+		    json_object_get_string(v) : NULL;
+		if (s == NULL || log_level_parse(s, &level) < 0) {
+			wrong(p, k->name, "one of \"error\", \"warn\", "
+			    "\"notice\", \"info\", \"debug\"", v);
+			return;
+		}
+		free(p->config->log_level);
+		p->config->log_level = xstrdup(s);
+		return;
+	case KEY_FOLDERS:
+		set_folders(p, k, v);
+		return;
+	}
+}
+
+/* Matches every member of obj (the section prefix, "" at the top) against
+ * the table. */
+static void
+walk(struct parse *p, struct json_object *obj, const char *prefix)
+{
+	json_object_object_foreach(obj, name, v) {
+		char *dotted = prefix[0] != '\0' ?
+		    xasprintf("%s.%s", prefix, name) : xstrdup(name);
+		const struct key *k = strchr(name, '.') == NULL ?
+		    find_key(dotted) : NULL;
+
+		if (k == NULL) {
+			char *known = section_keys(prefix);
+
+			problem(p, dotted, "unknown key; the keys allowed "
+			    "%s%s are: %s", prefix[0] != '\0' ? "in " :
+			    "at the top", prefix, known);
+			free(known);
+		} else {
+			p->seen[k - keys] = 1;
+			set_value(p, k, v);
+		}
+		free(dotted);
+	}
+}
+
+static int
+seen(const struct parse *p, const char *name)
+{
+	return p->seen[find_key(name) - keys];
+}
+
+static int
+hidden(const struct parse *p, const char *name)
+{
+	return p->hidden[find_key(name) - keys];
+}
+
+/* The rules that involve more than one key, and the defaults that depend on
+ * other keys. */
+static void
+cross_check(struct parse *p)
+{
+	struct config *c = p->config;
+	static const char *const required[] = {
+		"imap.host", "imap.username", "state_dir"
+	};
+
+	for (size_t i = 0; i < sizeof(required) / sizeof(*required); i++)
+		if (!seen(p, required[i]) && !hidden(p, required[i]))
+			problem(p, required[i], "missing; this key is "
+			    "required");
+	/* A broken imap section was reported already, as one problem. */
+	if (!hidden(p, "imap.password_file")) {
+		if (seen(p, "imap.password_file") &&
+		    seen(p, "imap.password_command"))
+			problem(p, "imap", "both password_file and "
+			    "password_command are set; keep only one");
+		else if (!seen(p, "imap.password_file") &&
+		    !seen(p, "imap.password_command"))
+			problem(p, "imap.password_file", "missing; set either "
+			    "imap.password_file (a file holding the password) "
+			    "or imap.password_command (a command printing it)");
+	}
+	if (!seen(p, "imap.port"))
+		c->imap.port = c->imap.tls == TLS_IMPLICIT ?
+		    DEFAULT_PORT_IMPLICIT : DEFAULT_PORT_PLAIN;
+	if (c->imap.tls == TLS_NONE && c->imap.host != NULL &&
+	    !is_loopback(c->imap.host))
+		problem(p, "imap.tls", "\"none\" would send the password "
+		    "unencrypted, so it is only allowed for a loopback host "
+		    "(127.0.0.0/8, ::1, localhost), not \"%s\"; use "
+		    "\"implicit\" (port 993) or \"starttls\" (port 143)",
+		    c->imap.host);
+	if (c->ham_threshold > c->spam_threshold)
+		problem(p, "ham_threshold", "%g is above spam_threshold %g; "
+		    "it must be lower or equal", c->ham_threshold,
+		    c->spam_threshold);
+	if (c->folders.watch == NULL) {
+		c->folders.watch = xcalloc(1, sizeof(*c->folders.watch));
+		c->folders.watch[0] = xstrdup("INBOX");
+		c->folders.nwatch = 1;
+	}
+}
+
+/* The absolute directory holding path, so relative paths in the file do not
+ * depend on where mailsift is started. */
+static char *
+base_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir, *cwd, *abs;
+
+	if (slash == NULL)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else
+		dir = xstrndup(path, (size_t)(slash - path));
+	if (dir[0] == '/')
+		return dir;
+	cwd = getcwd(NULL, 0);
+	if (cwd == NULL) {
+		/* Unreachable cwd: relative paths stay relative. */
+		return dir;
+	}
+	abs = strcmp(dir, ".") == 0 ? xstrdup(cwd) :
+	    xasprintf("%s/%s", cwd, dir);
+	free(cwd);
+	free(dir);
+	return abs;
+}
+
+/* 1-based line and column of byte offset end in text. */
+static void
+line_of(const char *text, size_t end, size_t *line_r, size_t *col_r)
+{
+	*line_r = 1;
+	*col_r = 1;
+	for (size_t i = 0; i < end; i++) {
+		if (text[i] == '\n') {
+			(*line_r)++;
+			*col_r = 1;
+		} else {
+			(*col_r)++;
+		}
+	}
+}
+
+static void
+json_error(struct parse *p, const char *text, size_t len,
+    struct json_tokener *tok, enum json_tokener_error jerr)
+{
+	size_t end = json_tokener_get_parse_end(tok);
+	size_t line, col;
+
+	if (end > len)
+		end = len;
+	line_of(text, end, &line, &col);
+	if (jerr == json_tokener_continue)
+		problem(p, NULL, "line %zu: invalid JSON: the file ends in the "
+		    "middle of a value (a missing '}' or ']'?)", line);
+	else
+		problem(p, NULL, "line %zu, column %zu: invalid JSON: %s",
+		    line, col, json_tokener_error_desc(jerr));
+}
+
+void
+config_free(struct config **config)
+{
+	struct config *c = *config;
+
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->imap.host);
+	free(c->imap.ca_file);
+	free(c->imap.username);
+	free(c->imap.password_file);
+	free(c->imap.password_command);
+	for (size_t i = 0; i < c->folders.nwatch; i++)
+		free(c->folders.watch[i]);
+	free(c->folders.watch);
+	free(c->folders.junk);
+	free(c->folders.trash);
+	free(c->sieve);
+	free(c->state_dir);
+	free(c->log_level);
+	free(c);
+	*config = NULL;
+}
+
+static struct config *
+config_defaults(const char *path)
+{
+	struct config *c = xcalloc(1, sizeof(*c));
+
+	c->path = xstrdup(path);
+	c->imap.tls = TLS_IMPLICIT;
+	c->imap.timeout = 60;
+	c->imap.poll_interval = 60;
+	c->imap.idle_restart = 1500;
+	c->spam_threshold = 0.9;
+	c->ham_threshold = 0.1;
+	c->max_message_bytes = 10 * 1024 * 1024;
+	return c;
+}
+
+int
+config_parse_string(const char *text, size_t len, const char *path,
+    struct config **config_r, char **errors_r)
+{
+	struct parse p = { 0 };
+	struct json_tokener *tok;
+	struct json_object *root = NULL;
+	enum json_tokener_error jerr;
+	size_t end, line, col;
+	int ret = -1;
+
+	*config_r = NULL;
+	*errors_r = NULL;
+	p.path = path;
+	p.base = base_dir(path);
+	p.config = config_defaults(path);
+	tok = json_tokener_new();
+	if (tok == NULL) {
+		problem(&p, NULL, "out of memory parsing the file");
+		goto out;
+	}
+	if (len > INT_MAX) {
+		problem(&p, NULL, "the file is too large");
+		goto out;
+	}
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (root == NULL || jerr != json_tokener_success) {
+		json_error(&p, text, len, tok, jerr);
+		goto out;
+	}
+	end = json_tokener_get_parse_end(tok);
+	while (end < len && text[end] != '\0' &&
+	    strchr(" \t\r\n", text[end]) != NULL)
+		end++;
+	if (end < len) {
+		line_of(text, end, &line, &col);
+		problem(&p, NULL, "line %zu, column %zu: invalid JSON: "
+		    "unexpected text after the end of the configuration "
+		    "object", line, col);
+		goto out;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		char *got = describe(root);
+
+		problem(&p, NULL, "the configuration must be a JSON object "
+		    "({ ... }), got %s", got);
+		free(got);
+		goto out;
+	}
+	walk(&p, root, "");
+	cross_check(&p);
+	if (p.nerrors > 0)
+		goto out;
+	*config_r = p.config;
+	p.config = NULL;
+	ret = 0;
+out:
+	if (ret < 0)
+		*errors_r = buf_steal(&p.errors);
+	buf_release(&p.errors);
+	json_object_put(root);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	config_free(&p.config);
+	free(p.base);
+	return ret;
+}
+
+/* Reads at most max bytes of the open file fd into a malloc'd,
+ * NUL-terminated buffer.  -1 with errno set, or 1 if it is longer. */
+static int
+read_fd(int fd, size_t max, char **data_r, size_t *len_r)
+{
+	struct buf b = { 0 };
+	char chunk[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int saved = errno;
+
+			explicit_bzero(b.data, b.len);
+			buf_release(&b);
+			errno = saved;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > max) {
+			explicit_bzero(b.data, b.len);
+			buf_release(&b);
+			return 1;
+		}
+		buf_append(&b, chunk, (size_t)n);
+	}
+	explicit_bzero(chunk, sizeof(chunk));
+	*len_r = b.len;
+	*data_r = buf_steal(&b);
+	return 0;
+}
+
+int
+config_load(const char *path, struct config **config_r, char **errors_r)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	*config_r = NULL;
+	*errors_r = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*errors_r = xasprintf("%s: cannot open the configuration "
+		    "file: %s%s", path, strerror(errno), errno == ENOENT ?
+		    "; check the -c path (a sample is config.example.json)" :
+		    "");
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*errors_r = xasprintf("%s: not a regular file; give the path "
+		    "of the JSON configuration file", path);
+		close(fd);
+		return -1;
+	}
+	r = read_fd(fd, CONFIG_MAX_BYTES, &text, &len);
+	if (r != 0) {
+		*errors_r = r < 0 ? xasprintf("%s: cannot read the "
+		    "configuration file: %s", path, strerror(errno)) :
+		    xasprintf("%s: larger than %d bytes; is this really the "
+		    "configuration file?", path, CONFIG_MAX_BYTES);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	r = config_parse_string(text, len, path, config_r, errors_r);
+	free(text);
+	return r;
+}
+
+static int
+password_from_file(const struct config *c, char **password_r, char **err_r)
+{
+	const char *path = c->imap.password_file;
+	struct stat st;
+	char *data = NULL;
+	size_t len = 0;
+	int fd, r, ret = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*err_r = xasprintf("cannot open password file '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		*err_r = xasprintf("cannot stat password file '%s': %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		log_warnx("password file '%s' is readable by others; run "
+		    "'chmod 600 %s'", path, path);
+	r = read_fd(fd, PASSWORD_MAX_BYTES, &data, &len);
+	if (r != 0) {
+		*err_r = r < 0 ? xasprintf("cannot read password file '%s': "
+		    "%s", path, strerror(errno)) : xasprintf("password file "
+		    "'%s' is larger than %d bytes; it should hold only the "
+		    "password", path, PASSWORD_MAX_BYTES);
+		goto out;
+	}
+	/* One line end, LF or CRLF, as editors leave it. */
+	if (len > 0 && data[len - 1] == '\n') {
+		data[--len] = '\0';
+		if (len > 0 && data[len - 1] == '\r')
+			data[--len] = '\0';
+	}
+	if (len == 0 || strlen(data) != len) {
+		*err_r = xasprintf("password file '%s' is %s; put the password "
+		    "on its first line", path, len == 0 ? "empty" :
+		    "binary (it contains a NUL byte)");
+		goto out;
+	}
+	*password_r = data;
+	data = NULL;
+	ret = 0;
+out:
+	if (data != NULL) {
+		explicit_bzero(data, len);
+		free(data);
+	}
+	close(fd);
+	return ret;
+}
+
+static int
+password_from_command(const struct config *c, char **password_r,
+    char **err_r)
+{
+	const char *cmd = c->imap.password_command;
+	struct buf line = { 0 };
+	char chunk[512];
+	int done = 0, toolong = 0, status, ret = -1;
+	size_t n;
+	FILE *f;
+
+	fflush(NULL);
+	f = popen(cmd, "re");
+	if (f == NULL) {
+		*err_r = xasprintf("cannot run password command '%s': %s", cmd,
+		    strerror(errno));
+		return -1;
+	}
+	/* Read to the end, keeping the first line, so the command is never
+	 * killed by SIGPIPE for printing more. */
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		char *nl = memchr(chunk, '\n', n);
+		size_t take = nl != NULL ? (size_t)(nl - chunk) : n;
+
+		if (!done && line.len + take > PASSWORD_MAX_BYTES)
+			toolong = 1;
+		else if (!done)
+			buf_append(&line, chunk, take);
+		if (nl != NULL || toolong)
+			done = 1;
+	}
+	explicit_bzero(chunk, sizeof(chunk));
+	status = pclose(f);
+	if (status == -1) {
+		*err_r = xasprintf("cannot wait for password command '%s': %s",
+		    cmd, strerror(errno));
+		goto out;
+	}
+	if (WIFSIGNALED(status)) {
+		*err_r = xasprintf("password command '%s' was killed by signal "
+		    "%d", cmd, WTERMSIG(status));
+		goto out;
+	}
+	if (WEXITSTATUS(status) != 0) {
+		*err_r = xasprintf("password command '%s' failed with exit "
+		    "status %d%s", cmd, WEXITSTATUS(status),
+		    WEXITSTATUS(status) == 127 ? " (command not found)" : "");
+		goto out;
+	}
+	if (toolong) {
+		*err_r = xasprintf("password command '%s' printed a first line "
+		    "longer than %d bytes; it must print only the password",
+		    cmd, PASSWORD_MAX_BYTES);
+		goto out;
+	}
+	if (line.len > 0 && line.data[line.len - 1] == '\r')
+		line.data[--line.len] = '\0';
+	if (line.len == 0 || strlen(line.data) != line.len) {
+		*err_r = xasprintf("password command '%s' printed %s; it must "
+		    "print the password on its first line", cmd,
+		    line.len == 0 ? "no password" : "a NUL byte");
+		goto out;
+	}
+	*password_r = buf_steal(&line);
+	ret = 0;
+out:
+	if (line.data != NULL)
+		explicit_bzero(line.data, line.len);
+	buf_release(&line);
+	return ret;
+}
+
+int
+config_password(const struct config *config, char **password_r,
+    char **err_r)
+{
+	*password_r = NULL;
+	*err_r = NULL;
+	if (config->imap.password_file != NULL)
+		return password_from_file(config, password_r, err_r);
+	return password_from_command(config, password_r, err_r);
+}
+
+char *
+config_tokens_db(const struct config *config)
+{
+	return xasprintf("%s/tokens.db", config->state_dir);
+}
+
+char *
+config_ledger_db(const struct config *config)
+{
+	return xasprintf("%s/ledger.db", config->state_dir);
+}
