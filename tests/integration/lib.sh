@@ -1,0 +1,378 @@
+# lib.sh - helpers for the integration tests (tests/integration/t_*.sh).
+#
+# A test is a bash script run by tests/integration/run, which starts ONE
+# Dovecot for the whole run and exports its address.  Start each test with
+#     . "$(dirname "$0")/lib.sh"
+# It exits non-zero (with a message on stderr) on failure; its output tail is
+# shown when it fails.  Tests must not share state: each creates its own
+# IMAP user with new_user and keeps its files in $T_DIR.
+#
+# Environment (exported by run; a test may also be run alone with
+# `tests/integration/run t_name` to get it):
+#   BUILD            build dir (absolute); MAILSIFT=$BUILD/mailsift,
+#                    ITESTS=$BUILD/itests (the C helper programs)
+#   T_DIR            a fresh directory for this test (under /tmp, removed
+#                    after the run unless KEEP=1)
+#   T_NAME           the test's name, e.g. t_store_imap
+#   IMAP_HOST IMAP_PORT   plain IMAP (STARTTLS too when TLS is on)
+#   IMAPS_PORT IMAP_CAFILE  implicit TLS port and the self-signed CA/cert
+#                    (SAN localhost, 127.0.0.1)
+#   IMAP_HOST_NOMOVE   127.0.0.2: same server, no MOVE advertised
+#   IMAP_HOST_MINIMAL  127.0.0.3: no MOVE, no UIDPLUS, no IDLE advertised
+#                    (the certificate does not cover these addresses)
+#   DOVECOT_CONF DOVECOT_DIR DOVECOT_LOG
+#
+# Users and mail (all act "as another client", through doveadm; BOX names
+# are UTF-8):
+#   new_user [NAME]          creates a user (default name: T_NAME plus a
+#                            counter); sets IMAP_USER and IMAP_PASS and
+#                            writes the password to $T_DIR/$IMAP_USER.pass
+#   make_msg FILE [HDR...]   writes a small message (CRLF) with a unique
+#                            Message-ID (echoed on stdout) unless a
+#                            "Message-ID: ..." HDR is given; HDR "Subject: x"
+#                            etc.; a HDR "body=TEXT" sets the body
+#   imap_append USER BOX FILE [FLAGS]  saves FILE into BOX (created if
+#                            missing), FLAGS e.g. '\Seen $Junk'; echoes the uid
+#   imap_count USER BOX      number of messages (0 if BOX does not exist)
+#   imap_uids USER BOX       uids, one per line, ascending
+#   imap_search USER BOX QUERY...  uids matching a doveadm search query,
+#                            e.g. imap_search u INBOX header message-id '<a@b>'
+#   imap_flags USER BOX UID  flags and keywords, space separated, sorted,
+#                            without \Recent
+#   imap_fetch_raw USER BOX UID  the message bytes as stored (LF line ends:
+#                            compare with `tr -d '\r' < original`)
+#   imap_boxes USER          mailbox names (UTF-8), one per line, sorted
+#   imap_create USER BOX     creates a mailbox
+#   imap_move USER FROM UID TO   moves a message as another client would
+#   imap_kick USER           disconnects every session of USER
+#   dadm ARGS...             doveadm -c $DOVECOT_CONF ARGS...
+#
+# Server:
+#   dovecot_down / dovecot_up  stop / start the server on the same ports,
+#                            users and maildirs (clients are disconnected)
+#   dovecot_restart          dovecot_down + dovecot_up (about 3 s)
+#
+# mailsift:
+#   write_config FILE [KEY=VALUE | KEY:=JSON | -KEY]...
+#                            writes a mailsift JSON config for the current
+#                            user.  Defaults: imap.host=$IMAP_HOST
+#                            imap.port=$IMAP_PORT imap.tls=none
+#                            imap.username=$IMAP_USER
+#                            imap.password_file=$T_DIR/$IMAP_USER.pass
+#                            folders.watch:=["INBOX"]
+#                            state_dir=$T_DIR/state-$IMAP_USER.
+#                            KEY is "section.key" or a top-level key; the
+#                            short names host port tls ca_file username
+#                            password_file password_command timeout
+#                            poll_interval idle_restart (imap.*) and watch
+#                            junk trash (folders.*) are accepted too.
+#                            KEY=VALUE: numbers and true/false stay bare,
+#                            anything else becomes a JSON string, watch=A,B
+#                            a list; KEY:=JSON inserts raw JSON; -KEY drops a
+#                            default.
+#   bg_start LOG CMD...      starts CMD in the background, output to LOG;
+#                            sets BG_PID; every such process is killed when
+#                            the test exits
+#   bg_stop PID              SIGTERM, then waits (SIGKILL after 10 s);
+#                            returns the process's exit status
+#
+# Checks:
+#   fail MSG...              prints "FAIL: MSG" and exits 1
+#   assert_eq EXPECTED ACTUAL WHAT
+#   wait_until TIMEOUT_S CMD...  runs CMD every 0.1 s until it succeeds;
+#                            fails the test after TIMEOUT_S seconds
+#   now_ms                   milliseconds since the epoch
+
+set -u
+set -o pipefail
+
+: "${DOVECOT_CONF:?run the integration tests through tests/integration/run}"
+: "${T_DIR:?T_DIR is set by tests/integration/run}"
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD=${BUILD:-build}
+MAILSIFT=${MAILSIFT:-$BUILD/mailsift}
+ITESTS=${ITESTS:-$BUILD/itests}
+T_NAME=${T_NAME:-$(basename "$0" .sh)}
+mkdir -p "$T_DIR"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+assert_eq() {
+	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
+}
+
+now_ms() { date +%s%3N; }
+
+wait_until() {
+	local limit=$1; shift
+	local deadline=$(( $(now_ms) + limit * 1000 ))
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(now_ms)" -lt "$deadline" ] \
+			|| fail "timed out after ${limit}s waiting for: $*"
+		sleep 0.1
+	done
+}
+
+dadm() { doveadm -c "$DOVECOT_CONF" "$@"; }
+
+# ------------------------------------------------------------------ users
+LIB_USER_SEQ=0
+new_user() {
+	local name=${1:-}
+	if [ -z "$name" ]; then
+		LIB_USER_SEQ=$((LIB_USER_SEQ + 1))
+		name="${T_NAME}_${LIB_USER_SEQ}"
+	fi
+	case "$name" in *[!A-Za-z0-9_.-]*) fail "new_user: bad name '$name'" ;; esac
+	grep -q "^$name:" "$DOVECOT_DIR/passwd" && fail "new_user: '$name' exists"
+	IMAP_USER=$name
+	IMAP_PASS="pw-$name-$RANDOM"
+	mkdir -p "$DOVECOT_DIR/mail/$name"
+	if [ "$(id -u)" = 0 ]; then
+		chown "$(cat "$DOVECOT_DIR/mail-owner")" "$DOVECOT_DIR/mail/$name"
+	fi
+	# Dovecot re-reads the passwd-file when its size or mtime changes.
+	printf '%s:{PLAIN}%s::::::\n' "$name" "$IMAP_PASS" >> "$DOVECOT_DIR/passwd"
+	printf '%s\n' "$IMAP_PASS" > "$T_DIR/$name.pass"
+	chmod 0600 "$T_DIR/$name.pass"
+	export IMAP_USER IMAP_PASS
+}
+
+LIB_MSG_SEQ=0
+make_msg() {
+	local file=$1; shift
+	local h body="This is a test message." mid=""
+	LIB_MSG_SEQ=$((LIB_MSG_SEQ + 1))
+	{
+		for h in "$@"; do
+			case "$h" in
+			body=*) ;;
+			[Mm]essage-[Ii][Dd]:*) mid=${h#*:}; mid=${mid# }
+				printf '%s\r\n' "$h" ;;
+			*) printf '%s\r\n' "$h" ;;
+			esac
+		done
+		if [ -z "$mid" ]; then
+			mid="<$T_NAME.$$.$LIB_MSG_SEQ.$(now_ms)@mailsift.test>"
+			printf 'Message-ID: %s\r\n' "$mid"
+		fi
+		printf '%s\r\n' "Date: Mon, 30 Nov 2026 04:00:00 +0000"
+		for h in "$@"; do
+			case "$h" in body=*) body=${h#body=} ;; esac
+		done
+		printf '\r\n%s\r\n' "$body"
+	} > "$file"
+	echo "$mid"
+}
+
+# ------------------------------------------------------------------ mail
+imap_create() {
+	dadm mailbox create -u "$1" "$2" 2>/dev/null \
+		|| dadm mailbox status -u "$1" messages "$2" >/dev/null \
+		|| fail "cannot create mailbox '$2' for $1"
+}
+
+imap_count() {
+	local out
+	out=$(dadm -f tab mailbox status -u "$1" messages "$2" 2>/dev/null) \
+		|| { echo 0; return 0; }
+	awk -F '\t' 'END { print $NF }' <<<"$out"
+}
+
+imap_uids() {
+	dadm search -u "$1" mailbox "$2" all 2>/dev/null | awk '{print $2}' \
+		| sort -n
+}
+
+imap_search() {
+	local user=$1 box=$2; shift 2
+	dadm search -u "$user" mailbox "$box" "$@" | awk '{print $2}' | sort -n
+}
+
+imap_append() {
+	local user=$1 box=$2 file=$3 flags=${4:-} next uid
+	dadm mailbox status -u "$user" messages "$box" >/dev/null 2>&1 \
+		|| imap_create "$user" "$box"
+	next=$(dadm -f tab mailbox status -u "$user" uidnext "$box" \
+		| awk -F '\t' 'END { print $NF }')
+	dadm save -u "$user" -m "$box" < "$file" \
+		|| fail "doveadm save to '$box' for $user failed"
+	# The uid of the saved message is the UIDNEXT seen before the save
+	# (each test owns its user, so nothing else saves concurrently).
+	uid=$(imap_uids "$user" "$box" | awk -v n="$next" '$1 >= n' | head -n 1)
+	[ -n "$uid" ] || fail "saved message not found in '$box' for $user"
+	if [ -n "$flags" ]; then
+		dadm flags add -u "$user" "$flags" mailbox "$box" uid "$uid" \
+			|| fail "cannot set flags '$flags'"
+	fi
+	echo "$uid"
+}
+
+imap_flags() {
+	local out
+	out=$(dadm -f flow fetch -u "$1" flags mailbox "$2" uid "$3") \
+		|| fail "cannot fetch flags of uid $3 in '$2'"
+	out=${out#flags=}
+	tr ' ' '\n' <<<"$out" | grep -v -x -e '\\Recent' -e '' | sort | paste -sd ' '
+}
+
+imap_fetch_raw() {
+	# The pager formatter prints "text:\n" then the message.
+	dadm -f pager fetch -u "$1" text mailbox "$2" uid "$3" | tail -c +7
+}
+
+imap_boxes() {
+	dadm mailbox list -u "$1" | LC_ALL=C sort
+}
+
+imap_move() {
+	dadm move -u "$1" "$4" mailbox "$2" uid "$3" \
+		|| fail "doveadm move of uid $3 from '$2' to '$4' failed"
+}
+
+imap_kick() {
+	dadm kick "$1" >/dev/null
+}
+
+# ------------------------------------------------------------------ server
+dovecot_down() {
+	"$LIB_DIR/dovecot-stop" "$DOVECOT_DIR" --keep \
+		|| fail "dovecot-stop failed"
+}
+
+dovecot_up() {
+	local env
+	env=$(DOVECOT_PORT=$IMAP_PORT DOVECOT_TLS_PORT=$IMAPS_PORT \
+		DOVECOT_TLS=$DOVECOT_TLS DOVECOT_USERS= \
+		"$LIB_DIR/dovecot-start" "$DOVECOT_DIR") \
+		|| fail "dovecot-start (restart in place) failed"
+	eval "$env"
+}
+
+dovecot_restart() {
+	dovecot_down
+	dovecot_up
+}
+
+# ------------------------------------------------------------------ config
+lib_json_str() {
+	local s=$1
+	s=${s//\\/\\\\}
+	s=${s//\"/\\\"}
+	s=${s//$'\t'/\\t}
+	s=${s//$'\n'/\\n}
+	printf '"%s"' "$s"
+}
+
+lib_json_val() {
+	if [[ $1 =~ ^(true|false|null|-?[0-9]+(\.[0-9]+)?)$ ]]; then
+		printf '%s' "$1"
+	else
+		lib_json_str "$1"
+	fi
+}
+
+write_config() {
+	local file=$1; shift
+	declare -A val=()
+	local order=() a key v sec k out first
+	local -a defs=(
+		"imap.host=$IMAP_HOST" "imap.port:=$IMAP_PORT" "imap.tls=none"
+		"imap.username=${IMAP_USER:-}"
+		"imap.password_file=$T_DIR/${IMAP_USER:-}.pass"
+		'folders.watch:=["INBOX"]'
+		"state_dir=$T_DIR/state-${IMAP_USER:-}")
+	for a in "${defs[@]}" "$@"; do
+		case "$a" in
+		-*) key=${a#-}; v=DELETE ;;
+		*:=*) key=${a%%:=*}; v="J${a#*:=}" ;;
+		*=*) key=${a%%=*}; v="S${a#*=}" ;;
+		*) fail "write_config: bad argument '$a'" ;;
+		esac
+		case "$key" in
+		host|port|tls|ca_file|username|password_file|password_command|\
+		timeout|poll_interval|idle_restart) key=imap.$key ;;
+		watch|junk|trash) key=folders.$key ;;
+		esac
+		if [ "$key" = folders.watch ] && [ "${v:0:1}" = S ]; then
+			local IFS=, items=() it
+			read -r -a items <<<"${v:1}"
+			unset IFS
+			v="J["; first=1
+			for it in "${items[@]}"; do
+				[ $first = 1 ] || v+=","
+				v+=$(lib_json_str "$it"); first=0
+			done
+			v+="]"
+		fi
+		[ -n "${val[$key]+x}" ] || order+=("$key")
+		val[$key]=$v
+	done
+	# Emit top-level keys, grouping "section.key" entries per section.
+	out="{"; first=1
+	local -A done_sec=()
+	for key in "${order[@]}"; do
+		[ "${val[$key]}" = DELETE ] && continue
+		if [[ $key == *.* ]]; then
+			sec=${key%%.*}
+			[ -n "${done_sec[$sec]+x}" ] && continue
+			done_sec[$sec]=1
+			[ $first = 1 ] || out+=","
+			first=0
+			out+=$'\n  '"$(lib_json_str "$sec"): {"
+			local sfirst=1 k2
+			for k2 in "${order[@]}"; do
+				[[ $k2 == "$sec".* ]] || continue
+				[ "${val[$k2]}" = DELETE ] && continue
+				[ $sfirst = 1 ] || out+=","
+				sfirst=0
+				out+=$'\n    '"$(lib_json_str "${k2#*.}"): "
+				out+=$(lib_val_out "${val[$k2]}")
+			done
+			out+=$'\n  }'
+		else
+			[ $first = 1 ] || out+=","
+			first=0
+			out+=$'\n  '"$(lib_json_str "$key"): $(lib_val_out "${val[$key]}")"
+		fi
+	done
+	out+=$'\n}\n'
+	printf '%s' "$out" > "$file"
+}
+
+lib_val_out() {
+	case "$1" in
+	J*) printf '%s' "${1:1}" ;;
+	S*) lib_json_val "${1:1}" ;;
+	esac
+}
+
+# ------------------------------------------------------------------ processes
+LIB_BG_PIDS=()
+bg_start() {
+	local log=$1; shift
+	"$@" > "$log" 2>&1 &
+	BG_PID=$!
+	LIB_BG_PIDS+=("$BG_PID")
+}
+
+bg_stop() {
+	local pid=$1 i rc
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null
+	rc=$?
+	return $rc
+}
+
+lib_cleanup() {
+	local pid
+	for pid in "${LIB_BG_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+}
+trap lib_cleanup EXIT
