@@ -1,0 +1,475 @@
+/*
+ * daemon.c - the event loop around sort.c (see daemon.h).
+ *
+ * One connection, one selected folder at a time.  The first watched folder
+ * is watched with IDLE; when there are more, the wait is capped at the poll
+ * interval so the others are looked at regularly.  Signals and edits of the
+ * Sieve script wake the wait through one epoll descriptor, which the store
+ * polls beside its socket (a self-pipe for signals, inotify for the
+ * script's directory).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/commands.h"
+#include "agent/daemon.h"
+#include "agent/filter.h"
+#include "agent/log.h"
+#include "agent/report.h"
+#include "agent/sort.h"
+#include "agent/store_imap.h"
+#include "agent/xmem.h"
+#include "sieve/sieve.h"
+#include "state/ledger.h"
+
+#define BACKOFF_MAX_SECONDS	300
+#define ONCE_MAX_ATTEMPTS	3
+
+struct daemon {
+	const struct config *config;
+	struct ledger *ledger;
+	struct filter *filter;
+	struct sieve_script *script;
+	struct stat script_stat;	/* of the script in force */
+	struct store *store;
+	char *junk;			/* resolved for this connection */
+	char *trash;
+	char *account;
+	struct report report;
+	int epoll_fd;
+	int inotify_fd;
+	int once;
+	int stop;
+	int reload;
+};
+
+static int signal_pipe[2] = { -1, -1 };
+
+static void
+on_signal(int signo)
+{
+	unsigned char c = (unsigned char)signo;
+	int saved = errno;
+
+	/* Nothing to do if the pipe is full: a wake-up is pending anyway. */
+	if (write(signal_pipe[1], &c, 1) < 0)
+		errno = saved;
+	errno = saved;
+}
+
+static int
+watch_fd(int epoll_fd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int
+wake_setup(struct daemon *d)
+{
+	struct sigaction sa;
+
+	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0 ||
+	    (d->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    watch_fd(d->epoll_fd, signal_pipe[0]) < 0) {
+		log_warn("cannot set up signal handling");
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	d->inotify_fd = -1;
+	if (d->config->sieve != NULL) {
+		/* Watch the directory: editors replace files by rename. */
+		char *copy = xstrdup(d->config->sieve);
+		d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (d->inotify_fd < 0 ||
+		    inotify_add_watch(d->inotify_fd, dirname(copy),
+		    IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
+		    IN_ATTRIB) < 0 || watch_fd(d->epoll_fd, d->inotify_fd) < 0)
+			log_warn("cannot watch %s for edits; send SIGHUP to "
+			    "reload it", d->config->sieve);
+		free(copy);
+	}
+	return 0;
+}
+
+static void
+wake_teardown(struct daemon *d)
+{
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	for (int i = 0; i < 2; i++) {
+		if (signal_pipe[i] >= 0)
+			close(signal_pipe[i]);
+		signal_pipe[i] = -1;
+	}
+	if (d->epoll_fd >= 0)
+		close(d->epoll_fd);
+	if (d->inotify_fd >= 0)
+		close(d->inotify_fd);
+}
+
+/* Reads what woke us: signals set stop/reload, script edits set reload. */
+static void
+wake_drain(struct daemon *d)
+{
+	unsigned char sig[64];
+	char events[4096];
+	ssize_t n;
+
+	while ((n = read(signal_pipe[0], sig, sizeof(sig))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (sig[i] == SIGHUP)
+				d->reload = 1;
+			else
+				d->stop = 1;
+		}
+	}
+	if (d->inotify_fd >= 0)
+		while (read(d->inotify_fd, events, sizeof(events)) > 0)
+			d->reload = 1;
+}
+
+/* Sleeps up to seconds, or until a signal or script edit. */
+static void
+pause_for(struct daemon *d, int seconds)
+{
+	struct epoll_event ev;
+
+	if (epoll_wait(d->epoll_fd, &ev, 1, seconds * 1000) > 0)
+		wake_drain(d);
+}
+
+static int
+script_changed(const struct daemon *d, struct stat *now)
+{
+	if (stat(d->config->sieve, now) < 0)
+		return 0;	/* removed: keep the script in force */
+	return now->st_ino != d->script_stat.st_ino ||
+	    now->st_size != d->script_stat.st_size ||
+	    now->st_mtim.tv_sec != d->script_stat.st_mtim.tv_sec ||
+	    now->st_mtim.tv_nsec != d->script_stat.st_mtim.tv_nsec;
+}
+
+/* Loads the owner's script.  At startup a broken script is an error; later
+ * a broken edit is reported and the previous script stays in force. */
+static int
+script_load(struct daemon *d, int startup)
+{
+	struct sieve_script *script = NULL;
+	struct stat st;
+	char *errors = NULL;
+
+	if (stat(d->config->sieve, &st) < 0) {
+		if (startup) {
+			log_error("cannot read sieve script %s: %s",
+			    d->config->sieve, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (sieve_script_load(d->config->sieve, &script, &errors) < 0) {
+		if (startup) {
+			log_error("sieve script %s has errors; fix them (see "
+			    "'mailsift check %s'):\n%s", d->config->sieve,
+			    d->config->sieve, errors);
+		} else {
+			log_error("edited sieve script %s has errors; the "
+			    "previous version stays in force:\n%s",
+			    d->config->sieve, errors);
+			d->script_stat = st;	/* report once per edit */
+		}
+		report_set_script_errors(&d->report, errors);
+		report_write(&d->report);
+		free(errors);
+		return startup ? -1 : 0;
+	}
+	if (!startup)
+		log_notice("reloaded sieve script %s", d->config->sieve);
+	sieve_script_free(&d->script);
+	d->script = script;
+	d->script_stat = st;
+	d->report.script_ok = 1;
+	d->report.script_loaded = time(NULL);
+	report_set_script_errors(&d->report, NULL);
+	report_write(&d->report);
+	return 0;
+}
+
+static void
+script_maybe_reload(struct daemon *d)
+{
+	struct stat now;
+
+	if (d->config->sieve == NULL)
+		return;
+	if (d->reload || script_changed(d, &now))
+		script_load(d, 0);
+	d->reload = 0;
+}
+
+/* Finds the Junk and Trash folders for this connection: configured name,
+ * else the special-use attribute, else the conventional name. */
+static enum store_status
+resolve_folders(struct daemon *d)
+{
+	static const struct {
+		enum store_special use;
+		const char *fallback;
+	} specials[] = {
+		{ STORE_SPECIAL_JUNK, "Junk" },
+		{ STORE_SPECIAL_TRASH, "Trash" },
+	};
+	const char *configured[] = { d->config->folders.junk,
+	    d->config->folders.trash };
+	char **slots[] = { &d->junk, &d->trash };
+
+	for (size_t i = 0; i < 2; i++) {
+		char *name = NULL;
+		enum store_status st;
+
+		free(*slots[i]);
+		*slots[i] = NULL;
+		if (configured[i] != NULL) {
+			*slots[i] = xstrdup(configured[i]);
+			continue;
+		}
+		st = d->store->ops->find_special(d->store, specials[i].use,
+		    &name);
+		if (st != STORE_OK)
+			return st;
+		*slots[i] = name ? name : xstrdup(specials[i].fallback);
+	}
+	log_info("junk folder '%s', trash folder '%s'", d->junk, d->trash);
+	return STORE_OK;
+}
+
+static enum store_status
+sort_all(struct daemon *d)
+{
+	struct sorter sorter = {
+		.store = d->store,
+		.ledger = d->ledger,
+		.filter = d->filter,
+		.script = d->script,
+		.junk = d->junk,
+		.trash = d->trash,
+		.spam_threshold = d->config->spam_threshold,
+		.ham_threshold = d->config->ham_threshold,
+		.max_message_bytes = d->config->max_message_bytes,
+	};
+	enum store_status st = STORE_OK;
+
+	d->report.state = "sorting";
+	for (size_t i = 0; i < d->config->folders.nwatch && !d->stop; i++) {
+		const char *folder = d->config->folders.watch[i];
+
+		st = sort_folder(&sorter, folder, &d->report.totals);
+		if (st == STORE_BOX_BAD) {
+			log_error("cannot open watched folder '%s': %s; check "
+			    "folders.watch in %s", folder,
+			    store_last_error(d->store), d->config->path);
+			st = STORE_FATAL;
+		}
+		if (st != STORE_OK)
+			break;
+	}
+	if (st == STORE_OK)
+		d->report.last_sync = time(NULL);
+	return st;
+}
+
+/* Waits on the first watched folder until it changes, the wait times
+ * out, or a signal or script edit arrives. */
+static enum store_status
+wait_for_news(struct daemon *d)
+{
+	const struct config *c = d->config;
+	uint32_t uidvalidity, uidnext;
+	int changed = 0, timeout;
+	enum store_status st;
+
+	d->report.state = "idle";
+	report_write(&d->report);
+	st = d->store->ops->select(d->store, c->folders.watch[0],
+	    &uidvalidity, &uidnext);
+	if (st != STORE_OK)
+		return st;
+	timeout = c->folders.nwatch > 1 ? c->imap.poll_interval :
+	    c->imap.idle_restart;
+	st = d->store->ops->wait(d->store, timeout * 1000, d->epoll_fd,
+	    &changed);
+	wake_drain(d);
+	return st;
+}
+
+static int
+daemon_open(struct daemon *d, const struct config *c)
+{
+	char *path, *err = NULL;
+	int rc;
+
+	if (mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
+		log_error("cannot create state_dir %s: %s", c->state_dir,
+		    strerror(errno));
+		return -1;
+	}
+	path = config_ledger_db(c);
+	rc = ledger_open(path, &d->ledger, &err);
+	free(path);
+	if (rc == 0) {
+		path = config_tokens_db(c);
+		rc = filter_open(path, &d->filter, &err);
+		free(path);
+	}
+	if (rc < 0) {
+		log_error("%s", err);
+		free(err);
+	}
+	return rc;
+}
+
+static void
+daemon_close(struct daemon *d)
+{
+	store_free(&d->store);
+	sieve_script_free(&d->script);
+	filter_close(&d->filter);
+	ledger_close(&d->ledger);
+	report_release(&d->report);
+	free(d->junk);
+	free(d->trash);
+	free(d->account);
+}
+
+static struct store *
+store_for(const struct config *c, const char *password)
+{
+	struct store_imap_params p = {
+		.host = c->imap.host,
+		.port = c->imap.port,
+		.tls = c->imap.tls,
+		.ca_file = c->imap.ca_file,
+		.username = c->imap.username,
+		.password = password,
+		.timeout = c->imap.timeout,
+		.poll_interval = c->imap.poll_interval,
+		.idle_restart = c->imap.idle_restart,
+	};
+
+	return store_imap_new(&p);
+}
+
+/* Connects, sorts, waits; forever, or once. */
+static int
+daemon_loop(struct daemon *d)
+{
+	int backoff = 1, attempts = 0;
+	enum store_status st;
+
+	while (!d->stop) {
+		script_maybe_reload(d);
+		d->report.state = "connecting";
+		st = d->store->ops->connect(d->store);
+		if (st == STORE_OK) {
+			if (attempts > 0)
+				log_notice("connected to %s", d->account);
+			st = resolve_folders(d);
+		}
+		while (st == STORE_OK && !d->stop) {
+			attempts = 0;
+			backoff = 1;
+			report_set_error(&d->report, NULL);
+			st = sort_all(d);
+			if (st != STORE_OK || d->once)
+				break;
+			st = wait_for_news(d);
+			script_maybe_reload(d);
+		}
+		if (st == STORE_OK || d->stop)
+			break;
+		report_set_error(&d->report, store_last_error(d->store));
+		if (st != STORE_CONN_LOST) {
+			log_error("%s: %s", d->account,
+			    store_last_error(d->store));
+			return EXIT_RUNTIME;
+		}
+		if (d->once && ++attempts >= ONCE_MAX_ATTEMPTS) {
+			log_error("cannot reach %s: %s", d->account,
+			    store_last_error(d->store));
+			return EXIT_RUNTIME;
+		}
+		if (!d->once)
+			attempts++;
+		log_warnx("connection to %s failed: %s; retrying in %d s "
+		    "(attempt %d)", d->account, store_last_error(d->store),
+		    backoff, attempts);
+		d->report.state = "waiting to reconnect";
+		report_write(&d->report);
+		pause_for(d, backoff);
+		backoff = backoff * 2 > BACKOFF_MAX_SECONDS ?
+		    BACKOFF_MAX_SECONDS : backoff * 2;
+	}
+	return EXIT_OK;
+}
+
+int
+daemon_run(const struct config *config, int once)
+{
+	struct daemon d = { .config = config, .once = once, .epoll_fd = -1,
+	    .inotify_fd = -1 };
+	char *password = NULL, *err = NULL;
+	int rc = EXIT_RUNTIME;
+
+	report_init(&d.report, config->state_dir);
+	d.report.script_path = config->sieve;
+	d.account = xasprintf("%s@%s:%d", config->imap.username,
+	    config->imap.host, config->imap.port);
+	d.report.account = d.account;
+	if (daemon_open(&d, config) < 0)
+		goto out;
+	if (config->sieve != NULL && script_load(&d, 1) < 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (config_password(config, &password, &err) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (wake_setup(&d) < 0)
+		goto out;
+	d.store = store_for(config, password);
+	log_notice("mailsift %s sorting %s for %s%s", MAILSIFT_VERSION,
+	    config->folders.watch[0], d.account, once ? " (once)" : "");
+	rc = daemon_loop(&d);
+	d.report.state = "stopped";
+	report_write(&d.report);
+	log_notice("stopped: %u seen, %u moved, %u kept, %u known, %u failed",
+	    d.report.totals.seen, d.report.totals.moved, d.report.totals.kept,
+	    d.report.totals.known, d.report.totals.failed);
+out:
+	if (password != NULL) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
+	free(err);
+	wake_teardown(&d);
+	daemon_close(&d);
+	return rc;
+}
