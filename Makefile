@@ -6,10 +6,14 @@
 #   make valgrind        unit tests under valgrind
 #   make fuzz            build and run the libFuzzer targets for a bounded time
 #   make install         install to $(DESTDIR)$(PREFIX)
+#   make deps            apt-get install the Debian packages needed (root)
+#   make demo            throwaway Dovecot with sample mail, sorted by mailsift
 #
 # Sources are picked up by directory, so a new module needs no Makefile edit:
 # agent/*.c, sieve/*.c and state/*.c form the library, agent/main.c the binary,
 # tests/unit/check_*.c one check runner each, tests/fuzz/fuzz_*.c one fuzzer each.
+
+include packaging/deps.mk
 
 PREFIX   ?= /usr/local
 CC       ?= cc
@@ -39,7 +43,7 @@ ITEST_BIN = $(ITEST_SRC:tests/integration/%.c=$(BUILD)/itests/%)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 VERSION  = $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: all all-tests unit check integration valgrind fuzz install demo bench clean
+.PHONY: deps all all-tests unit check integration valgrind fuzz install demo bench clean
 all: $(BUILD)/mailsift
 
 $(BUILD)/obj/%.o: %.c
@@ -92,6 +96,10 @@ install: $(BUILD)/mailsift
 	install -D -m 0644 packaging/mailsift.1 $(DESTDIR)$(PREFIX)/share/man/man1/mailsift.1
 	install -D -m 0644 packaging/mailsift@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mailsift@.service
 	install -D -m 0644 packaging/config.example.json $(DESTDIR)$(PREFIX)/share/doc/mailsift/config.example.json
+
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS)
 
 clean:
 	rm -rf build
