@@ -22,7 +22,7 @@ CFLAGS   ?= -O2 -g
 WARN      = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS += -I. $(shell pkg-config --cflags $(PKGS))
 # libetpan: link -letpan only; its .pc leaks Debian build flags (see README).
-LIBS      = -letpan -lsieve $(shell pkg-config --libs $(PKGS))
+LIBS      = -letpan -lsieve $(shell pkg-config --libs $(PKGS)) -lm
 CHECK_LIBS = $(shell pkg-config --libs check)
 
 ifeq ($(SAN),1)
