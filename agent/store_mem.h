@@ -1,6 +1,19 @@
 /*
  * store_mem.h - an in-memory mail store with fault injection, for unit
  * tests of the sorting engine (see store.h).  Never used by the daemon.
+ *
+ * It acts as a well-behaved IMAP server behind one connection: a new store
+ * is not connected (call connect() first, as over IMAP); a STORE_CONN_LOST
+ * failure drops the connection and the selection, and every operation but
+ * connect() then fails with STORE_CONN_LOST until connect() succeeds.
+ * Mailbox names are case-sensitive except INBOX.  MOVE and UIDPLUS are on
+ * by default; copy/move report the new UID only with UIDPLUS (COPYUID).
+ * wait() never sleeps: changed=1 if the selected mailbox received messages,
+ * or lost some to store_mem_client_move(), since the last list_uids,
+ * list_flags or wait on it; else 0 at once.  find_message_id() matches as
+ * IMAP SEARCH HEADER does: a case-insensitive substring of the field.
+ * The store_mem_* helpers below play the server or another client: they
+ * need no connection and never count as operations for store_mem_fail().
  */
 #ifndef MAILSIFT_STORE_MEM_H
 #define MAILSIFT_STORE_MEM_H
@@ -27,9 +40,10 @@ const struct store_msg *store_mem_at(struct store *s, const char *box,
 /* Moves a message between boxes as another client would. */
 uint32_t store_mem_client_move(struct store *s, const char *from,
     uint32_t uid, const char *to);
-/* Sets a new UIDVALIDITY on box and renumbers its messages. */
+/* Sets a new UIDVALIDITY on box and renumbers its messages from 1. */
 void store_mem_reset_uidvalidity(struct store *s, const char *box);
-/* Marks box as carrying a special-use attribute. */
+/* Marks box (created if needed) as the one carrying a special-use
+ * attribute, taking it from any other box. */
 void store_mem_set_special(struct store *s, const char *box,
     enum store_special use);
 /* Disables the MOVE capability (COPY+EXPUNGE fallback); with uidplus=0
@@ -37,9 +51,14 @@ void store_mem_set_special(struct store *s, const char *box,
 void store_mem_set_caps(struct store *s, int has_move, int has_uidplus);
 
 /* Fault injection: the nth operation from now (1 = the next one) whose
- * name is op ("move", "copy", "fetch", "set_flags", "select", ... or "*")
- * fails with status.  For "move", after_effect=1 performs the move before
- * failing (the connection dropped after the server did it). */
+ * name is op ("connect", "select", "list_uids", "fetch", "list_flags",
+ * "set_flags", "copy", "move", "find_message_id", "find_special", "wait",
+ * or "*" for any) fails with status (not STORE_OK), its reason in
+ * store_last_error().  Only operations that reach the server count: not
+ * those refused for want of a connection.  For "move", "copy" and
+ * "set_flags", after_effect=1 performs the operation before failing (the
+ * connection dropped after the server did it).  Several faults may be
+ * pending; each fires once. */
 void store_mem_fail(struct store *s, const char *op, int nth,
     enum store_status status, int after_effect);
 
