@@ -260,6 +260,16 @@ resolve_folders(struct daemon *d)
 	return STORE_OK;
 }
 
+/* A long catch-up shows where it is, on a terminal only. */
+static void
+show_progress(const char *folder, size_t done, size_t total)
+{
+	if (total < 20)
+		return;
+	fprintf(stderr, "\rmailsift: sorting %s: %zu/%zu%s", folder, done,
+	    total, done == total ? "\n" : "");
+}
+
 static enum store_status
 sort_all(struct daemon *d)
 {
@@ -273,6 +283,7 @@ sort_all(struct daemon *d)
 		.spam_threshold = d->config->spam_threshold,
 		.ham_threshold = d->config->ham_threshold,
 		.max_message_bytes = d->config->max_message_bytes,
+		.progress = isatty(STDERR_FILENO) ? show_progress : NULL,
 	};
 	enum store_status st = STORE_OK;
 

@@ -24,7 +24,7 @@
 /* One place a copy of the message goes. */
 struct target {
 	char *box;			/* owned */
-	const char *const *flags;	/* borrowed from the sieve result */
+	char **flags;			/* owned */
 	size_t nflags;
 };
 
@@ -40,8 +40,6 @@ struct plan {
 	char *rule;			/* owned */
 };
 
-static const char *const junk_flag[] = { "$Junk", NULL };
-
 enum verdict
 sort_verdict(const struct sorter *s, double score)
 {
@@ -55,8 +53,12 @@ sort_verdict(const struct sorter *s, double score)
 static void
 plan_release(struct plan *p)
 {
-	for (size_t i = 0; i < p->ntargets; i++)
+	for (size_t i = 0; i < p->ntargets; i++) {
 		free(p->targets[i].box);
+		for (size_t k = 0; k < p->targets[i].nflags; k++)
+			free(p->targets[i].flags[k]);
+		free(p->targets[i].flags);
+	}
 	free(p->targets);
 	free(p->text);
 	free(p->rule);
@@ -72,19 +74,30 @@ same_box(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* Adds a copy target.  Whatever goes into Junk carries $Junk, so that
+ * mail clients agree with mailsift. */
 static void
-plan_add_target(struct plan *p, const char *box, const char *const *flags,
-    size_t nflags)
+plan_add_target(struct plan *p, const char *junk, const char *box,
+    const char *const *flags, size_t nflags)
 {
+	struct target *t;
+	int tag_junk;
+
 	for (size_t i = 0; i < p->ntargets; i++)
 		if (same_box(p->targets[i].box, box))
 			return;		/* Sieve files a message once per box */
 	p->targets = xreallocarray(p->targets, p->ntargets + 1,
 	    sizeof(*p->targets));
-	p->targets[p->ntargets].box = xstrdup(box);
-	p->targets[p->ntargets].flags = flags;
-	p->targets[p->ntargets].nflags = nflags;
-	p->ntargets++;
+	t = &p->targets[p->ntargets++];
+	tag_junk = same_box(box, junk) &&
+	    !store_has_flag((char *const *)flags, nflags, "$Junk");
+	t->box = xstrdup(box);
+	t->flags = xreallocarray(NULL, nflags + 1, sizeof(*t->flags));
+	t->nflags = 0;
+	for (size_t i = 0; i < nflags; i++)
+		t->flags[t->nflags++] = xstrdup(flags[i]);
+	if (tag_junk)
+		t->flags[t->nflags++] = xstrdup("$Junk");
 }
 
 static void
@@ -108,7 +121,8 @@ plan_describe(struct plan *p)
 			buf_appends(&b, "; ");
 		buf_printf(&b, "%s '%s'", !p->keep && i + 1 == p->ntargets ?
 		    "move to" : "copy to", p->targets[i].box);
-		describe_flags(&b, p->targets[i].flags, p->targets[i].nflags);
+		describe_flags(&b, (const char *const *)p->targets[i].flags,
+		    p->targets[i].nflags);
 	}
 	p->text = buf_steal(&b);
 }
@@ -136,7 +150,7 @@ plan_from_sieve(struct sorter *s, const char *folder,
 				p->keep_flags = flags;
 				p->nkeep_flags = a->nflags;
 			} else {
-				plan_add_target(p, a->mailbox, flags,
+				plan_add_target(p, s->junk, a->mailbox, flags,
 				    a->nflags);
 			}
 			break;
@@ -148,7 +162,7 @@ plan_from_sieve(struct sorter *s, const char *folder,
 	/* discard never deletes: the message goes to Trash, unless another
 	 * action already gives it a home. */
 	if (discard && !p->keep && p->ntargets == 0)
-		plan_add_target(p, s->trash, NULL, 0);
+		plan_add_target(p, s->junk, s->trash, NULL, 0);
 	if (!p->keep && p->ntargets == 0)
 		p->keep = 1;
 	p->rule = r->rule ? xstrdup(r->rule) : xstrdup("sieve script");
@@ -159,7 +173,7 @@ plan_default(struct sorter *s, const char *folder, double score,
     enum verdict v, struct plan *p)
 {
 	if (v == VERDICT_SPAM && !same_box(folder, s->junk)) {
-		plan_add_target(p, s->junk, junk_flag, 1);
+		plan_add_target(p, s->junk, s->junk, NULL, 0);
 		p->rule = xasprintf("built-in default: score %.4f >= %.2f, "
 		    "spam goes to '%s'", score, s->spam_threshold, s->junk);
 	} else {
@@ -179,6 +193,9 @@ plan_respect_rescue(struct sorter *s, struct plan *p)
 	for (size_t i = 0; i < p->ntargets; i++) {
 		if (same_box(p->targets[i].box, s->junk)) {
 			free(p->targets[i].box);
+			for (size_t k = 0; k < p->targets[i].nflags; k++)
+				free(p->targets[i].flags[k]);
+			free(p->targets[i].flags);
 			dropped = 1;
 			continue;
 		}
@@ -270,7 +287,8 @@ plan_execute(struct sorter *s, const char *folder, const struct plan *p,
 				continue;	/* copied before the crash */
 		}
 		free(add);
-		add = missing_flags(t->flags, t->nflags, msg);
+		add = missing_flags((const char *const *)t->flags, t->nflags,
+		    msg);
 		if (add != NULL &&
 		    (st = ops->set_flags(s->store, msg->uid, add, NULL)) !=
 		    STORE_OK)
@@ -550,6 +568,8 @@ sort_folder(struct sorter *s, const char *folder, struct sort_stats *stats)
 	for (size_t i = 0; i < n; i++) {
 		if (uids[i] <= last_uid)
 			continue;
+		if (s->progress != NULL)
+			s->progress(folder, i, n);
 		st = sort_message(s, folder, uidvalidity, uids[i], stats);
 		if (st != STORE_OK)
 			goto out;
@@ -563,6 +583,8 @@ ledger_failed:
 	log_error("cannot write the ledger: %s", ledger_error(s->ledger));
 	st = STORE_FATAL;
 out:
+	if (s->progress != NULL && n > 0)
+		s->progress(folder, n, n);
 	free(uids);
 	return st;
 }

@@ -27,6 +27,9 @@ struct sorter {
 	double spam_threshold;			/* verdicts from scores */
 	double ham_threshold;
 	size_t max_message_bytes;
+	/* Called before each message of a pass (done of total), and once
+	 * with done == total at its end; NULL for none. */
+	void (*progress)(const char *folder, size_t done, size_t total);
 };
 
 struct sort_stats {
