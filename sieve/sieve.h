@@ -51,4 +51,10 @@ int sieve_eval(const struct sieve_script *script, const char *msg,
     size_t len, double score, struct sieve_result *result_r, char **err_r);
 void sieve_result_release(struct sieve_result *r);
 
+/* The built-in script used when the owner configured none: a message
+ * whose spamtest :percent value reaches threshold (in [0,1]) goes to the
+ * junk folder tagged $Junk; everything else is kept.  Returns malloc'd
+ * Sieve text for sieve_script_parse(). */
+char *sieve_default_script(const char *junk, double threshold);
+
 #endif

@@ -1,0 +1,1493 @@
+/*
+ * lang.c - mailsift's own reading of a Sieve script (RFC 5228): lexer,
+ * parser, the check of what mailsift supports, and the rewrite into the
+ * script libsieve actually runs (see sieve_int.h for why).
+ *
+ * We parse ourselves because libsieve cannot be trusted to: it does not
+ * process backslash escapes, reports parse errors only through a callback
+ * and then runs half the script anyway, crashes on setflag, and does not
+ * know spamtest.  The rewrite keeps every statement on its source line so
+ * that any error libsieve still reports carries the owner's line number.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent/xmem.h"
+#include "sieve/sieve_int.h"
+
+/* ------------------------------------------------------------ lexer */
+
+enum tok {
+	T_EOF, T_IDENT, T_TAG, T_NUM, T_STR, T_LBRACK, T_RBRACK, T_LPAREN,
+	T_RPAREN, T_LBRACE, T_RBRACE, T_COMMA, T_SEMI, T_ERR
+};
+
+struct lexer {
+	const char *p, *end;
+	int line;
+	enum tok t;		/* current token */
+	int tline;		/* its line */
+	char *text;		/* owned; identifier, tag (without ':'), string */
+	unsigned long num;
+	char *err;		/* owned; T_ERR */
+};
+
+static void
+lex_error(struct lexer *lx, const char *msg)
+{
+	free(lx->err);
+	lx->err = xstrdup(msg);
+	lx->t = T_ERR;
+}
+
+/* Quoted string: RFC 5228 2.4.2, "\x" stands for x whatever x is. */
+static void
+lex_quoted(struct lexer *lx)
+{
+	struct buf b = { 0 };
+
+	lx->p++;
+	while (lx->p < lx->end && *lx->p != '"') {
+		if (*lx->p == '\\') {
+			lx->p++;
+			if (lx->p >= lx->end)
+				break;
+		}
+		if (*lx->p == '\n')
+			lx->line++;
+		buf_append(&b, lx->p, 1);
+		lx->p++;
+	}
+	if (lx->p >= lx->end) {
+		buf_release(&b);
+		lex_error(lx, "this string is never closed: add the missing "
+		    "double quote");
+		return;
+	}
+	lx->p++;
+	lx->text = buf_steal(&b);
+	lx->t = T_STR;
+}
+
+/* text: ... lines ... "." (RFC 5228 2.4.2): the value keeps the line
+ * ends; a leading ".." stands for ".". */
+static void
+lex_multiline(struct lexer *lx)
+{
+	struct buf b = { 0 };
+
+	/* rest of the "text:" line: blanks and an optional comment */
+	while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\t'))
+		lx->p++;
+	if (lx->p < lx->end && *lx->p == '#')
+		while (lx->p < lx->end && *lx->p != '\n')
+			lx->p++;
+	if (lx->p < lx->end && *lx->p == '\r')
+		lx->p++;
+	if (lx->p >= lx->end || *lx->p != '\n') {
+		lex_error(lx, "text: must be followed by a line break");
+		return;
+	}
+	lx->p++;
+	lx->line++;
+	for (;;) {
+		const char *eol = memchr(lx->p, '\n', (size_t)(lx->end - lx->p));
+		const char *s = lx->p;
+		size_t n;
+
+		if (eol == NULL) {
+			buf_release(&b);
+			lex_error(lx, "this text: string never ends: add a line "
+			    "holding only a dot");
+			return;
+		}
+		n = (size_t)(eol - s);
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+		lx->p = eol + 1;
+		lx->line++;
+		if (n == 1 && s[0] == '.')
+			break;
+		if (n >= 2 && s[0] == '.' && s[1] == '.') {
+			s++;
+			n--;
+		}
+		buf_append(&b, s, n);
+		buf_appends(&b, "\r\n");
+	}
+	lx->text = buf_steal(&b);
+	lx->t = T_STR;
+}
+
+static void
+lex_next(struct lexer *lx)
+{
+	free(lx->text);
+	lx->text = NULL;
+	for (;;) {
+		while (lx->p < lx->end && isspace((unsigned char)*lx->p)) {
+			if (*lx->p == '\n')
+				lx->line++;
+			lx->p++;
+		}
+		if (lx->p < lx->end && *lx->p == '#') {
+			while (lx->p < lx->end && *lx->p != '\n')
+				lx->p++;
+			continue;
+		}
+		if (lx->end - lx->p >= 2 && lx->p[0] == '/' && lx->p[1] == '*') {
+			const char *q = lx->p + 2;
+			int nl = 0;
+
+			while (q + 1 < lx->end && !(q[0] == '*' && q[1] == '/')) {
+				if (*q == '\n')
+					nl++;
+				q++;
+			}
+			if (q + 1 >= lx->end) {
+				lx->tline = lx->line;
+				lex_error(lx, "this comment is never closed: add */");
+				return;
+			}
+			lx->line += nl;
+			lx->p = q + 2;
+			continue;
+		}
+		break;
+	}
+	lx->tline = lx->line;
+	if (lx->p >= lx->end) {
+		lx->t = T_EOF;
+		return;
+	}
+	switch (*lx->p) {
+	case '[': lx->t = T_LBRACK; lx->p++; return;
+	case ']': lx->t = T_RBRACK; lx->p++; return;
+	case '(': lx->t = T_LPAREN; lx->p++; return;
+	case ')': lx->t = T_RPAREN; lx->p++; return;
+	case '{': lx->t = T_LBRACE; lx->p++; return;
+	case '}': lx->t = T_RBRACE; lx->p++; return;
+	case ',': lx->t = T_COMMA; lx->p++; return;
+	case ';': lx->t = T_SEMI; lx->p++; return;
+	case '"': lex_quoted(lx); return;
+	default: break;
+	}
+	if (isdigit((unsigned char)*lx->p)) {
+		unsigned long long v = 0;
+
+		while (lx->p < lx->end && isdigit((unsigned char)*lx->p)) {
+			v = v * 10 + (unsigned)(*lx->p - '0');
+			if (v > (unsigned long long)INT_MAX) {
+				lex_error(lx, "this number is too large");
+				return;
+			}
+			lx->p++;
+		}
+		if (lx->p < lx->end) {
+			unsigned long long mul = 1;
+
+			switch (*lx->p) {
+			case 'K': case 'k': mul = 1024ULL; break;
+			case 'M': case 'm': mul = 1024ULL * 1024; break;
+			case 'G': case 'g': mul = 1024ULL * 1024 * 1024; break;
+			default: break;
+			}
+			if (mul != 1) {
+				lx->p++;
+				v *= mul;
+				if (v > (unsigned long long)INT_MAX) {
+					lex_error(lx, "this number is too large");
+					return;
+				}
+			}
+		}
+		lx->num = (unsigned long)v;
+		lx->t = T_NUM;
+		return;
+	}
+	if (*lx->p == ':' || isalpha((unsigned char)*lx->p) || *lx->p == '_') {
+		int tag = *lx->p == ':';
+		const char *s = lx->p + tag;
+		const char *q = s;
+
+		while (q < lx->end && (isalnum((unsigned char)*q) || *q == '_'))
+			q++;
+		if (q == s) {
+			lex_error(lx, "a ':' must start a tag such as :is");
+			return;
+		}
+		if (!tag && (size_t)(lx->end - s) >= 5 &&
+		    strncmp(s, "text:", 5) == 0 && q == s + 4) {
+			lx->p = s + 5;
+			lex_multiline(lx);
+			return;
+		}
+		lx->text = xstrndup(s, (size_t)(q - s));
+		lx->p = q;
+		lx->t = tag ? T_TAG : T_IDENT;
+		return;
+	}
+	{
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "unexpected character '%c'",
+		    isprint((unsigned char)*lx->p) ? *lx->p : '?');
+		lex_error(lx, msg);
+	}
+}
+
+/* ------------------------------------------------------------ AST */
+
+enum arg_type { A_TAG, A_NUM, A_STRS };
+
+struct arg {
+	enum arg_type type;
+	int line;
+	int is_list;		/* A_STRS written as [...] */
+	char *tag;
+	unsigned long num;
+	char **strs;
+	size_t n;
+};
+
+struct test {
+	char *name;
+	int line;
+	struct arg *args;
+	size_t nargs;
+	struct test *tests;
+	size_t ntests;
+	int has_list;		/* tests came as ( ... ) */
+};
+
+struct cmd {
+	char *name;
+	int line;
+	struct arg *args;
+	size_t nargs;
+	struct test *tests;
+	size_t ntests;
+	struct cmd *block;
+	size_t nblock;
+	int has_block;
+};
+
+struct parser {
+	struct lexer lx;
+	const char *name;
+	struct buf errs;
+	int nerr;
+};
+
+static void
+perr(struct parser *ps, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+perr(struct parser *ps, int line, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	buf_printf(&ps->errs, "%s:%d: %s\n", ps->name, line, msg);
+	free(msg);
+	ps->nerr++;
+}
+
+static void
+arg_release(struct arg *a)
+{
+	free(a->tag);
+	for (size_t j = 0; j < a->n; j++)
+		free(a->strs[j]);
+	free(a->strs);
+}
+
+static void
+args_free(struct arg *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		arg_release(&a[i]);
+	free(a);
+}
+
+static void
+tests_free(struct test *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(t[i].name);
+		args_free(t[i].args, t[i].nargs);
+		tests_free(t[i].tests, t[i].ntests);
+	}
+	free(t);
+}
+
+static void
+cmds_free(struct cmd *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].name);
+		args_free(c[i].args, c[i].nargs);
+		tests_free(c[i].tests, c[i].ntests);
+		cmds_free(c[i].block, c[i].nblock);
+	}
+	free(c);
+}
+
+static const char *
+tok_name(enum tok t)
+{
+	switch (t) {
+	case T_EOF: return "the end of the script";
+	case T_IDENT: return "a name";
+	case T_TAG: return "a tag";
+	case T_NUM: return "a number";
+	case T_STR: return "a string";
+	case T_LBRACK: return "'['";
+	case T_RBRACK: return "']'";
+	case T_LPAREN: return "'('";
+	case T_RPAREN: return "')'";
+	case T_LBRACE: return "'{'";
+	case T_RBRACE: return "'}'";
+	case T_COMMA: return "','";
+	case T_SEMI: return "';'";
+	case T_ERR: return "an error";
+	}
+	return "?";
+}
+
+/* Reports the lexer's error or an unexpected token; always -1. */
+static int
+unexpected(struct parser *ps, const char *want)
+{
+	if (ps->lx.t == T_ERR)
+		perr(ps, ps->lx.tline, "%s", ps->lx.err);
+	else
+		perr(ps, ps->lx.tline, "expected %s but found %s", want,
+		    tok_name(ps->lx.t));
+	return -1;
+}
+
+static int parse_test(struct parser *ps, struct test *t, int depth);
+
+/* arguments = *argument [test / test-list] */
+static int
+parse_args(struct parser *ps, struct arg **args_r, size_t *nargs_r,
+    struct test **tests_r, size_t *ntests_r, int *has_list_r, int depth)
+{
+	struct lexer *lx = &ps->lx;
+
+	if (depth > 64) {
+		perr(ps, lx->tline, "tests are nested too deeply");
+		return -1;
+	}
+	for (;;) {
+		struct arg a = { 0 };
+
+		a.line = lx->tline;
+		if (lx->t == T_TAG) {
+			a.type = A_TAG;
+			a.tag = lx->text;
+			lx->text = NULL;
+			lex_next(lx);
+		} else if (lx->t == T_NUM) {
+			a.type = A_NUM;
+			a.num = lx->num;
+			lex_next(lx);
+		} else if (lx->t == T_STR) {
+			a.type = A_STRS;
+			a.strs = xmalloc(sizeof(char *));
+			a.strs[a.n++] = lx->text;
+			lx->text = NULL;
+			lex_next(lx);
+		} else if (lx->t == T_LBRACK) {
+			a.type = A_STRS;
+			a.is_list = 1;
+			lex_next(lx);
+			for (;;) {
+				if (lx->t != T_STR) {
+					arg_release(&a);
+					return unexpected(ps, "a string");
+				}
+				a.strs = xreallocarray(a.strs, a.n + 1,
+				    sizeof(char *));
+				a.strs[a.n++] = lx->text;
+				lx->text = NULL;
+				lex_next(lx);
+				if (lx->t == T_COMMA) {
+					lex_next(lx);
+					continue;
+				}
+				if (lx->t == T_RBRACK) {
+					lex_next(lx);
+					break;
+				}
+				arg_release(&a);
+				return unexpected(ps, "',' or ']'");
+			}
+		} else {
+			break;
+		}
+		*args_r = xreallocarray(*args_r, *nargs_r + 1, sizeof(a));
+		(*args_r)[(*nargs_r)++] = a;
+	}
+	if (lx->t == T_IDENT) {
+		*tests_r = xcalloc(1, sizeof(struct test));
+		*ntests_r = 1;
+		return parse_test(ps, &(*tests_r)[0], depth + 1);
+	}
+	if (lx->t == T_LPAREN) {
+		*has_list_r = 1;
+		lex_next(lx);
+		for (;;) {
+			*tests_r = xreallocarray(*tests_r, *ntests_r + 1,
+			    sizeof(struct test));
+			memset(&(*tests_r)[*ntests_r], 0, sizeof(struct test));
+			(*ntests_r)++;
+			if (lx->t != T_IDENT)
+				return unexpected(ps, "a test");
+			if (parse_test(ps, &(*tests_r)[*ntests_r - 1],
+			    depth + 1) < 0)
+				return -1;
+			if (lx->t == T_COMMA) {
+				lex_next(lx);
+				continue;
+			}
+			if (lx->t == T_RPAREN) {
+				lex_next(lx);
+				break;
+			}
+			return unexpected(ps, "',' or ')'");
+		}
+	}
+	return 0;
+}
+
+static int
+parse_test(struct parser *ps, struct test *t, int depth)
+{
+	t->name = ps->lx.text;
+	ps->lx.text = NULL;
+	t->line = ps->lx.tline;
+	lex_next(&ps->lx);
+	return parse_args(ps, &t->args, &t->nargs, &t->tests, &t->ntests,
+	    &t->has_list, depth);
+}
+
+static int parse_commands(struct parser *ps, struct cmd **cmds_r,
+    size_t *n_r, int depth);
+
+static int
+parse_command(struct parser *ps, struct cmd *c, int depth)
+{
+	struct lexer *lx = &ps->lx;
+	int dummy = 0;
+
+	c->name = lx->text;
+	lx->text = NULL;
+	c->line = lx->tline;
+	lex_next(lx);
+	if (parse_args(ps, &c->args, &c->nargs, &c->tests, &c->ntests,
+	    &dummy, depth) < 0)
+		return -1;
+	if (dummy) {
+		perr(ps, c->line, "'%s' cannot take a list of tests in "
+		    "parentheses: use anyof(...) or allof(...)", c->name);
+		return -1;
+	}
+	if (lx->t == T_SEMI) {
+		lex_next(lx);
+		return 0;
+	}
+	if (lx->t == T_LBRACE) {
+		lex_next(lx);
+		c->has_block = 1;
+		if (depth > 64) {
+			perr(ps, lx->tline, "blocks are nested too deeply");
+			return -1;
+		}
+		if (parse_commands(ps, &c->block, &c->nblock, depth + 1) < 0)
+			return -1;
+		if (lx->t != T_RBRACE)
+			return unexpected(ps, "'}' to close the block "
+			    "opened here or a command");
+		lex_next(lx);
+		return 0;
+	}
+	return unexpected(ps, "';' at the end of the command");
+}
+
+static int
+parse_commands(struct parser *ps, struct cmd **cmds_r, size_t *n_r,
+    int depth)
+{
+	while (ps->lx.t == T_IDENT) {
+		*cmds_r = xreallocarray(*cmds_r, *n_r + 1, sizeof(struct cmd));
+		memset(&(*cmds_r)[*n_r], 0, sizeof(struct cmd));
+		(*n_r)++;
+		if (parse_command(ps, &(*cmds_r)[*n_r - 1], depth) < 0)
+			return -1;
+	}
+	if (ps->lx.t == T_ERR)
+		return unexpected(ps, "a command");
+	return 0;
+}
+
+/* ------------------------------------------------------------ checks */
+
+enum cap {
+	CAP_FILEINTO = 1 << 0,
+	CAP_IMAP4FLAGS = 1 << 1,
+	CAP_RELATIONAL = 1 << 2,
+	CAP_NUMERIC = 1 << 3,
+	CAP_SUBADDRESS = 1 << 4,
+	CAP_SPAMTEST = 1 << 5,
+	CAP_SPAMTESTPLUS = 1 << 6
+};
+
+static const struct {
+	const char *name;
+	unsigned cap;		/* 0: refused, with why */
+	const char *why;
+} caps[] = {
+	{ "fileinto", CAP_FILEINTO, NULL },
+	{ "imap4flags", CAP_IMAP4FLAGS, NULL },
+	{ "relational", CAP_RELATIONAL, NULL },
+	{ "comparator-i;ascii-numeric", CAP_NUMERIC, NULL },
+	{ "comparator-i;octet", 0, NULL },
+	{ "comparator-i;ascii-casemap", 0, NULL },
+	{ "subaddress", CAP_SUBADDRESS, NULL },
+	{ "spamtest", CAP_SPAMTEST, NULL },
+	{ "spamtestplus", CAP_SPAMTEST | CAP_SPAMTESTPLUS, NULL },
+	{ "envelope", 0, "mailsift reads mail from IMAP after delivery, "
+	    "when the envelope is gone: test the Return-Path or Delivered-To "
+	    "header instead" },
+	{ "reject", 0, "mailsift sees mail after delivery and cannot refuse "
+	    "it: use fileinto, or discard (which moves it to Trash)" },
+	{ "ereject", 0, "mailsift sees mail after delivery and cannot refuse "
+	    "it: use fileinto, or discard (which moves it to Trash)" },
+	{ "vacation", 0, "mailsift never sends mail: set up auto-replies in "
+	    "your mail server" },
+	{ "vacation-seconds", 0, "mailsift never sends mail" },
+	{ "notify", 0, "mailsift never sends notifications" },
+	{ "enotify", 0, "mailsift never sends notifications" },
+	{ "regex", 0, "the :regex match type is not supported (libsieve "
+	    "leaks memory on every use and mishandles escapes): use :matches "
+	    "or :contains" },
+	{ "imapflags", 0, "this is the old draft name: write \"imap4flags\"" },
+	{ "copy", 0, "mailsift moves messages, it does not copy them: drop "
+	    ":copy" },
+	{ "mailbox", 0, "mailsift creates missing folders by itself: drop "
+	    "fileinto :create" },
+	{ "variables", 0, "variables are not supported by mailsift's Sieve "
+	    "engine" },
+	{ "body", 0, "body tests are not supported by mailsift's Sieve "
+	    "engine: test headers instead" },
+};
+
+struct compiler {
+	struct parser *ps;
+	struct sieve_script *s;
+	unsigned caps;
+	struct buf out;		/* the rewritten script */
+	int out_line;		/* line the next output byte goes to */
+};
+
+/* Pads the output with line breaks so that what follows lands on the
+ * source line `line`: libsieve then reports the owner's line numbers. */
+static void
+emit_at(struct compiler *cc, int line)
+{
+	while (cc->out_line < line) {
+		buf_appends(&cc->out, "\n");
+		cc->out_line++;
+	}
+	buf_appends(&cc->out, " ");
+}
+
+/* libsieve takes the bytes between the quotes literally, so a string can
+ * be handed over unless it holds a quote, a line break or ends with a
+ * backslash (the lexer would read that as an escaped quote). */
+static int
+lsv_quotable(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (strpbrk(s, "\"\r\n") != NULL)
+		return 0;
+	return n == 0 || s[n - 1] != '\\';
+}
+
+static void
+emit_strlist(struct compiler *cc, const char *prefix, char *const *v,
+    size_t n, int numeric)
+{
+	buf_appends(&cc->out, "[");
+	for (size_t i = 0; i < n; i++) {
+		char *num = numeric ? sv_numeric_form(v[i]) : NULL;
+
+		buf_printf(&cc->out, "%s\"%s%s\"", i ? ", " : "", prefix,
+		    num ? num : v[i]);
+		free(num);
+	}
+	buf_appends(&cc->out, "]");
+}
+
+static char **
+strv_dup(char *const *v, size_t n)
+{
+	char **r = xcalloc(n + 1, sizeof(char *));
+
+	for (size_t i = 0; i < n; i++)
+		r[i] = xstrdup(v[i]);
+	return r;
+}
+
+static int
+need(struct compiler *cc, int line, unsigned cap, const char *what,
+    const char *ext)
+{
+	if (cc->caps & cap)
+		return 0;
+	perr(cc->ps, line, "%s needs the %s extension: add "
+	    "require \"%s\"; at the top of the script", what, ext, ext);
+	return -1;
+}
+
+static int
+valid_header_name(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 33 || (unsigned char)*s > 126 ||
+		    *s == ':')
+			return 0;
+	return 1;
+}
+
+static int
+check_header_names(struct compiler *cc, const struct arg *a,
+    const char *what)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		if (!valid_header_name(a->strs[i])) {
+			perr(cc->ps, a->line, "%s: \"%s\" is not a valid "
+			    "header name", what, a->strs[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n;
+
+		if (*p < 0x80)
+			n = 0;
+		else if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
+			n = 1;
+		else if ((*p & 0xf0) == 0xe0)
+			n = 2;
+		else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4)
+			n = 3;
+		else
+			return 0;
+		p++;
+		while (n-- > 0) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			p++;
+		}
+	}
+	return 1;
+}
+
+/* The tagged arguments of header, address, hasflag, spamtest and the
+ * positional string lists after them. */
+struct targs {
+	struct sv_match m;
+	int part;		/* address part tag, or NULL */
+	const char *part_name;
+	int percent;
+	const struct arg *pos[3];
+	size_t npos;
+};
+
+enum { PART_ALL, PART_LOCAL, PART_DOMAIN, PART_USER, PART_DETAIL };
+
+static int
+parse_targs(struct compiler *cc, const struct test *t, int allow_part,
+    int allow_percent, size_t want_pos, struct targs *ta)
+{
+	int have_cmp = 0, have_mt = 0, have_part = 0;
+
+	memset(ta, 0, sizeof(*ta));
+	ta->m.cmp = SV_CMP_CASEMAP;
+	ta->m.mt = SV_MT_IS;
+	ta->part = PART_ALL;
+	for (size_t i = 0; i < t->nargs; i++) {
+		const struct arg *a = &t->args[i];
+		const char *tag = a->tag;
+
+		if (a->type == A_NUM) {
+			perr(cc->ps, a->line, "%s does not take a number here",
+			    t->name);
+			return -1;
+		}
+		if (a->type == A_STRS) {
+			if (ta->npos == 3) {
+				perr(cc->ps, a->line, "too many arguments for "
+				    "%s", t->name);
+				return -1;
+			}
+			ta->pos[ta->npos++] = a;
+			continue;
+		}
+		if (ta->npos > 0) {
+			perr(cc->ps, a->line, "the tag :%s must come before "
+			    "the strings of %s", tag, t->name);
+			return -1;
+		}
+		if (strcmp(tag, "comparator") == 0) {
+			const struct arg *v = i + 1 < t->nargs ?
+			    &t->args[i + 1] : NULL;
+
+			if (have_cmp++) {
+				perr(cc->ps, a->line, "%s has two comparators",
+				    t->name);
+				return -1;
+			}
+			if (v == NULL || v->type != A_STRS || v->n != 1) {
+				perr(cc->ps, a->line, ":comparator must be "
+				    "followed by one string, e.g. "
+				    "\"i;ascii-numeric\"");
+				return -1;
+			}
+			i++;
+			if (strcmp(v->strs[0], "i;ascii-casemap") == 0) {
+				ta->m.cmp = SV_CMP_CASEMAP;
+			} else if (strcmp(v->strs[0], "i;octet") == 0) {
+				ta->m.cmp = SV_CMP_OCTET;
+			} else if (strcmp(v->strs[0], "i;ascii-numeric") == 0) {
+				if (need(cc, a->line, CAP_NUMERIC,
+				    "the i;ascii-numeric comparator",
+				    "comparator-i;ascii-numeric") < 0)
+					return -1;
+				ta->m.cmp = SV_CMP_NUMERIC;
+			} else {
+				perr(cc->ps, v->line, "unknown comparator "
+				    "\"%s\": use i;ascii-casemap, i;octet or "
+				    "i;ascii-numeric", v->strs[0]);
+				return -1;
+			}
+			continue;
+		}
+		if (strcmp(tag, "is") == 0 || strcmp(tag, "contains") == 0 ||
+		    strcmp(tag, "matches") == 0 || strcmp(tag, "value") == 0 ||
+		    strcmp(tag, "count") == 0 || strcmp(tag, "regex") == 0) {
+			if (have_mt++) {
+				perr(cc->ps, a->line, "%s has two match types",
+				    t->name);
+				return -1;
+			}
+			if (strcmp(tag, "regex") == 0) {
+				perr(cc->ps, a->line, "the :regex match type is "
+				    "not supported (libsieve leaks memory on "
+				    "every use and mishandles escapes): use "
+				    ":matches or :contains");
+				return -1;
+			}
+			ta->m.mt = tag[0] == 'i' ? SV_MT_IS :
+			    tag[0] == 'c' && tag[1] == 'o' && tag[2] == 'n' ?
+			    SV_MT_CONTAINS : tag[0] == 'm' ? SV_MT_MATCHES :
+			    tag[0] == 'v' ? SV_MT_VALUE : SV_MT_COUNT;
+			if (ta->m.mt == SV_MT_VALUE || ta->m.mt == SV_MT_COUNT) {
+				static const char *const rels[] = { "gt", "ge",
+				    "lt", "le", "eq", "ne" };
+				const struct arg *v = i + 1 < t->nargs ?
+				    &t->args[i + 1] : NULL;
+				size_t r;
+
+				if (need(cc, a->line, CAP_RELATIONAL, tag[0] ==
+				    'v' ? "the :value match type" :
+				    "the :count match type", "relational") < 0)
+					return -1;
+				if (v == NULL || v->type != A_STRS ||
+				    v->n != 1) {
+					perr(cc->ps, a->line, ":%s must be "
+					    "followed by one of \"gt\", \"ge\", "
+					    "\"lt\", \"le\", \"eq\", \"ne\"",
+					    tag);
+					return -1;
+				}
+				for (r = 0; r < 6; r++)
+					if (strcasecmp(v->strs[0], rels[r]) == 0)
+						break;
+				if (r == 6) {
+					perr(cc->ps, v->line, "\"%s\" is not a "
+					    "relational operator: use \"gt\", "
+					    "\"ge\", \"lt\", \"le\", \"eq\" or "
+					    "\"ne\"", v->strs[0]);
+					return -1;
+				}
+				ta->m.rel = (enum sv_rel)r;
+				i++;
+			}
+			continue;
+		}
+		if (allow_part && (strcmp(tag, "all") == 0 ||
+		    strcmp(tag, "localpart") == 0 ||
+		    strcmp(tag, "domain") == 0 || strcmp(tag, "user") == 0 ||
+		    strcmp(tag, "detail") == 0)) {
+			if (have_part++) {
+				perr(cc->ps, a->line, "%s has two address "
+				    "parts", t->name);
+				return -1;
+			}
+			ta->part_name = tag;
+			ta->part = tag[0] == 'a' ? PART_ALL : tag[0] == 'l' ?
+			    PART_LOCAL : tag[0] == 'd' && tag[1] == 'o' ?
+			    PART_DOMAIN : tag[0] == 'u' ? PART_USER :
+			    PART_DETAIL;
+			if ((ta->part == PART_USER || ta->part == PART_DETAIL) &&
+			    need(cc, a->line, CAP_SUBADDRESS, tag[0] == 'u' ?
+			    ":user" : ":detail", "subaddress") < 0)
+				return -1;
+			continue;
+		}
+		if (allow_percent && strcmp(tag, "percent") == 0) {
+			if (need(cc, a->line, CAP_SPAMTESTPLUS,
+			    "spamtest :percent", "spamtestplus") < 0)
+				return -1;
+			ta->percent = 1;
+			continue;
+		}
+		perr(cc->ps, a->line, "%s does not know the tag :%s", t->name,
+		    tag);
+		return -1;
+	}
+	if (ta->npos != want_pos) {
+		perr(cc->ps, t->line, "%s needs %zu string%s after its tags",
+		    t->name, want_pos, want_pos == 1 ? "" : " lists");
+		return -1;
+	}
+	if (ta->m.cmp == SV_CMP_NUMERIC && (ta->m.mt == SV_MT_CONTAINS ||
+	    ta->m.mt == SV_MT_MATCHES)) {
+		perr(cc->ps, t->line, "the i;ascii-numeric comparator can "
+		    "only compare whole numbers: use :is or :value");
+		return -1;
+	}
+	return 0;
+}
+
+/* Would libsieve get this test right with these keys? */
+static int
+lsv_can_match(const struct sv_match *m, char *const *keys, size_t n)
+{
+	if (m->mt == SV_MT_COUNT)	/* false for a missing header */
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m->cmp != SV_CMP_NUMERIC && !lsv_quotable(keys[i]))
+			return 0;
+		/* libsieve knows no \* or \? in :matches patterns */
+		if (m->mt == SV_MT_MATCHES && strchr(keys[i], '\\') != NULL)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+emit_match_tags(struct compiler *cc, const struct sv_match *m)
+{
+	static const char *const rels[] = { "gt", "ge", "lt", "le", "eq",
+	    "ne" };
+
+	buf_printf(&cc->out, " :comparator \"%s\"", m->cmp == SV_CMP_OCTET ?
+	    "i;octet" : m->cmp == SV_CMP_NUMERIC ? "i;ascii-numeric" :
+	    "i;ascii-casemap");
+	switch (m->mt) {
+	case SV_MT_IS: buf_appends(&cc->out, " :is "); break;
+	case SV_MT_CONTAINS: buf_appends(&cc->out, " :contains "); break;
+	case SV_MT_MATCHES: buf_appends(&cc->out, " :matches "); break;
+	case SV_MT_VALUE:
+		buf_printf(&cc->out, " :value \"%s\" ", rels[m->rel]);
+		break;
+	case SV_MT_COUNT:
+		buf_printf(&cc->out, " :count \"%s\" ", rels[m->rel]);
+		break;
+	}
+}
+
+/* Replaces the test by `exists "X-Mailsift-T-N"`, answered by match.c. */
+static void
+emit_own(struct compiler *cc, enum sv_own_kind kind, const struct targs *ta,
+    const struct arg *names, const struct arg *keys, const char *key1)
+{
+	struct sv_own *o;
+
+	cc->s->owns = xreallocarray(cc->s->owns, cc->s->nowns + 1,
+	    sizeof(*o));
+	o = &cc->s->owns[cc->s->nowns];
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	o->m = ta->m;
+	o->percent = ta->percent;
+	if (names) {
+		o->names = strv_dup(names->strs, names->n);
+		o->nnames = names->n;
+	}
+	if (keys) {
+		o->keys = strv_dup(keys->strs, keys->n);
+		o->nkeys = keys->n;
+	} else {
+		o->keys = strv_dup((char *const *)&key1, 1);
+		o->nkeys = 1;
+	}
+	buf_printf(&cc->out, "exists \"%s%zu\"", SV_TEST_PREFIX,
+	    cc->s->nowns);
+	cc->s->nowns++;
+}
+
+static int compile_test(struct compiler *cc, const struct test *t);
+
+static int
+no_args(struct compiler *cc, const struct test *t)
+{
+	if (t->nargs || t->ntests) {
+		perr(cc->ps, t->line, "%s takes no arguments", t->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+compile_test(struct compiler *cc, const struct test *t)
+{
+	struct targs ta;
+	const char *n = t->name;
+
+	emit_at(cc, t->line);
+	if (strcmp(n, "true") == 0 || strcmp(n, "false") == 0) {
+		if (no_args(cc, t) < 0)
+			return -1;
+		buf_appends(&cc->out, n);
+		return 0;
+	}
+	if (strcmp(n, "not") == 0) {
+		if (t->nargs || t->ntests != 1 || t->has_list) {
+			perr(cc->ps, t->line, "not takes exactly one test");
+			return -1;
+		}
+		buf_appends(&cc->out, "not");
+		return compile_test(cc, &t->tests[0]);
+	}
+	if (strcmp(n, "anyof") == 0 || strcmp(n, "allof") == 0) {
+		if (t->nargs || !t->has_list || t->ntests == 0) {
+			perr(cc->ps, t->line, "%s takes a list of tests in "
+			    "parentheses: %s(test1, test2)", n, n);
+			return -1;
+		}
+		buf_printf(&cc->out, "%s(", n);
+		for (size_t i = 0; i < t->ntests; i++) {
+			if (i)
+				buf_appends(&cc->out, ",");
+			if (compile_test(cc, &t->tests[i]) < 0)
+				return -1;
+		}
+		buf_appends(&cc->out, ")");
+		return 0;
+	}
+	if (t->ntests) {
+		perr(cc->ps, t->line, "%s does not take tests as arguments",
+		    n);
+		return -1;
+	}
+	if (strcmp(n, "exists") == 0) {
+		if (t->nargs != 1 || t->args[0].type != A_STRS) {
+			perr(cc->ps, t->line, "exists takes one list of "
+			    "header names");
+			return -1;
+		}
+		if (check_header_names(cc, &t->args[0], "exists") < 0)
+			return -1;
+		buf_appends(&cc->out, "exists ");
+		emit_strlist(cc, SV_HDR_PREFIX, t->args[0].strs, t->args[0].n,
+		    0);
+		return 0;
+	}
+	if (strcmp(n, "size") == 0) {
+		if (t->nargs != 2 || t->args[0].type != A_TAG ||
+		    (strcmp(t->args[0].tag, "over") != 0 &&
+		    strcmp(t->args[0].tag, "under") != 0) ||
+		    t->args[1].type != A_NUM) {
+			perr(cc->ps, t->line, "size takes :over or :under and "
+			    "a number, e.g. size :over 100K");
+			return -1;
+		}
+		buf_printf(&cc->out, "size :%s %lu", t->args[0].tag,
+		    t->args[1].num);
+		return 0;
+	}
+	if (strcmp(n, "header") == 0) {
+		const struct arg *names, *keys;
+
+		if (parse_targs(cc, t, 0, 0, 2, &ta) < 0)
+			return -1;
+		names = ta.pos[0];
+		keys = ta.pos[1];
+		if (check_header_names(cc, names, "header") < 0)
+			return -1;
+		if (!lsv_can_match(&ta.m, keys->strs, keys->n)) {
+			emit_own(cc, SV_OWN_HEADER, &ta, names, keys, NULL);
+			return 0;
+		}
+		buf_appends(&cc->out, "header");
+		emit_match_tags(cc, &ta.m);
+		emit_strlist(cc, ta.m.cmp == SV_CMP_NUMERIC ? SV_NUM_PREFIX :
+		    SV_HDR_PREFIX, names->strs, names->n, 0);
+		buf_appends(&cc->out, " ");
+		emit_strlist(cc, "", keys->strs, keys->n,
+		    ta.m.cmp == SV_CMP_NUMERIC);
+		return 0;
+	}
+	if (strcmp(n, "address") == 0) {
+		const struct arg *names, *keys;
+
+		if (parse_targs(cc, t, 1, 0, 2, &ta) < 0)
+			return -1;
+		names = ta.pos[0];
+		keys = ta.pos[1];
+		if (check_header_names(cc, names, "address") < 0)
+			return -1;
+		if (ta.m.cmp == SV_CMP_NUMERIC || ta.m.mt == SV_MT_COUNT ||
+		    !lsv_can_match(&ta.m, keys->strs, keys->n)) {
+			perr(cc->ps, t->line, "mailsift's Sieve engine cannot "
+			    "do this address test correctly (:count, "
+			    "i;ascii-numeric, or a key with a double quote, "
+			    "line break or backslash): use a header test");
+			return -1;
+		}
+		buf_printf(&cc->out, "address :%s", ta.part_name ?
+		    ta.part_name : "all");
+		emit_match_tags(cc, &ta.m);
+		emit_strlist(cc, SV_ADDR_PREFIX, names->strs, names->n, 0);
+		buf_appends(&cc->out, " ");
+		emit_strlist(cc, "", keys->strs, keys->n, 0);
+		return 0;
+	}
+	if (strcmp(n, "hasflag") == 0) {
+		if (need(cc, t->line, CAP_IMAP4FLAGS, "hasflag",
+		    "imap4flags") < 0)
+			return -1;
+		if (parse_targs(cc, t, 0, 0, 1, &ta) < 0) {
+			return -1;
+		}
+		emit_own(cc, SV_OWN_HASFLAG, &ta, NULL, ta.pos[0], NULL);
+		return 0;
+	}
+	if (strcmp(n, "spamtest") == 0) {
+		const struct arg *v;
+		const char *hdr;
+
+		if (need(cc, t->line, CAP_SPAMTEST, "spamtest",
+		    "spamtest") < 0)
+			return -1;
+		if (parse_targs(cc, t, 0, 1, 1, &ta) < 0)
+			return -1;
+		v = ta.pos[0];
+		if (v->n != 1) {
+			perr(cc->ps, v->line, "spamtest compares with one "
+			    "value, e.g. \"5\"");
+			return -1;
+		}
+		if (!lsv_can_match(&ta.m, v->strs, 1)) {
+			emit_own(cc, SV_OWN_SPAMTEST, &ta, NULL, v, NULL);
+			return 0;
+		}
+		hdr = ta.percent ? SV_SPAMPCT : SV_SPAMTEST;
+		buf_appends(&cc->out, "header");
+		emit_match_tags(cc, &ta.m);
+		emit_strlist(cc, "", (char *const *)&hdr, 1, 0);
+		buf_appends(&cc->out, " ");
+		emit_strlist(cc, "", v->strs, 1, ta.m.cmp == SV_CMP_NUMERIC);
+		return 0;
+	}
+	if (strcmp(n, "envelope") == 0) {
+		perr(cc->ps, t->line, "the envelope test is not supported: "
+		    "mailsift reads mail from IMAP after delivery, when the "
+		    "envelope is gone; test the Return-Path or Delivered-To "
+		    "header instead");
+		return -1;
+	}
+	if (strcmp(n, "body") == 0 || strcmp(n, "date") == 0 ||
+	    strcmp(n, "currentdate") == 0 || strcmp(n, "string") == 0 ||
+	    strcmp(n, "virustest") == 0 || strcmp(n, "ihave") == 0 ||
+	    strcmp(n, "environment") == 0 || strcmp(n, "duplicate") == 0) {
+		perr(cc->ps, t->line, "the %s test is not supported by "
+		    "mailsift's Sieve engine", n);
+		return -1;
+	}
+	perr(cc->ps, t->line, "unknown test '%s'", n);
+	return -1;
+}
+
+/* Splits each string at spaces into single flags (RFC 5232 section 3). */
+static void
+split_flags(const struct arg *a, struct sv_op *op)
+{
+	for (size_t i = 0; a && i < a->n; i++) {
+		const char *p = a->strs[i];
+
+		while (*p) {
+			size_t len;
+
+			while (*p == ' ')
+				p++;
+			len = strcspn(p, " ");
+			if (len == 0)
+				break;
+			op->flags = xreallocarray(op->flags, op->nflags + 1,
+			    sizeof(char *));
+			op->flags[op->nflags++] = xstrndup(p, len);
+			p += len;
+		}
+	}
+}
+
+static int
+check_flags(struct compiler *cc, const struct arg *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		for (const char *p = a->strs[i]; *p; p++) {
+			if ((unsigned char)*p < 32 || (unsigned char)*p > 126 ||
+			    strchr("(){%*\"]", *p) != NULL) {
+				perr(cc->ps, a->line, "\"%s\" is not a valid "
+				    "IMAP flag: use letters, digits and $ "
+				    "(e.g. \"$Junk\") or a system flag such as "
+				    "\"\\\\Seen\"", a->strs[i]);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Records an action or flag statement and emits fileinto "opN". */
+static struct sv_op *
+add_op(struct compiler *cc, enum sv_op_type type, int line)
+{
+	struct sv_op *op;
+
+	cc->s->ops = xreallocarray(cc->s->ops, cc->s->nops + 1, sizeof(*op));
+	op = &cc->s->ops[cc->s->nops];
+	memset(op, 0, sizeof(*op));
+	op->type = type;
+	op->line = line;
+	buf_printf(&cc->out, "fileinto \"%s%zu\";", SV_OP_PREFIX,
+	    cc->s->nops);
+	cc->s->nops++;
+	return op;
+}
+
+static int
+compile_action(struct compiler *cc, const struct cmd *c)
+{
+	const char *n = c->name;
+	const struct arg *flags = NULL, *mailbox = NULL;
+	enum sv_op_type type;
+	struct sv_op *op;
+
+	if (c->ntests || c->has_block) {
+		perr(cc->ps, c->line, "%s takes no test or block", n);
+		return -1;
+	}
+	if (strcmp(n, "stop") == 0 || strcmp(n, "discard") == 0) {
+		if (c->nargs) {
+			perr(cc->ps, c->line, "%s takes no arguments", n);
+			return -1;
+		}
+		if (n[0] == 's') {
+			buf_appends(&cc->out, "stop;");
+			return 0;
+		}
+		add_op(cc, SV_OP_DISCARD, c->line);
+		return 0;
+	}
+	if (strcmp(n, "keep") == 0 || strcmp(n, "fileinto") == 0) {
+		type = n[0] == 'k' ? SV_OP_KEEP : SV_OP_FILEINTO;
+		if (type == SV_OP_FILEINTO && need(cc, c->line, CAP_FILEINTO,
+		    "fileinto", "fileinto") < 0)
+			return -1;
+		for (size_t i = 0; i < c->nargs; i++) {
+			const struct arg *a = &c->args[i];
+
+			if (a->type == A_TAG && strcmp(a->tag, "flags") == 0 &&
+			    flags == NULL && i + 1 < c->nargs &&
+			    c->args[i + 1].type == A_STRS) {
+				if (need(cc, a->line, CAP_IMAP4FLAGS,
+				    ":flags", "imap4flags") < 0)
+					return -1;
+				flags = &c->args[++i];
+				continue;
+			}
+			if (a->type == A_TAG && (strcmp(a->tag, "copy") == 0 ||
+			    strcmp(a->tag, "create") == 0)) {
+				perr(cc->ps, a->line, ":%s is not supported: "
+				    "mailsift moves messages and creates "
+				    "missing folders by itself; drop :%s",
+				    a->tag, a->tag);
+				return -1;
+			}
+			if (type == SV_OP_FILEINTO && a->type == A_STRS &&
+			    mailbox == NULL && !a->is_list && a->n == 1) {
+				mailbox = a;
+				continue;
+			}
+			perr(cc->ps, a->line, type == SV_OP_KEEP ?
+			    "keep takes only :flags [\"flag\", ...]" :
+			    "fileinto takes [:flags [\"flag\", ...]] and "
+			    "one folder name");
+			return -1;
+		}
+		if (type == SV_OP_FILEINTO && mailbox == NULL) {
+			perr(cc->ps, c->line, "fileinto needs a folder name, "
+			    "e.g. fileinto \"Junk\";");
+			return -1;
+		}
+		if (mailbox && (mailbox->strs[0][0] == '\0' ||
+		    !utf8_ok(mailbox->strs[0]))) {
+			perr(cc->ps, mailbox->line, "\"%s\" is not a valid "
+			    "folder name", mailbox->strs[0]);
+			return -1;
+		}
+		if (flags && check_flags(cc, flags) < 0)
+			return -1;
+		op = add_op(cc, type, c->line);
+		if (mailbox)
+			op->mailbox = xstrdup(mailbox->strs[0]);
+		if (flags) {
+			op->has_flags = 1;
+			split_flags(flags, op);
+		}
+		return 0;
+	}
+	if (strcmp(n, "setflag") == 0 || strcmp(n, "addflag") == 0 ||
+	    strcmp(n, "removeflag") == 0) {
+		if (need(cc, c->line, CAP_IMAP4FLAGS, n, "imap4flags") < 0)
+			return -1;
+		if (c->nargs != 1 || c->args[0].type != A_STRS) {
+			perr(cc->ps, c->line, c->nargs == 2 ? "%s with a "
+			    "variable name needs the variables extension, "
+			    "which mailsift does not support" :
+			    "%s takes one list of flags", n);
+			return -1;
+		}
+		if (check_flags(cc, &c->args[0]) < 0)
+			return -1;
+		type = n[0] == 's' ? SV_OP_SETFLAG : n[0] == 'a' ?
+		    SV_OP_ADDFLAG : SV_OP_REMOVEFLAG;
+		op = add_op(cc, type, c->line);
+		split_flags(&c->args[0], op);
+		return 0;
+	}
+	if (strcmp(n, "redirect") == 0 || strcmp(n, "vacation") == 0 ||
+	    strcmp(n, "notify") == 0) {
+		perr(cc->ps, c->line, "%s is not supported: mailsift never "
+		    "sends mail (it only sorts your mailbox); set this up in "
+		    "your mail server's own filters", n);
+		return -1;
+	}
+	if (strcmp(n, "reject") == 0 || strcmp(n, "ereject") == 0) {
+		perr(cc->ps, c->line, "%s is not supported: mailsift sees mail "
+		    "after delivery and cannot refuse it; use fileinto, or "
+		    "discard (which moves the message to Trash)", n);
+		return -1;
+	}
+	perr(cc->ps, c->line, "unknown command '%s'", n);
+	return -1;
+}
+
+static int
+compile_require(struct compiler *cc, const struct cmd *c)
+{
+	int ret = 0;
+
+	if (c->nargs != 1 || c->args[0].type != A_STRS || c->ntests ||
+	    c->has_block) {
+		perr(cc->ps, c->line, "require takes one list of extension "
+		    "names, e.g. require [\"fileinto\", \"imap4flags\"];");
+		return -1;
+	}
+	for (size_t i = 0; i < c->args[0].n; i++) {
+		const char *e = c->args[0].strs[i];
+		size_t k;
+
+		for (k = 0; k < sizeof(caps) / sizeof(caps[0]); k++)
+			if (strcmp(caps[k].name, e) == 0)
+				break;
+		if (k == sizeof(caps) / sizeof(caps[0])) {
+			perr(cc->ps, c->line, "unknown or unsupported "
+			    "extension \"%s\"", e);
+			ret = -1;
+		} else if (caps[k].why != NULL) {
+			perr(cc->ps, c->line, "extension \"%s\" is not "
+			    "supported: %s", e, caps[k].why);
+			ret = -1;
+		} else {
+			cc->caps |= caps[k].cap;
+		}
+	}
+	return ret;
+}
+
+static int
+compile_block(struct compiler *cc, const struct cmd *c, size_t n, int top)
+{
+	int ret = 0, seen_other = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = c[i].name;
+
+		if (strcmp(name, "require") == 0) {
+			if (!top || seen_other) {
+				perr(cc->ps, c[i].line, "require must come "
+				    "before every other command, at the top "
+				    "of the script");
+				ret = -1;
+			} else if (compile_require(cc, &c[i]) < 0) {
+				ret = -1;
+			}
+			continue;
+		}
+		seen_other = 1;
+		emit_at(cc, c[i].line);
+		if (strcmp(name, "if") == 0 || strcmp(name, "elsif") == 0 ||
+		    strcmp(name, "else") == 0) {
+			int is_else = name[1] == 'l' && name[2] == 's' &&
+			    name[3] == 'e';
+
+			if (name[0] == 'e' && (i == 0 ||
+			    (strcmp(c[i - 1].name, "if") != 0 &&
+			    strcmp(c[i - 1].name, "elsif") != 0))) {
+				perr(cc->ps, c[i].line, "%s must follow an if "
+				    "or elsif block", name);
+				ret = -1;
+				continue;
+			}
+			if (c[i].nargs || !c[i].has_block ||
+			    c[i].ntests != (is_else ? 0u : 1u)) {
+				perr(cc->ps, c[i].line, is_else ? "else takes "
+				    "a block only: else { ... }" : "%s takes "
+				    "one test and a block: %s TEST { ... }",
+				    name, name);
+				ret = -1;
+				continue;
+			}
+			buf_appends(&cc->out, name);
+			if (!is_else && compile_test(cc, &c[i].tests[0]) < 0) {
+				ret = -1;
+				continue;
+			}
+			buf_appends(&cc->out, " {");
+			if (compile_block(cc, c[i].block, c[i].nblock, 0) < 0)
+				ret = -1;
+			buf_appends(&cc->out, " }");
+			continue;
+		}
+		if (compile_action(cc, &c[i]) < 0)
+			ret = -1;
+	}
+	return ret;
+}
+
+int
+sv_compile(const char *name, const char *text, struct sieve_script *s,
+    char **errors_r)
+{
+	struct parser ps = { 0 };
+	struct compiler cc = { 0 };
+	struct cmd *cmds = NULL;
+	size_t ncmds = 0;
+	int ret = -1;
+
+	memset(s, 0, sizeof(*s));
+	s->name = xstrdup(name);
+	ps.name = name;
+	ps.lx.p = text;
+	ps.lx.end = text + strlen(text);
+	ps.lx.line = 1;
+	lex_next(&ps.lx);
+	if (parse_commands(&ps, &cmds, &ncmds, 0) < 0)
+		goto out;
+	if (ps.lx.t != T_EOF) {
+		unexpected(&ps, "a command");
+		goto out;
+	}
+	cc.ps = &ps;
+	cc.s = s;
+	cc.out_line = 1;
+	/* All the rewrite needs, whatever the owner required: flags and
+	 * spamtest never reach libsieve. */
+	buf_appends(&cc.out, "require [\"fileinto\", \"relational\", "
+	    "\"subaddress\", \"comparator-i;ascii-numeric\"];");
+	if (compile_block(&cc, cmds, ncmds, 1) < 0)
+		goto out;
+	buf_appends(&cc.out, "\n");
+	s->rewritten = buf_steal(&cc.out);
+	ret = 0;
+out:
+	if (ret < 0) {
+		if (ps.nerr == 0)
+			perr(&ps, ps.lx.tline, "invalid script");
+		*errors_r = buf_steal(&ps.errs);
+		sv_script_release(s);
+	}
+	buf_release(&ps.errs);
+	buf_release(&cc.out);
+	free(ps.lx.text);
+	free(ps.lx.err);
+	cmds_free(cmds, ncmds);
+	return ret;
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+sv_script_release(struct sieve_script *s)
+{
+	for (size_t i = 0; i < s->nops; i++) {
+		free(s->ops[i].mailbox);
+		strv_free(s->ops[i].flags, s->ops[i].nflags);
+	}
+	for (size_t i = 0; i < s->nowns; i++) {
+		strv_free(s->owns[i].names, s->owns[i].nnames);
+		strv_free(s->owns[i].keys, s->owns[i].nkeys);
+	}
+	free(s->ops);
+	free(s->owns);
+	free(s->name);
+	free(s->rewritten);
+	free(s->warnings);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,618 @@
+/*
+ * sieve.c - the Sieve seam (sieve.h): load and check a script, evaluate it
+ * on one message in a forked child, and turn what ran into actions.
+ *
+ * Evaluation happens in a child process per message, with a time limit:
+ * libsieve 2.2.6 can crash, abort or leak, and none of that may reach the
+ * daemon; a crash or a timeout is an error and the caller leaves the
+ * message where it is.  The child reports only the list of statements that
+ * ran (see lang.c); the parent replays that list against the compiled
+ * script to get the actions, applying RFC 5228 and RFC 5232 itself:
+ * implicit keep unless keep, fileinto or discard cancelled it; the
+ * internal flag variable; one action per folder, the last flags winning
+ * (as Pigeonhole does); discard only when nothing stores the message.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/message.h"
+#include "agent/xmem.h"
+#include "sieve/sieve.h"
+#include "sieve/sieve_int.h"
+
+#define SV_TIMEOUT_MS	5000
+#define SV_MAX_SCRIPT	(1024 * 1024)
+
+/* ------------------------------------------------------------ child */
+
+typedef int (*child_fn)(void *arg, struct buf *out);
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs fn in a child.  fn writes its answer to out and returns 0 (*out_r
+ * gets the answer) or -1 (*err_r gets it).  A crash or a timeout is -1
+ * with an explanation. */
+static int
+run_in_child(child_fn fn, void *arg, char **out_r, char **err_r)
+{
+	struct buf got = { 0 };
+	int fds[2], status = 0, ret = -1, timed_out = 0;
+	long deadline;
+	pid_t pid;
+
+	if (pipe(fds) < 0) {
+		*err_r = xasprintf("cannot create a pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		*err_r = xasprintf("cannot fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct buf out = { 0 };
+		struct rlimit cpu = { 10, 10 };
+		int rc;
+		size_t off = 0;
+
+		close(fds[0]);
+		signal(SIGPIPE, SIG_DFL);
+		setrlimit(RLIMIT_CPU, &cpu);
+		rc = fn(arg, &out);
+		while (off < out.len) {
+			ssize_t w = write(fds[1], out.data + off,
+			    out.len - off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				_exit(3);
+			off += (size_t)w;
+		}
+		_exit(rc == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	deadline = now_ms() + SV_TIMEOUT_MS;
+	for (;;) {
+		struct pollfd pfd = { fds[0], POLLIN, 0 };
+		long left = deadline - now_ms();
+		char chunk[4096];
+		ssize_t n;
+		int pr;
+
+		if (left <= 0) {
+			timed_out = 1;
+			break;
+		}
+		pr = poll(&pfd, 1, (int)left);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
+			timed_out = pr == 0;
+			break;
+		}
+		n = read(fds[0], chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		buf_append(&got, chunk, (size_t)n);
+	}
+	close(fds[0]);
+	if (timed_out)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			*err_r = xasprintf("cannot wait for the sieve "
+			    "evaluator: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if (timed_out) {
+		*err_r = xasprintf("the sieve evaluator took longer than %d "
+		    "ms and was stopped", SV_TIMEOUT_MS);
+	} else if (WIFSIGNALED(status)) {
+		*err_r = xasprintf("the sieve evaluator (libsieve) crashed "
+		    "with signal %d", WTERMSIG(status));
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		*out_r = buf_steal(&got);
+		ret = 0;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 1) {
+		*err_r = buf_steal(&got);
+		/* drop the trailing line break of the last message */
+		if (**err_r && (*err_r)[strlen(*err_r) - 1] == '\n')
+			(*err_r)[strlen(*err_r) - 1] = '\0';
+	} else {
+		*err_r = xasprintf("the sieve evaluator failed (exit %d)",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	}
+out:
+	buf_release(&got);
+	return ret;
+}
+
+/* ------------------------------------------------------------ loading */
+
+struct validate_arg {
+	const char *name;
+	const char *text;
+};
+
+static int
+child_validate(void *arg, struct buf *out)
+{
+	struct validate_arg *va = arg;
+	char *errors = NULL;
+
+	if (sv_engine_validate(va->name, va->text, &errors) == 0)
+		return 0;
+	buf_appends(out, errors);
+	free(errors);
+	return -1;
+}
+
+int
+sieve_script_parse(const char *name, const char *text,
+    struct sieve_script **script_r, char **errors_r)
+{
+	struct sieve_script *s = xcalloc(1, sizeof(*s));
+	struct validate_arg va;
+	char *out = NULL;
+
+	*script_r = NULL;
+	if (sv_compile(name, text, s, errors_r) < 0) {
+		free(s);
+		return -1;
+	}
+	/* Our parser is stricter than libsieve's, but libsieve must agree
+	 * too: a script it cannot parse would be half-run. */
+	va.name = name;
+	va.text = s->rewritten;
+	if (run_in_child(child_validate, &va, &out, errors_r) < 0) {
+		sieve_script_free(&s);
+		return -1;
+	}
+	free(out);
+	*script_r = s;
+	return 0;
+}
+
+int
+sieve_script_load(const char *path, struct sieve_script **script_r,
+    char **errors_r)
+{
+	struct buf text = { 0 };
+	char chunk[8192];
+	FILE *f;
+	size_t n;
+	int ret = -1;
+
+	*script_r = NULL;
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		*errors_r = xasprintf("%s: cannot read the script: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		buf_append(&text, chunk, n);
+		if (text.len > SV_MAX_SCRIPT)
+			break;
+	}
+	if (ferror(f)) {
+		*errors_r = xasprintf("%s: cannot read the script: %s", path,
+		    strerror(errno));
+	} else if (text.len > SV_MAX_SCRIPT) {
+		*errors_r = xasprintf("%s: the script is larger than %d "
+		    "bytes", path, SV_MAX_SCRIPT);
+	} else if (text.len > 0 && memchr(text.data, '\0', text.len)) {
+		*errors_r = xasprintf("%s: the script contains a NUL byte: "
+		    "is it a text file?", path);
+	} else {
+		ret = sieve_script_parse(path, text.data ? text.data : "",
+		    script_r, errors_r);
+	}
+	fclose(f);
+	buf_release(&text);
+	return ret;
+}
+
+void
+sieve_script_free(struct sieve_script **script)
+{
+	if (*script == NULL)
+		return;
+	sv_script_release(*script);
+	free(*script);
+	*script = NULL;
+}
+
+char *
+sieve_default_script(const char *junk, double threshold)
+{
+	char pct[8];
+	struct buf b = { 0 };
+
+	sv_spamtest_value(threshold, 1, pct);
+	buf_appends(&b, "# mailsift's built-in rule: spam goes to the junk "
+	    "folder, tagged $Junk.\n"
+	    "require [\"fileinto\", \"imap4flags\", \"spamtestplus\", "
+	    "\"relational\",\n"
+	    "         \"comparator-i;ascii-numeric\"];\n");
+	buf_printf(&b, "if spamtest :percent :value \"ge\" :comparator "
+	    "\"i;ascii-numeric\" \"%s\" {\n", pct);
+	buf_appends(&b, "\tfileinto :flags \"$Junk\" \"");
+	for (const char *p = junk; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_appends(&b, "\\");
+		buf_append(&b, p, 1);
+	}
+	buf_appends(&b, "\";\n}\n");
+	return buf_steal(&b);
+}
+
+/* ------------------------------------------------------------ evaluation */
+
+struct eval {
+	const struct sieve_script *s;
+	struct message m;
+	double score;
+	struct sv_flags flags;	/* the imap4flags variable, as it runs */
+	struct buf trace;	/* "N N N" of the statements that ran */
+	char **last;		/* values handed to libsieve last time */
+	size_t nlast;
+};
+
+static void
+values_add(struct eval *ev, char *v)
+{
+	ev->last = xreallocarray(ev->last, ev->nlast + 2, sizeof(char *));
+	ev->last[ev->nlast++] = v;
+	ev->last[ev->nlast] = NULL;
+}
+
+static void
+values_clear(struct eval *ev)
+{
+	for (size_t i = 0; i < ev->nlast; i++)
+		free(ev->last[i]);
+	ev->nlast = 0;
+	if (ev->last)
+		ev->last[0] = NULL;
+}
+
+/* The values of header name, decoded (RFC 2047) unless raw.  The score
+ * replaces any X-Spam-Score in the message: a sender could forge that. */
+static void
+header_values(struct eval *ev, const char *name, int raw, int numeric)
+{
+	const char *v;
+
+	if (strcasecmp(name, SV_SCORE_HEADER) == 0 && ev->score >= 0) {
+		char *s = xasprintf("%.4f", ev->score);
+
+		if (numeric) {
+			char *num = sv_numeric_form(s);
+
+			free(s);
+			s = num;
+		}
+		values_add(ev, s);
+		return;
+	}
+	for (size_t i = 0; (v = message_header(&ev->m, name, i)) != NULL;
+	    i++) {
+		char *d = raw ? xstrdup(v) : message_decode_words(v);
+
+		if (numeric) {
+			char *num = sv_numeric_form(d);
+
+			free(d);
+			d = num;
+		}
+		values_add(ev, d);
+	}
+}
+
+static int
+own_test(struct eval *ev, size_t idx)
+{
+	const struct sv_own *o = &ev->s->owns[idx];
+	char value[8];
+	char *vp = value;
+	int hit = 0;
+
+	switch (o->kind) {
+	case SV_OWN_HEADER:
+		values_clear(ev);
+		for (size_t i = 0; i < o->nnames; i++)
+			header_values(ev, o->names[i], 0, 0);
+		hit = sv_match_values(&o->m, ev->last, ev->nlast, o->keys,
+		    o->nkeys);
+		break;
+	case SV_OWN_HASFLAG:
+		hit = sv_match_values(&o->m, ev->flags.v, ev->flags.n,
+		    o->keys, o->nkeys);
+		break;
+	case SV_OWN_SPAMTEST:
+		sv_spamtest_value(ev->score, o->percent, value);
+		hit = sv_match_values(&o->m, &vp, 1, o->keys, o->nkeys);
+		break;
+	}
+	return hit;
+}
+
+static char **
+eval_get_header(void *ctx, const char *name)
+{
+	struct eval *ev = ctx;
+	size_t hl = strlen(SV_HDR_PREFIX), al = strlen(SV_ADDR_PREFIX);
+	size_t nl = strlen(SV_NUM_PREFIX), tl = strlen(SV_TEST_PREFIX);
+	char value[8];
+
+	/* own_test may fill ev->last itself: decide first, then clear */
+	if (strncasecmp(name, SV_TEST_PREFIX, tl) == 0) {
+		unsigned long idx = strtoul(name + tl, NULL, 10);
+		int hit = idx < ev->s->nowns && own_test(ev, idx);
+
+		values_clear(ev);
+		if (hit)
+			values_add(ev, xstrdup("1"));
+		return ev->last;
+	}
+	values_clear(ev);
+	if (strncasecmp(name, SV_HDR_PREFIX, hl) == 0) {
+		header_values(ev, name + hl, 0, 0);
+	} else if (strncasecmp(name, SV_ADDR_PREFIX, al) == 0) {
+		header_values(ev, name + al, 1, 0);
+	} else if (strncasecmp(name, SV_NUM_PREFIX, nl) == 0) {
+		header_values(ev, name + nl, 0, 1);
+	} else if (strcasecmp(name, SV_SPAMPCT) == 0 ||
+	    strcasecmp(name, SV_SPAMTEST) == 0) {
+		sv_spamtest_value(ev->score, strcasecmp(name, SV_SPAMPCT) == 0,
+		    value);
+		values_add(ev, xstrdup(value));
+	}
+	return ev->last;
+}
+
+static void
+apply_flag_op(struct sv_flags *f, const struct sv_op *op)
+{
+	switch (op->type) {
+	case SV_OP_SETFLAG:
+		sv_flags_release(f);
+		sv_flags_add(f, op->flags, op->nflags);
+		break;
+	case SV_OP_ADDFLAG:
+		sv_flags_add(f, op->flags, op->nflags);
+		break;
+	case SV_OP_REMOVEFLAG:
+		sv_flags_remove(f, op->flags, op->nflags);
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+eval_on_op(void *ctx, size_t op)
+{
+	struct eval *ev = ctx;
+
+	if (op >= ev->s->nops)
+		return -1;
+	apply_flag_op(&ev->flags, &ev->s->ops[op]);
+	buf_printf(&ev->trace, "%zu ", op);
+	return 0;
+}
+
+struct eval_arg {
+	const struct sieve_script *s;
+	const char *msg;
+	size_t len;
+	double score;
+};
+
+static int
+child_eval(void *arg, struct buf *out)
+{
+	struct eval_arg *ea = arg;
+	struct eval ev = { 0 };
+	struct sv_engine_msg em;
+	char *err = NULL;
+	int ret;
+
+	ev.s = ea->s;
+	ev.score = ea->score;
+	message_parse(&ev.m, ea->msg, ea->len);
+	em.get_header = eval_get_header;
+	em.on_op = eval_on_op;
+	em.size = ea->len;
+	em.ctx = &ev;
+	ret = sv_engine_run(ea->s->rewritten, &em, &err);
+	if (ret == 0) {
+		buf_appends(out, ev.trace.data ? ev.trace.data : "");
+	} else {
+		buf_appends(out, err);
+		free(err);
+	}
+	values_clear(&ev);
+	free(ev.last);
+	sv_flags_release(&ev.flags);
+	buf_release(&ev.trace);
+	message_release(&ev.m);
+	return ret;
+}
+
+static void
+action_set_flags(struct sieve_action *a, const struct sv_flags *f)
+{
+	for (size_t i = 0; i < a->nflags; i++)
+		free(a->flags[i]);
+	free(a->flags);
+	a->flags = xcalloc(f->n + 1, sizeof(char *));
+	for (size_t i = 0; i < f->n; i++)
+		a->flags[i] = xstrdup(f->v[i]);
+	a->nflags = f->n;
+}
+
+static struct sieve_action *
+action_add(struct sieve_result *r, enum sieve_action_type type)
+{
+	struct sieve_action *a;
+
+	r->actions = xreallocarray(r->actions, r->n + 1, sizeof(*a));
+	a = &r->actions[r->n++];
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	a->flags = xcalloc(1, sizeof(char *));
+	return a;
+}
+
+static void
+describe(struct buf *rule, const struct sv_op *op)
+{
+	if (rule->len)
+		buf_appends(rule, "; ");
+	buf_printf(rule, "line %d: ", op->line);
+	switch (op->type) {
+	case SV_OP_KEEP: buf_appends(rule, "keep"); break;
+	case SV_OP_DISCARD: buf_appends(rule, "discard"); break;
+	default: buf_printf(rule, "fileinto \"%s\"", op->mailbox); break;
+	}
+}
+
+/* Replays the statements that ran (trace: "N N ...") into actions. */
+static int
+resolve(const struct sieve_script *s, const char *trace,
+    struct sieve_result *r, char **err_r)
+{
+	struct sv_flags cur = { 0 };
+	struct buf rule = { 0 };
+	const struct sv_op *discard = NULL;
+	const char *p = trace;
+
+	memset(r, 0, sizeof(*r));
+	while (*p) {
+		char *end;
+		unsigned long idx = strtoul(p, &end, 10);
+		const struct sv_op *op;
+		struct sieve_action *a = NULL;
+		struct sv_flags given = { 0 };
+
+		if (end == p || idx >= s->nops) {
+			*err_r = xstrdup("the sieve evaluator returned "
+			    "garbage");
+			sieve_result_release(r);
+			sv_flags_release(&cur);
+			buf_release(&rule);
+			return -1;
+		}
+		p = end;
+		while (*p == ' ')
+			p++;
+		op = &s->ops[idx];
+		switch (op->type) {
+		case SV_OP_SETFLAG:
+		case SV_OP_ADDFLAG:
+		case SV_OP_REMOVEFLAG:
+			apply_flag_op(&cur, op);
+			break;
+		case SV_OP_DISCARD:
+			if (discard == NULL)
+				discard = op;
+			break;
+		case SV_OP_KEEP:
+		case SV_OP_FILEINTO:
+			for (size_t i = 0; i < r->n && a == NULL; i++) {
+				struct sieve_action *b = &r->actions[i];
+
+				if (op->type == SV_OP_KEEP ?
+				    b->type == SIEVE_ACTION_KEEP :
+				    b->type == SIEVE_ACTION_FILEINTO &&
+				    strcmp(b->mailbox, op->mailbox) == 0)
+					a = b;
+			}
+			if (a == NULL) {
+				a = action_add(r, op->type == SV_OP_KEEP ?
+				    SIEVE_ACTION_KEEP : SIEVE_ACTION_FILEINTO);
+				if (op->mailbox)
+					a->mailbox = xstrdup(op->mailbox);
+				describe(&rule, op);
+			}
+			/* a repeated store keeps its place and takes the
+			 * latest flags, as Pigeonhole does */
+			if (op->has_flags) {
+				sv_flags_add(&given, op->flags, op->nflags);
+				action_set_flags(a, &given);
+				sv_flags_release(&given);
+			} else {
+				action_set_flags(a, &cur);
+			}
+			break;
+		}
+	}
+	if (r->n == 0 && discard != NULL) {
+		action_add(r, SIEVE_ACTION_DISCARD);
+		describe(&rule, discard);
+	} else if (r->n == 0) {
+		struct sieve_action *a = action_add(r, SIEVE_ACTION_KEEP);
+
+		a->implicit = 1;
+		action_set_flags(a, &cur);
+		buf_appends(&rule, "implicit keep: no rule filed or "
+		    "discarded the message");
+	}
+	r->rule = buf_steal(&rule);
+	sv_flags_release(&cur);
+	return 0;
+}
+
+int
+sieve_eval(const struct sieve_script *script, const char *msg, size_t len,
+    double score, struct sieve_result *result_r, char **err_r)
+{
+	struct eval_arg ea = { script, msg, len, score };
+	char *trace = NULL;
+	int ret;
+
+	memset(result_r, 0, sizeof(*result_r));
+	if (run_in_child(child_eval, &ea, &trace, err_r) < 0)
+		return -1;
+	ret = resolve(script, trace, result_r, err_r);
+	free(trace);
+	return ret;
+}
+
+void
+sieve_result_release(struct sieve_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->actions[i].mailbox);
+		for (size_t j = 0; j < r->actions[i].nflags; j++)
+			free(r->actions[i].flags[j]);
+		free(r->actions[i].flags);
+	}
+	free(r->actions);
+	free(r->rule);
+	memset(r, 0, sizeof(*r));
+}

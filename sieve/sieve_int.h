@@ -1,0 +1,144 @@
+/*
+ * sieve_int.h - what the files of sieve/ share and nobody else sees.
+ *
+ * The design in one paragraph (README "Sieve" explains it for users):
+ * lang.c parses the owner's script itself, checks it against what mailsift
+ * supports, and writes a rewritten script for libsieve in which every
+ * action and imap4flags command became `fileinto "opN"` (so libsieve's
+ * callbacks tell us, in order, which statement ran), every header name got
+ * a prefix saying how the header must be served (decoded, raw for address
+ * parsing, numeric), and the few tests libsieve gets wrong (hasflag,
+ * :count, escaped :matches patterns, keys it cannot quote) became
+ * `exists "X-Mailsift-T-N"`, answered by match.c at the moment libsieve
+ * asks.  libsieve still evaluates the control flow and the ordinary tests.
+ * engine_libsieve.c is the only file that includes <sieve2.h>; sieve.c
+ * runs it in a forked child and turns the trace of executed statements
+ * into actions.
+ */
+#ifndef MAILSIFT_SIEVE_INT_H
+#define MAILSIFT_SIEVE_INT_H
+
+#include <stddef.h>
+
+/* Names the rewritten script asks libsieve's GETHEADER callback for. */
+#define SV_HDR_PREFIX	"X-Mailsift-H-"	/* decoded, unfolded values */
+#define SV_ADDR_PREFIX	"X-Mailsift-A-"	/* raw values, for address tests */
+#define SV_NUM_PREFIX	"X-Mailsift-N-"	/* i;ascii-numeric normal form */
+#define SV_TEST_PREFIX	"X-Mailsift-T-"	/* test N, evaluated by match.c */
+#define SV_SPAMTEST	"X-Mailsift-Spamtest"
+#define SV_SPAMPCT	"X-Mailsift-Spamtest-Percent"
+#define SV_OP_PREFIX	"op"		/* fileinto "opN": statement N ran */
+
+/* The spam score as a header, for scripts written for other filters. */
+#define SV_SCORE_HEADER	"X-Spam-Score"
+
+/* i;ascii-numeric values at or above this stand for "positive infinity"
+ * (RFC 4790: a string that does not start with a digit). */
+#define SV_NUM_INFINITY	"2147483647"
+#define SV_NUM_MAX	"2147483646"
+
+enum sv_op_type {
+	SV_OP_KEEP,
+	SV_OP_FILEINTO,
+	SV_OP_DISCARD,
+	SV_OP_SETFLAG,
+	SV_OP_ADDFLAG,
+	SV_OP_REMOVEFLAG
+};
+
+/* One action or imap4flags statement of the script. */
+struct sv_op {
+	enum sv_op_type type;
+	int line;
+	char *mailbox;		/* owned; FILEINTO */
+	char **flags;		/* owned; split at spaces */
+	size_t nflags;
+	int has_flags;		/* KEEP/FILEINTO: :flags was given */
+};
+
+enum sv_cmp { SV_CMP_CASEMAP, SV_CMP_OCTET, SV_CMP_NUMERIC };
+enum sv_mt { SV_MT_IS, SV_MT_CONTAINS, SV_MT_MATCHES, SV_MT_VALUE,
+	SV_MT_COUNT };
+enum sv_rel { SV_REL_GT, SV_REL_GE, SV_REL_LT, SV_REL_LE, SV_REL_EQ,
+	SV_REL_NE };
+
+struct sv_match {
+	enum sv_cmp cmp;
+	enum sv_mt mt;
+	enum sv_rel rel;	/* SV_MT_VALUE and SV_MT_COUNT */
+};
+
+enum sv_own_kind { SV_OWN_HEADER, SV_OWN_HASFLAG, SV_OWN_SPAMTEST };
+
+/* A test match.c evaluates because libsieve would get it wrong. */
+struct sv_own {
+	enum sv_own_kind kind;
+	struct sv_match m;
+	char **names;		/* owned; HEADER: header names */
+	size_t nnames;
+	char **keys;		/* owned */
+	size_t nkeys;
+	int percent;		/* SPAMTEST: spamtestplus :percent */
+};
+
+struct sieve_script {
+	char *name;		/* owned; for messages */
+	char *rewritten;	/* owned; what libsieve parses */
+	struct sv_op *ops;	/* owned */
+	size_t nops;
+	struct sv_own *owns;	/* owned */
+	size_t nowns;
+	char *warnings;		/* owned; "NAME:LINE: warning: ..." or NULL */
+};
+
+/* lang.c: parses and checks text, fills everything in *s but nothing that
+ * needs libsieve.  On error returns -1 with "NAME:LINE: message" lines in
+ * *errors_r (malloc'd). */
+int sv_compile(const char *name, const char *text, struct sieve_script *s,
+    char **errors_r);
+void sv_script_release(struct sieve_script *s);
+
+/* match.c */
+/* Does any of the n values match any key under m?  (RFC 5228 2.7, RFC
+ * 5231; :count compares n itself.) */
+int sv_match_values(const struct sv_match *m, char *const *values,
+    size_t n, char *const *keys, size_t nkeys);
+/* The i;ascii-numeric normal form of s that libsieve's atoi() compares
+ * the way RFC 4790 does (digits without leading zeros, or infinity);
+ * malloc'd. */
+char *sv_numeric_form(const char *s);
+/* RFC 5235 values of the spamtest and spamtestplus :percent tests for a
+ * score in [0,1], or "0" (not tested) for a negative score.  Writes at
+ * most 4 bytes plus NUL. */
+void sv_spamtest_value(double score, int percent, char out[8]);
+
+/* Flag set in the order flags were first added, compared without case
+ * (RFC 5232 section 3). */
+struct sv_flags {
+	char **v;
+	size_t n;
+};
+void sv_flags_add(struct sv_flags *f, char *const *flags, size_t n);
+void sv_flags_remove(struct sv_flags *f, char *const *flags, size_t n);
+void sv_flags_release(struct sv_flags *f);
+
+/* engine_libsieve.c: runs s->rewritten once on one message in this
+ * process (the caller forks).  Calls back on_op(op index) in execution
+ * order; on_own(test index) must return whether own test N is true.
+ * Returns 0, or -1 with *err_r set on a parse or runtime error. */
+struct sv_engine_msg {
+	/* values of header name (SV_* prefixed name as libsieve asked),
+	 * NULL-terminated, owned by the callee until the next call */
+	char **(*get_header)(void *ctx, const char *name);
+	int (*on_op)(void *ctx, size_t op);
+	size_t size;
+	void *ctx;
+};
+int sv_engine_run(const char *script, const struct sv_engine_msg *msg,
+    char **err_r);
+/* Parses script with libsieve only; -1 with "NAME:LINE: message" lines in
+ * *errors_r if libsieve reported any parse error. */
+int sv_engine_validate(const char *name, const char *script,
+    char **errors_r);
+
+#endif
