@@ -1,0 +1,1111 @@
+/*
+ * store_imap.c - the mail store over IMAP with libetpan 1.9.4, see store.h
+ * and store_imap.h.
+ *
+ * One struct store_imap is one IMAP connection.  It owns: connecting with
+ * implicit TLS, STARTTLS or plain TCP; verifying the server certificate
+ * before the password leaves (libetpan with GnuTLS does not, tls_verify.c);
+ * LOGIN; mapping libetpan's result codes onto the store statuses (any
+ * stream or parse error drops the session: STORE_CONN_LOST, and the next
+ * connect() dials again); modified UTF-7 on every mailbox name on the wire;
+ * and the IDLE loop with the workarounds libraries.md section 4 measured:
+ * data libetpan buffered before IDLE counts as a change, keepalives do not.
+ * It never sends RFC822 (sets \Seen) and never a plain EXPUNGE.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <libetpan/libetpan.h>
+
+#include "agent/log.h"
+#include "agent/mutf7.h"
+#include "agent/store_imap.h"
+#include "agent/tls_verify.h"
+#include "agent/xmem.h"
+
+struct store_imap {
+	struct store store;	/* first: the vtable seam */
+	char *host;
+	int port;
+	enum tls_mode tls;
+	char *ca_file;
+	char *username;
+	char *password;
+	int timeout;
+	int poll_interval;
+	int idle_restart;
+
+	mailimap *imap;		/* NULL when not connected */
+	char *selected;		/* UTF-8 name of the selected mailbox */
+	uint32_t exists_seen;	/* EXISTS when the caller last listed */
+	int has_idle;
+	int has_move;
+	int has_uidplus;
+	int in_login;		/* hides the LOGIN line from the trace */
+};
+
+static const struct store_ops store_imap_ops;
+
+/* ------------------------------------------------------------ helpers */
+
+static int
+is_conn_error(int r)
+{
+	return r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_PARSE ||
+	    r == MAILIMAP_ERROR_FATAL || r == MAILIMAP_ERROR_BAD_STATE ||
+	    r == MAILIMAP_ERROR_CONNECTION_REFUSED ||
+	    r == MAILIMAP_ERROR_MEMORY;
+}
+
+/* Closes the session without a LOGOUT: after a stream error there is no
+ * one to say goodbye to. */
+static void
+drop(struct store_imap *si)
+{
+	if (si->imap != NULL) {
+		mailimap_free(si->imap);
+		si->imap = NULL;
+	}
+	free(si->selected);
+	si->selected = NULL;
+}
+
+static const char *
+server_text(const struct store_imap *si)
+{
+	if (si->imap != NULL && si->imap->imap_response != NULL &&
+	    si->imap->imap_response[0] != '\0')
+		return si->imap->imap_response;
+	return "no reason given";
+}
+
+/* Records why an operation failed and returns its status: a connection
+ * error drops the session (STORE_CONN_LOST), anything else is the server
+ * refusing this command (cmd_status, with the server's text). */
+static enum store_status
+op_fail(struct store_imap *si, int r, enum store_status cmd_status,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *what;
+
+	va_start(ap, fmt);
+	what = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (is_conn_error(r)) {
+		store_set_error(&si->store, "connection to %s lost during %s",
+		    si->host, what);
+		drop(si);
+		free(what);
+		return STORE_CONN_LOST;
+	}
+	store_set_error(&si->store, "cannot %s on %s: %s", what, si->host,
+	    server_text(si));
+	free(what);
+	return cmd_status;
+}
+
+static enum store_status
+not_ready(struct store_imap *si, int need_selected)
+{
+	if (si->imap == NULL) {
+		store_set_error(&si->store, "not connected to %s", si->host);
+		return STORE_CONN_LOST;
+	}
+	if (need_selected && si->selected == NULL) {
+		store_set_error(&si->store, "no mailbox selected on %s",
+		    si->host);
+		return STORE_BOX_BAD;
+	}
+	return STORE_OK;
+}
+
+/* The wire name of box, or NULL with the error recorded. */
+static char *
+wire_name(struct store_imap *si, const char *box)
+{
+	char *wire, *err = NULL;
+
+	if (mutf7_encode(box, &wire, &err) < 0) {
+		store_set_error(&si->store, "mailbox '%s': %s", box, err);
+		free(err);
+		return NULL;
+	}
+	return wire;
+}
+
+/* Commands go to the debug log; LOGIN (the password) and received data
+ * (message bodies) never do. */
+static void
+wire_logger(mailimap *imap, int log_type, const char *str, size_t size,
+    void *context)
+{
+	struct store_imap *si = context;
+	size_t n = size;
+
+	(void)imap;
+	if (log_type != MAILSTREAM_LOG_TYPE_DATA_SENT || si->in_login)
+		return;
+	while (n > 0 && (str[n - 1] == '\n' || str[n - 1] == '\r'))
+		n--;
+	if (n > 200)
+		n = 200;
+	log_debug("imap %s > %.*s", si->host, (int)n, str);
+}
+
+static void
+ssl_callback(struct mailstream_ssl_context *ctx, void *data)
+{
+	struct store_imap *si = data;
+
+	/* RFC 6066: no SNI for address literals. */
+	if (!tls_host_is_ip(si->host) &&
+	    mailstream_ssl_set_server_name(ctx, si->host) < 0)
+		log_warnx("cannot set TLS server name %s", si->host);
+}
+
+static char *
+flag_name(const struct mailimap_flag *f)
+{
+	switch (f->fl_type) {
+	case MAILIMAP_FLAG_ANSWERED:	return xstrdup("\\Answered");
+	case MAILIMAP_FLAG_FLAGGED:	return xstrdup("\\Flagged");
+	case MAILIMAP_FLAG_DELETED:	return xstrdup("\\Deleted");
+	case MAILIMAP_FLAG_SEEN:	return xstrdup("\\Seen");
+	case MAILIMAP_FLAG_DRAFT:	return xstrdup("\\Draft");
+	case MAILIMAP_FLAG_KEYWORD:
+		if (f->fl_data.fl_keyword != NULL)
+			return xstrdup(f->fl_data.fl_keyword);
+		break;
+	case MAILIMAP_FLAG_EXTENSION:
+		if (f->fl_data.fl_extension != NULL)
+			return xasprintf("\\%s", f->fl_data.fl_extension);
+		break;
+	}
+	return NULL;
+}
+
+/* Flags of one FETCH response, without \Recent (it belongs to a session,
+ * not to the message). */
+static void
+collect_flags(const struct mailimap_msg_att_dynamic *dyn, char ***flags_r,
+    size_t *n_r)
+{
+	clistiter *it;
+
+	if (dyn == NULL || dyn->att_list == NULL)
+		return;
+	for (it = clist_begin(dyn->att_list); it != NULL;
+	    it = clist_next(it)) {
+		struct mailimap_flag_fetch *ff = clist_content(it);
+		char *name;
+
+		if (ff->fl_type != MAILIMAP_FLAG_FETCH_OTHER ||
+		    ff->fl_flag == NULL)
+			continue;
+		if ((name = flag_name(ff->fl_flag)) == NULL)
+			continue;
+		*flags_r = xreallocarray(*flags_r, *n_r + 1,
+		    sizeof(**flags_r));
+		(*flags_r)[(*n_r)++] = name;
+	}
+}
+
+static struct mailimap_flag *
+flag_from_name(const char *name)
+{
+	static const struct {
+		const char *name;
+		struct mailimap_flag *(*make)(void);
+	} sys[] = {
+		{ "\\Answered", mailimap_flag_new_answered },
+		{ "\\Flagged", mailimap_flag_new_flagged },
+		{ "\\Deleted", mailimap_flag_new_deleted },
+		{ "\\Seen", mailimap_flag_new_seen },
+		{ "\\Draft", mailimap_flag_new_draft },
+	};
+
+	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
+		if (strcasecmp(name, sys[i].name) == 0)
+			return sys[i].make();
+	if (name[0] == '\\')
+		return mailimap_flag_new_flag_extension(xstrdup(name + 1));
+	return mailimap_flag_new_flag_keyword(xstrdup(name));
+}
+
+static int
+cmp_uid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The uids of a UID SEARCH result that are >= min_uid, sorted. */
+static void
+search_uids(clist *result, uint32_t min_uid, uint32_t **uids_r, size_t *n_r)
+{
+	clistiter *it;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+
+	for (it = clist_begin(result); it != NULL; it = clist_next(it)) {
+		uint32_t uid = *(uint32_t *)clist_content(it);
+
+		if (uid < min_uid)
+			continue;
+		uids = xreallocarray(uids, n + 1, sizeof(*uids));
+		uids[n++] = uid;
+	}
+	if (n > 1)
+		qsort(uids, n, sizeof(*uids), cmp_uid);
+	*uids_r = uids;
+	*n_r = n;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------ connect */
+
+static enum store_status
+verify_peer(struct store_imap *si)
+{
+	carray *chain;
+	struct tls_der *der;
+	char *err = NULL;
+	unsigned n;
+	int r;
+
+	chain = mailstream_get_certificate_chain(si->imap->imap_stream);
+	if (chain == NULL) {
+		store_set_error(&si->store, "no TLS certificate from %s",
+		    si->host);
+		return STORE_FATAL;
+	}
+	n = carray_count(chain);
+	der = xcalloc(n > 0 ? n : 1, sizeof(*der));
+	for (unsigned i = 0; i < n; i++) {
+		MMAPString *s = carray_get(chain, i);
+
+		der[i].data = (const unsigned char *)s->str;
+		der[i].len = s->len;
+	}
+	r = tls_verify_chain(der, n, si->host, si->ca_file, &err);
+	free(der);
+	mailstream_certificate_chain_free(chain);
+	if (r < 0) {
+		store_set_error(&si->store, "%s", err);
+		free(err);
+		return STORE_FATAL;
+	}
+	log_debug("certificate of %s verified", si->host);
+	return STORE_OK;
+}
+
+static void
+read_capabilities(struct store_imap *si)
+{
+	si->has_idle = mailimap_has_idle(si->imap);
+	si->has_move = mailimap_has_extension(si->imap, "MOVE");
+	si->has_uidplus = mailimap_has_extension(si->imap, "UIDPLUS");
+	log_debug("imap %s: IDLE %s, MOVE %s, UIDPLUS %s", si->host,
+	    si->has_idle ? "yes" : "no", si->has_move ? "yes" : "no",
+	    si->has_uidplus ? "yes" : "no");
+}
+
+static enum store_status
+imap_connect(struct store *s)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	struct mailimap_capability_data *caps = NULL;
+	enum store_status st;
+	int r;
+
+	if (si->imap != NULL)
+		return STORE_OK;
+	si->imap = mailimap_new(0, NULL);
+	if (si->imap == NULL)
+		abort();
+	mailimap_set_timeout(si->imap, si->timeout);
+	if (log_get_level() >= LOG_LEVEL_DEBUG)
+		mailimap_set_logger(si->imap, wire_logger, si);
+
+	switch (si->tls) {
+	case TLS_IMPLICIT:
+		r = mailimap_ssl_connect_with_callback(si->imap, si->host,
+		    (uint16_t)si->port, ssl_callback, si);
+		break;
+	case TLS_STARTTLS:
+	case TLS_NONE:
+	default:
+		r = mailimap_socket_connect(si->imap, si->host,
+		    (uint16_t)si->port);
+		break;
+	}
+	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
+	    r != MAILIMAP_NO_ERROR_AUTHENTICATED) {
+		if (r == MAILIMAP_ERROR_SSL) {
+			store_set_error(s, "TLS handshake with %s:%d failed; "
+			    "check imap.port and imap.tls (implicit TLS is "
+			    "usually port 993)", si->host, si->port);
+			drop(si);
+			return STORE_FATAL;
+		}
+		store_set_error(s, "cannot connect to %s:%d: %s", si->host,
+		    si->port, r == MAILIMAP_ERROR_CONNECTION_REFUSED
+		    ? "connection refused"
+		    : r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION
+		    ? "the server does not accept connections"
+		    : "no greeting (network error or timeout)");
+		drop(si);
+		return STORE_CONN_LOST;
+	}
+
+	if (si->tls == TLS_STARTTLS) {
+		r = mailimap_socket_starttls_with_callback(si->imap,
+		    ssl_callback, si);
+		if (r != MAILIMAP_NO_ERROR) {
+			/* Never fall back to plain text. */
+			if (is_conn_error(r))
+				return op_fail(si, r, STORE_FATAL, "STARTTLS");
+			store_set_error(s, "STARTTLS failed on %s: %s; the "
+			    "server may not offer it (try imap.tls "
+			    "\"implicit\" on port 993)", si->host,
+			    server_text(si));
+			drop(si);
+			return STORE_FATAL;
+		}
+	}
+	if (si->tls != TLS_NONE && (st = verify_peer(si)) != STORE_OK) {
+		drop(si);
+		return st;
+	}
+
+	si->in_login = 1;
+	r = mailimap_login(si->imap, si->username, si->password);
+	si->in_login = 0;
+	log_debug("imap %s > LOGIN %s <password>", si->host, si->username);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (r == MAILIMAP_ERROR_LOGIN) {
+			store_set_error(s, "login failed for user %s on %s: %s",
+			    si->username, si->host, server_text(si));
+			drop(si);
+			return STORE_FATAL;
+		}
+		return op_fail(si, r, STORE_FATAL, "log in as %s",
+		    si->username);
+	}
+	/* The capabilities change after login; ask rather than trust the
+	 * pre-login list if the server did not send them with its OK. */
+	r = mailimap_capability(si->imap, &caps);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_CONN_LOST, "CAPABILITY");
+	mailimap_capability_data_free(caps);
+	read_capabilities(si);
+	log_info("connected to %s:%d as %s (%s)", si->host, si->port,
+	    si->username, si->tls == TLS_IMPLICIT ? "implicit TLS"
+	    : si->tls == TLS_STARTTLS ? "STARTTLS" : "no TLS");
+	return STORE_OK;
+}
+
+/* ------------------------------------------------------------ mailbox */
+
+static enum store_status
+imap_select(struct store *s, const char *box, uint32_t *uidvalidity_r,
+    uint32_t *uidnext_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	enum store_status st;
+	char *wire;
+	int r;
+
+	if ((st = not_ready(si, 0)) != STORE_OK)
+		return st;
+	if ((wire = wire_name(si, box)) == NULL)
+		return STORE_BOX_BAD;
+	free(si->selected);
+	si->selected = NULL;
+	r = mailimap_select(si->imap, wire);
+	free(wire);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_BOX_BAD, "select '%s'", box);
+	si->selected = xstrdup(box);
+	*uidvalidity_r = si->imap->imap_selection_info->sel_uidvalidity;
+	*uidnext_r = si->imap->imap_selection_info->sel_uidnext;
+	si->exists_seen = si->imap->imap_selection_info->sel_exists;
+	return STORE_OK;
+}
+
+static enum store_status
+imap_list_uids(struct store *s, uint32_t min_uid, uint32_t **uids_r,
+    size_t *n_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	struct mailimap_search_key *key;
+	enum store_status st;
+	clist *result = NULL;
+	int r;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK)
+		return st;
+	if (min_uid == 0)
+		min_uid = 1;
+	/* Taken before the command: an EXISTS arriving with its response is
+	 * covered by this very search. */
+	si->exists_seen = si->imap->imap_selection_info->sel_exists;
+	key = mailimap_search_key_new_uid(mailimap_set_new_interval(min_uid,
+	    0));
+	r = mailimap_uid_search(si->imap, NULL, key, &result);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_BOX_BAD, "search '%s'",
+		    si->selected);
+	/* "UID SEARCH UID n:*" matches the last message even below n. */
+	search_uids(result, min_uid, uids_r, n_r);
+	mailimap_search_result_free(result);
+	return STORE_OK;
+}
+
+static enum store_status
+imap_fetch(struct store *s, uint32_t uid, size_t max_bytes,
+    struct store_msg *msg_r, int *truncated_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	struct mailimap_fetch_type *ft;
+	struct mailimap_fetch_att *body;
+	struct mailimap_set *set;
+	enum store_status st;
+	clist *result = NULL;
+	clistiter *it;
+	int r, found = 0;
+	uint32_t size = 0;
+
+	memset(msg_r, 0, sizeof(*msg_r));
+	*truncated_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK)
+		return st;
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_flags());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_rfc822_size());
+	/* BODY.PEEK: reading must not mark the message \Seen.  With a limit,
+	 * one round trip: the size tells whether the partial was all. */
+	if (max_bytes > 0 && max_bytes < UINT32_MAX)
+		body = mailimap_fetch_att_new_body_peek_section_partial(
+		    mailimap_section_new(NULL), 0, (uint32_t)max_bytes);
+	else
+		body = mailimap_fetch_att_new_body_peek_section(
+		    mailimap_section_new(NULL));
+	mailimap_fetch_type_new_fetch_att_list_add(ft, body);
+	set = mailimap_set_new_single(uid);
+	r = mailimap_uid_fetch(si->imap, set, ft, &result);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_BOX_BAD, "fetch uid %u in '%s'",
+		    uid, si->selected);
+
+	/* Unsolicited FETCHes (flag changes of others) may come along. */
+	for (it = clist_begin(result); it != NULL && !found;
+	    it = clist_next(it)) {
+		struct mailimap_msg_att *att = clist_content(it);
+		struct store_msg m = { 0 };
+		const char *data = NULL;
+		size_t len = 0;
+		int have_body = 0;
+
+		for (clistiter *j = clist_begin(att->att_list); j != NULL;
+		    j = clist_next(j)) {
+			struct mailimap_msg_att_item *item = clist_content(j);
+			struct mailimap_msg_att_static *sa;
+
+			if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
+				collect_flags(item->att_data.att_dyn, &m.flags,
+				    &m.nflags);
+				continue;
+			}
+			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+				continue;
+			sa = item->att_data.att_static;
+			if (sa->att_type == MAILIMAP_MSG_ATT_UID) {
+				m.uid = sa->att_data.att_uid;
+			} else if (sa->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE) {
+				size = sa->att_data.att_rfc822_size;
+			} else if (sa->att_type ==
+			    MAILIMAP_MSG_ATT_BODY_SECTION &&
+			    sa->att_data.att_body_section != NULL) {
+				data = sa->att_data.att_body_section->
+				    sec_body_part;
+				len = sa->att_data.att_body_section->sec_length;
+				have_body = 1;
+			}
+		}
+		if (m.uid != uid || !have_body) {
+			store_msg_release(&m);
+			continue;
+		}
+		m.data = xmalloc(len + 1);
+		if (len > 0)
+			memcpy(m.data, data, len);
+		m.data[len] = '\0';
+		m.len = len;
+		*msg_r = m;
+		found = 1;
+	}
+	mailimap_fetch_list_free(result);
+	if (!found) {
+		store_set_error(s, "uid %u is no longer in '%s'", uid,
+		    si->selected);
+		return STORE_MSG_GONE;
+	}
+	if (max_bytes > 0 && size > msg_r->len)
+		*truncated_r = 1;
+	return STORE_OK;
+}
+
+static enum store_status
+imap_list_flags(struct store *s, uint32_t min_uid,
+    struct store_flags **flags_r, size_t *n_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	struct store_flags *out = NULL;
+	enum store_status st;
+	clist *result = NULL;
+	clistiter *it;
+	size_t n = 0;
+	int r;
+
+	*flags_r = NULL;
+	*n_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK)
+		return st;
+	if (min_uid == 0)
+		min_uid = 1;
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_flags());
+	set = mailimap_set_new_interval(min_uid, 0);
+	r = mailimap_uid_fetch(si->imap, set, ft, &result);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_BOX_BAD, "fetch flags in '%s'",
+		    si->selected);
+	for (it = clist_begin(result); it != NULL; it = clist_next(it)) {
+		struct mailimap_msg_att *att = clist_content(it);
+		struct store_flags f = { 0 };
+
+		for (clistiter *j = clist_begin(att->att_list); j != NULL;
+		    j = clist_next(j)) {
+			struct mailimap_msg_att_item *item = clist_content(j);
+
+			if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC)
+				collect_flags(item->att_data.att_dyn, &f.flags,
+				    &f.nflags);
+			else if (item->att_type ==
+			    MAILIMAP_MSG_ATT_ITEM_STATIC &&
+			    item->att_data.att_static->att_type ==
+			    MAILIMAP_MSG_ATT_UID)
+				f.uid = item->att_data.att_static->
+				    att_data.att_uid;
+		}
+		/* Drops the n:* quirk's extra message and FETCHes without
+		 * a UID. */
+		if (f.uid < min_uid) {
+			for (size_t k = 0; k < f.nflags; k++)
+				free(f.flags[k]);
+			free(f.flags);
+			continue;
+		}
+		out = xreallocarray(out, n + 1, sizeof(*out));
+		out[n++] = f;
+	}
+	mailimap_fetch_list_free(result);
+	*flags_r = out;
+	*n_r = n;
+	return STORE_OK;
+}
+
+static enum store_status
+store_flag_list(struct store_imap *si, uint32_t uid,
+    const char *const *names, int add)
+{
+	struct mailimap_flag_list *fl;
+	struct mailimap_store_att_flags *sf;
+	struct mailimap_set *set;
+	int r;
+
+	if (names == NULL || names[0] == NULL)
+		return STORE_OK;
+	fl = mailimap_flag_list_new_empty();
+	for (size_t i = 0; names[i] != NULL; i++)
+		mailimap_flag_list_add(fl, flag_from_name(names[i]));
+	sf = add ? mailimap_store_att_flags_new_add_flags_silent(fl)
+	    : mailimap_store_att_flags_new_remove_flags_silent(fl);
+	set = mailimap_set_new_single(uid);
+	r = mailimap_uid_store(si->imap, set, sf);
+	mailimap_set_free(set);
+	mailimap_store_att_flags_free(sf);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_BOX_BAD, "%s flags %s uid %u in "
+		    "'%s'", add ? "add" : "remove", add ? "to" : "from", uid,
+		    si->selected);
+	return STORE_OK;
+}
+
+static enum store_status
+imap_set_flags(struct store *s, uint32_t uid, const char *const *add,
+    const char *const *del)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	enum store_status st;
+
+	if ((st = not_ready(si, 1)) != STORE_OK)
+		return st;
+	if ((st = store_flag_list(si, uid, add, 1)) != STORE_OK)
+		return st;
+	return store_flag_list(si, uid, del, 0);
+}
+
+/* CREATE + SUBSCRIBE box after a COPY or MOVE into it failed.  Returns
+ * STORE_OK if it now exists (created here), else the status to report
+ * (the original failure text is kept for a command-level refusal). */
+static enum store_status
+create_target(struct store_imap *si, const char *box, const char *wire,
+    const char *failure)
+{
+	int r;
+
+	r = mailimap_create(si->imap, wire);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (is_conn_error(r))
+			return op_fail(si, r, STORE_BOX_BAD, "create '%s'",
+			    box);
+		store_set_error(&si->store, "cannot store into '%s' on %s: "
+		    "%s (and CREATE said: %s)", box, si->host, failure,
+		    server_text(si));
+		return STORE_BOX_BAD;
+	}
+	log_notice("created mailbox '%s'", box);
+	r = mailimap_subscribe(si->imap, wire);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (is_conn_error(r))
+			return op_fail(si, r, STORE_BOX_BAD, "subscribe '%s'",
+			    box);
+		log_warnx("cannot subscribe to '%s': %s", box,
+		    server_text(si));
+	}
+	return STORE_OK;
+}
+
+/* UID COPY or UID MOVE of one uid to box, creating box once if the server
+ * refuses; COPYUID gives the new uid. */
+static enum store_status
+copy_or_move(struct store_imap *si, uint32_t uid, const char *box, int move,
+    uint32_t *new_uid_r)
+{
+	const char *verb = move ? "move" : "copy";
+	struct mailimap_set *set, *src = NULL, *dst = NULL;
+	enum store_status st = STORE_OK;
+	uint32_t uidvalidity = 0;
+	char *wire, *failure;
+	int r;
+
+	*new_uid_r = 0;
+	if ((wire = wire_name(si, box)) == NULL)
+		return STORE_BOX_BAD;
+	set = mailimap_set_new_single(uid);
+	for (int attempt = 0;; attempt++) {
+		if (move)
+			r = mailimap_uidplus_uid_move(si->imap, set, wire,
+			    &uidvalidity, &src, &dst);
+		else
+			r = mailimap_uidplus_uid_copy(si->imap, set, wire,
+			    &uidvalidity, &src, &dst);
+		if (r == MAILIMAP_NO_ERROR)
+			break;
+		if (is_conn_error(r) || attempt > 0) {
+			st = op_fail(si, r, STORE_BOX_BAD, "%s uid %u to '%s'",
+			    verb, uid, box);
+			goto out;
+		}
+		/* [TRYCREATE], or a server that only says NO. */
+		failure = xstrdup(server_text(si));
+		st = create_target(si, box, wire, failure);
+		free(failure);
+		if (st != STORE_OK)
+			goto out;
+	}
+	if (dst != NULL && dst->set_list != NULL &&
+	    clist_begin(dst->set_list) != NULL) {
+		struct mailimap_set_item *item =
+		    clist_content(clist_begin(dst->set_list));
+
+		*new_uid_r = item->set_first;
+	} else if (si->has_uidplus) {
+		/* A UIDPLUS server answers COPYUID whenever it copied:
+		 * "OK No messages found" means the uid is gone. */
+		store_set_error(&si->store, "uid %u is no longer in '%s'",
+		    uid, si->selected);
+		st = STORE_MSG_GONE;
+	}
+out:
+	if (src != NULL)
+		mailimap_set_free(src);
+	if (dst != NULL)
+		mailimap_set_free(dst);
+	mailimap_set_free(set);
+	free(wire);
+	return st;
+}
+
+static enum store_status
+imap_copy(struct store *s, uint32_t uid, const char *box,
+    uint32_t *new_uid_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	enum store_status st;
+
+	*new_uid_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK)
+		return st;
+	return copy_or_move(si, uid, box, 0, new_uid_r);
+}
+
+static enum store_status
+imap_move(struct store *s, uint32_t uid, const char *box,
+    uint32_t *new_uid_r, int *left_behind_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	static const char *const deleted[] = { "\\Deleted", NULL };
+	struct mailimap_set *set;
+	enum store_status st;
+	int r;
+
+	*new_uid_r = 0;
+	*left_behind_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK)
+		return st;
+	if (si->has_move)
+		return copy_or_move(si, uid, box, 1, new_uid_r);
+
+	if ((st = copy_or_move(si, uid, box, 0, new_uid_r)) != STORE_OK)
+		return st;
+	if ((st = store_flag_list(si, uid, deleted, 1)) != STORE_OK) {
+		store_set_error(s, "copied uid %u to '%s' but cannot mark the "
+		    "original deleted: %s", uid, box, store_last_error(s));
+		return st;
+	}
+	if (!si->has_uidplus) {
+		/* A plain EXPUNGE would also remove every message other
+		 * clients marked \Deleted: leave ours to the user. */
+		log_notice("server %s lacks UIDPLUS: uid %u left in '%s' "
+		    "marked \\Deleted", si->host, uid, si->selected);
+		*left_behind_r = 1;
+		return STORE_OK;
+	}
+	set = mailimap_set_new_single(uid);
+	r = mailimap_uid_expunge(si->imap, set);
+	mailimap_set_free(set);
+	if (r != MAILIMAP_NO_ERROR) {
+		st = op_fail(si, r, STORE_BOX_BAD, "expunge uid %u", uid);
+		if (st != STORE_CONN_LOST)
+			*left_behind_r = 1;
+		return st;
+	}
+	return STORE_OK;
+}
+
+static enum store_status
+imap_find_message_id(struct store *s, const char *message_id,
+    uint32_t **uids_r, size_t *n_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	struct mailimap_search_key *key;
+	enum store_status st;
+	clist *result = NULL;
+	const char *charset = NULL;
+	int r;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK)
+		return st;
+	for (const char *p = message_id; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			charset = "UTF-8";
+	key = mailimap_search_key_new_header(xstrdup("Message-ID"),
+	    xstrdup(message_id));
+	r = mailimap_uid_search(si->imap, charset, key, &result);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_BOX_BAD, "search '%s' for "
+		    "Message-ID", si->selected);
+	search_uids(result, 1, uids_r, n_r);
+	mailimap_search_result_free(result);
+	return STORE_OK;
+}
+
+static enum store_status
+imap_find_special(struct store *s, enum store_special use, char **name_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	const char *attr = use == STORE_SPECIAL_JUNK ? "Junk" : "Trash";
+	enum store_status st;
+	clist *list = NULL;
+	clistiter *it;
+	int r;
+
+	*name_r = NULL;
+	if ((st = not_ready(si, 0)) != STORE_OK)
+		return st;
+	/* Dovecot (and RFC 6154 servers generally) put special-use
+	 * attributes on a plain LIST; libetpan cannot send RETURN. */
+	r = mailimap_list(si->imap, "", "*", &list);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_BOX_BAD, "list mailboxes");
+	for (it = clist_begin(list); it != NULL && *name_r == NULL;
+	    it = clist_next(it)) {
+		struct mailimap_mailbox_list *mb = clist_content(it);
+		clistiter *f;
+
+		if (mb->mb_flag == NULL || mb->mb_flag->mbf_oflags == NULL)
+			continue;
+		for (f = clist_begin(mb->mb_flag->mbf_oflags); f != NULL;
+		    f = clist_next(f)) {
+			struct mailimap_mbx_list_oflag *of = clist_content(f);
+			char *err = NULL;
+
+			if (of->of_type != MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT ||
+			    of->of_flag_ext == NULL ||
+			    strcasecmp(of->of_flag_ext, attr) != 0)
+				continue;
+			if (mutf7_decode(mb->mb_name, name_r, &err) < 0) {
+				log_warnx("ignoring \\%s mailbox '%s': %s",
+				    attr, mb->mb_name, err);
+				free(err);
+			}
+			break;
+		}
+	}
+	mailimap_list_result_free(list);
+	return STORE_OK;
+}
+
+/* ------------------------------------------------------------ wait */
+
+/* Polls the IDLE connection and wake_fd; 1 if the server sent something,
+ * 0 on timeout or wake (*woken_r), -1 on a poll error. */
+static int
+poll_idle(int fd, int wake_fd, int64_t deadline, int *woken_r)
+{
+	struct pollfd pfd[2];
+	nfds_t n = 1;
+
+	pfd[0].fd = fd;
+	pfd[0].events = POLLIN;
+	if (wake_fd >= 0) {
+		pfd[1].fd = wake_fd;
+		pfd[1].events = POLLIN;
+		n = 2;
+	}
+	for (;;) {
+		int64_t left = deadline < 0 ? -1 : deadline - now_ms();
+		int r;
+
+		if (deadline >= 0 && left < 0)
+			left = 0;
+		r = poll(pfd, n, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			if (deadline >= 0 && now_ms() >= deadline)
+				return 0;
+			continue;
+		}
+		if (n == 2 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+			*woken_r = 1;
+			return 0;
+		}
+		return 1;
+	}
+}
+
+/* One IDLE ... DONE round of at most until deadline.  *changed_r is set
+ * if the mailbox changed; a mere keepalive leaves it 0. */
+static enum store_status
+idle_once(struct store_imap *si, int wake_fd, int64_t deadline,
+    int *changed_r, int *woken_r)
+{
+	struct mailimap_response_info *ri;
+	uint32_t before;
+	int r, fd, got;
+
+	before = si->imap->imap_selection_info->sel_exists;
+	r = mailimap_idle(si->imap);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_CONN_LOST, "IDLE in '%s'",
+		    si->selected);
+	/* libetpan may already have read an untagged response that came
+	 * right behind "+ idling": poll() would never see it. */
+	if (si->imap->imap_stream->read_buffer_len > 0) {
+		got = 1;
+	} else {
+		fd = mailimap_idle_get_fd(si->imap);
+		got = poll_idle(fd, wake_fd, deadline, woken_r);
+		if (got < 0) {
+			log_warn("poll on the IDLE connection to %s",
+			    si->host);
+			got = 0;
+		}
+	}
+	r = mailimap_idle_done(si->imap);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_CONN_LOST, "IDLE in '%s'",
+		    si->selected);
+	ri = si->imap->imap_response_info;
+	if (si->imap->imap_selection_info->sel_exists != before ||
+	    (ri != NULL && ri->rsp_expunged != NULL &&
+	    clist_count(ri->rsp_expunged) > 0) ||
+	    (ri != NULL && ri->rsp_fetch_list != NULL &&
+	    clist_count(ri->rsp_fetch_list) > 0))
+		*changed_r = 1;
+	else if (got)
+		log_debug("imap %s: IDLE woke without a change (keepalive)",
+		    si->host);
+	return STORE_OK;
+}
+
+static enum store_status
+imap_wait(struct store *s, int timeout_ms, int wake_fd, int *changed_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	int64_t end = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	enum store_status st;
+	int woken = 0;
+
+	*changed_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK)
+		return st;
+
+	if (!si->has_idle) {
+		int64_t ms = (int64_t)si->poll_interval * 1000;
+		struct pollfd pfd = { wake_fd, POLLIN, 0 };
+		int r;
+
+		if (timeout_ms >= 0 && timeout_ms < ms)
+			ms = timeout_ms;
+		do
+			r = poll(&pfd, wake_fd >= 0 ? 1 : 0, (int)ms);
+		while (r < 0 && errno == EINTR);
+		/* Without IDLE nothing tells: the caller lists again. */
+		if (r == 0)
+			*changed_r = 1;
+		return STORE_OK;
+	}
+
+	/* EXISTS that arrived with the responses of earlier commands. */
+	if (si->imap->imap_selection_info->sel_exists != si->exists_seen ||
+	    si->imap->imap_stream->read_buffer_len > 0) {
+		*changed_r = 1;
+		return STORE_OK;
+	}
+	while (!*changed_r && !woken) {
+		int64_t now = now_ms(), deadline;
+
+		if (end >= 0 && now >= end)
+			break;
+		/* Re-IDLE before servers drop an idle client (RFC 2177:
+		 * at least every 29 minutes). */
+		deadline = now + (int64_t)si->idle_restart * 1000;
+		if (end >= 0 && end < deadline)
+			deadline = end;
+		st = idle_once(si, wake_fd, deadline, changed_r, &woken);
+		if (st != STORE_OK)
+			return st;
+	}
+	return STORE_OK;
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+static void
+imap_free(struct store *s)
+{
+	struct store_imap *si = (struct store_imap *)s;
+
+	if (si->imap != NULL) {
+		/* Goodbye without blocking shutdown on a slow server. */
+		mailimap_set_timeout(si->imap, si->timeout < 5 ? si->timeout
+		    : 5);
+		mailimap_logout(si->imap);
+	}
+	drop(si);
+	free(si->host);
+	free(si->ca_file);
+	free(si->username);
+	if (si->password != NULL) {
+		explicit_bzero(si->password, strlen(si->password));
+		free(si->password);
+	}
+	free(si->store.last_error);
+	free(si);
+}
+
+static const struct store_ops store_imap_ops = {
+	.connect = imap_connect,
+	.select = imap_select,
+	.list_uids = imap_list_uids,
+	.fetch = imap_fetch,
+	.list_flags = imap_list_flags,
+	.set_flags = imap_set_flags,
+	.copy = imap_copy,
+	.move = imap_move,
+	.find_message_id = imap_find_message_id,
+	.find_special = imap_find_special,
+	.wait = imap_wait,
+	.free = imap_free,
+};
+
+struct store *
+store_imap_new(const struct store_imap_params *params)
+{
+	struct store_imap *si = xcalloc(1, sizeof(*si));
+
+	si->store.ops = &store_imap_ops;
+	si->host = xstrdup(params->host);
+	si->port = params->port;
+	si->tls = params->tls;
+	si->ca_file = params->ca_file ? xstrdup(params->ca_file) : NULL;
+	si->username = xstrdup(params->username);
+	si->password = xstrdup(params->password ? params->password : "");
+	si->timeout = params->timeout > 0 ? params->timeout : 60;
+	si->poll_interval = params->poll_interval > 0
+	    ? params->poll_interval : 60;
+	si->idle_restart = params->idle_restart > 0
+	    ? params->idle_restart : 25 * 60;
+	return &si->store;
+}
