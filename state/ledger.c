@@ -45,6 +45,30 @@ static const char *const ledger_migrations[] = {
 	"  error TEXT);"
 	"CREATE INDEX decisions_where ON decisions(folder, uidvalidity, uid);"
 	"CREATE INDEX decisions_state ON decisions(state);",
+	/* 1 -> 2: learning from the owner (agent/learn.c).  seen_in is
+	 * where the learner last saw the message (a rescue is a message last
+	 * seen in Junk showing up elsewhere); corrections is every change of
+	 * a message's training; keywords is the keyword opinion last seen on
+	 * each UID, so only changes are looked at. */
+	"ALTER TABLE messages ADD COLUMN seen_in TEXT;"
+	"CREATE TABLE corrections ("
+	"  id INTEGER PRIMARY KEY,"
+	"  message INTEGER NOT NULL REFERENCES messages(id),"
+	"  time_ms INTEGER NOT NULL,"
+	"  folder TEXT NOT NULL,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  old_trained TEXT NOT NULL,"
+	"  new_trained TEXT NOT NULL);"
+	"CREATE INDEX corrections_message ON corrections(message);"
+	"CREATE TABLE keywords ("
+	"  folder TEXT NOT NULL,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  message INTEGER NOT NULL REFERENCES messages(id),"
+	"  opinion TEXT NOT NULL,"
+	"  PRIMARY KEY (folder, uidvalidity, uid));",
 };
 
 static const struct db_schema ledger_schema = {
@@ -217,7 +241,7 @@ ledger_message_find(struct ledger *l, const char *hash,
 {
 	sqlite3_stmt *stmt = prepare(l, "SELECT id, message_id, trained, "
 	    "rescued, junk_by_us, (SELECT count(*) FROM decisions d WHERE "
-	    "d.message = messages.id AND d.state != 'pending') "
+	    "d.message = messages.id AND d.state != 'pending'), seen_in "
 	    "FROM messages WHERE hash = ?");
 	const unsigned char *trained;
 	int rc = -1;
@@ -237,6 +261,7 @@ ledger_message_find(struct ledger *l, const char *hash,
 		m_r->rescued = sqlite3_column_int(stmt, 3);
 		m_r->junk_by_us = column_strdup(stmt, 4);
 		m_r->decided = sqlite3_column_int(stmt, 5);
+		m_r->seen_in = column_strdup(stmt, 6);
 		rc = 1;
 		break;
 	case SQLITE_DONE:
@@ -307,12 +332,20 @@ ledger_message_set_junk_by_us(struct ledger *l, int64_t id,
 	    "WHERE id = ?", folder, -1);
 }
 
+int
+ledger_message_set_seen_in(struct ledger *l, int64_t id, const char *folder)
+{
+	return message_set(l, id, "UPDATE messages SET seen_in = ? "
+	    "WHERE id = ?", folder, -1);
+}
+
 void
 ledger_message_release(struct ledger_message *m)
 {
 	free(m->message_id);
 	free(m->junk_by_us);
-	m->message_id = m->junk_by_us = NULL;
+	free(m->seen_in);
+	m->message_id = m->junk_by_us = m->seen_in = NULL;
 }
 
 int
@@ -491,4 +524,170 @@ ledger_decisions_free(struct ledger_decision *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		ledger_decision_release(&v[i]);
 	free(v);
+}
+
+int
+ledger_correction_add(struct ledger *l, const struct ledger_correction *c,
+    int64_t *id_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "INSERT INTO corrections (message, "
+	    "time_ms, folder, uidvalidity, uid, reason, old_trained, "
+	    "new_trained) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	struct timespec now;
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	sqlite3_bind_int64(stmt, 1, c->message);
+	sqlite3_bind_int64(stmt, 2, c->time_ms ? c->time_ms :
+	    (sqlite3_int64)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	bind_text(stmt, 3, c->folder);
+	sqlite3_bind_int64(stmt, 4, c->uidvalidity);
+	sqlite3_bind_int64(stmt, 5, c->uid);
+	bind_text(stmt, 6, c->reason);
+	bind_text(stmt, 7, c->old_trained);
+	bind_text(stmt, 8, c->new_trained);
+	rc = step_done(stmt);
+	if (rc == 0 && id_r != NULL)
+		*id_r = sqlite3_last_insert_rowid(l->db);
+	return rc;
+}
+
+int
+ledger_corrections_recent(struct ledger *l, int64_t message, int n,
+    struct ledger_correction **v_r, size_t *n_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT c.id, c.message, c.time_ms, "
+	    "c.folder, c.uidvalidity, c.uid, c.reason, c.old_trained, "
+	    "c.new_trained, m.message_id FROM corrections c "
+	    "JOIN messages m ON m.id = c.message "
+	    "WHERE ? = 0 OR c.message = ? ORDER BY c.id DESC LIMIT ?");
+	struct ledger_correction *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, message);
+	sqlite3_bind_int64(stmt, 2, message);
+	sqlite3_bind_int(stmt, 3, n > 0 ? n : -1);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct ledger_correction *c;
+		const unsigned char *t;
+
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 8;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		c = &v[cnt++];
+		memset(c, 0, sizeof(*c));
+		c->id = sqlite3_column_int64(stmt, 0);
+		c->message = sqlite3_column_int64(stmt, 1);
+		c->time_ms = sqlite3_column_int64(stmt, 2);
+		c->folder = column_strdup(stmt, 3);
+		c->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 4);
+		c->uid = (uint32_t)sqlite3_column_int64(stmt, 5);
+		c->reason = column_strdup(stmt, 6);
+		t = sqlite3_column_text(stmt, 7);
+		snprintf(c->old_trained, sizeof(c->old_trained), "%s",
+		    t ? (const char *)t : "");
+		t = sqlite3_column_text(stmt, 8);
+		snprintf(c->new_trained, sizeof(c->new_trained), "%s",
+		    t ? (const char *)t : "");
+		c->message_id = column_strdup(stmt, 9);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		ledger_corrections_free(v, cnt);
+		return -1;
+	}
+	*v_r = v;
+	*n_r = cnt;
+	return 0;
+}
+
+void
+ledger_corrections_free(struct ledger_correction *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].folder);
+		free(v[i].reason);
+		free(v[i].message_id);
+	}
+	free(v);
+}
+
+int
+ledger_keywords_in(struct ledger *l, const char *folder, uint32_t uidvalidity,
+    struct ledger_keyword **v_r, size_t *n_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT uid, message, opinion "
+	    "FROM keywords WHERE folder = ? AND uidvalidity = ? ORDER BY uid");
+	struct ledger_keyword *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(stmt, 2);
+
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[cnt].uid = (uint32_t)sqlite3_column_int64(stmt, 0);
+		v[cnt].message = sqlite3_column_int64(stmt, 1);
+		snprintf(v[cnt].opinion, sizeof(v[cnt].opinion), "%s",
+		    t ? (const char *)t : "");
+		cnt++;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return -1;
+	}
+	*v_r = v;
+	*n_r = cnt;
+	return 0;
+}
+
+int
+ledger_keyword_set(struct ledger *l, const char *folder, uint32_t uidvalidity,
+    uint32_t uid, int64_t message, const char *opinion)
+{
+	sqlite3_stmt *stmt = prepare(l, "INSERT INTO keywords (folder, "
+	    "uidvalidity, uid, message, opinion) VALUES (?, ?, ?, ?, ?) "
+	    "ON CONFLICT(folder, uidvalidity, uid) DO UPDATE SET "
+	    "message = excluded.message, opinion = excluded.opinion");
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	sqlite3_bind_int64(stmt, 3, uid);
+	sqlite3_bind_int64(stmt, 4, message);
+	bind_text(stmt, 5, opinion);
+	return step_done(stmt);
+}
+
+int
+ledger_keyword_forget(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid)
+{
+	sqlite3_stmt *stmt = prepare(l, uid == 0 ?
+	    "DELETE FROM keywords WHERE folder = ? AND uidvalidity != ?" :
+	    "DELETE FROM keywords WHERE folder = ? AND uidvalidity = ? "
+	    "AND uid = ?");
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	if (uid != 0)
+		sqlite3_bind_int64(stmt, 3, uid);
+	return step_done(stmt);
 }

@@ -33,6 +33,29 @@ struct ledger_message {
 	int rescued;		/* the owner took it out of Junk */
 	char *junk_by_us;	/* owned: folder we filed it into as junk, or NULL */
 	int decided;		/* number of finished decisions about it */
+	char *seen_in;		/* owned: folder where the learner last saw
+				 * it, or NULL */
+};
+
+/* One change of a message's training (agent/learn.c). */
+struct ledger_correction {
+	int64_t id;
+	int64_t message;	/* ledger_message.id */
+	int64_t time_ms;	/* unix milliseconds; 0 on add: now */
+	char *folder;		/* owned: where the opinion was seen */
+	uint32_t uidvalidity;
+	uint32_t uid;
+	char *reason;		/* owned, e.g. "moved out of Junk" */
+	char old_trained[8];	/* "", "spam" or "ham" */
+	char new_trained[8];
+	char *message_id;	/* owned, from the message row, may be NULL */
+};
+
+/* The keyword opinion last seen on one UID of a folder. */
+struct ledger_keyword {
+	uint32_t uid;
+	int64_t message;	/* ledger_message.id */
+	char opinion[8];	/* "", "spam", "ham" or "both" */
 };
 
 /* One decision about one message in one folder. */
@@ -84,7 +107,32 @@ int ledger_message_set_trained(struct ledger *l, int64_t id,
 int ledger_message_set_rescued(struct ledger *l, int64_t id, int rescued);
 int ledger_message_set_junk_by_us(struct ledger *l, int64_t id,
     const char *folder);
+/* Where the learner last saw the message (NULL: unknown). */
+int ledger_message_set_seen_in(struct ledger *l, int64_t id,
+    const char *folder);
 void ledger_message_release(struct ledger_message *m);
+
+/* Records a change of training; *id_r (may be NULL) receives its id. */
+int ledger_correction_add(struct ledger *l, const struct ledger_correction *c,
+    int64_t *id_r);
+/* The newest n corrections (n <= 0: all), newest first, of one message
+ * (message = its id) or of all (message = 0).  Array owned by the caller;
+ * free with ledger_corrections_free. */
+int ledger_corrections_recent(struct ledger *l, int64_t message, int n,
+    struct ledger_correction **v_r, size_t *n_r);
+void ledger_corrections_free(struct ledger_correction *v, size_t n);
+
+/* Keyword opinions recorded for folder under uidvalidity, ascending by
+ * uid; plain array owned by the caller (free()). */
+int ledger_keywords_in(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, struct ledger_keyword **v_r, size_t *n_r);
+int ledger_keyword_set(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid, int64_t message,
+    const char *opinion);
+/* Forgets the record of one uid, or with uid 0 every record of folder
+ * under another UIDVALIDITY than uidvalidity. */
+int ledger_keyword_forget(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid);
 
 /* Records an intent (state PENDING); *id_r receives the decision id. */
 int ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
