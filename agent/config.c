@@ -600,8 +600,11 @@ config_defaults(const char *path)
 	c->imap.timeout = 60;
 	c->imap.poll_interval = 60;
 	c->imap.idle_restart = 1500;
-	c->spam_threshold = 0.9;
-	c->ham_threshold = 0.1;
+	/* The classifier's own cut-offs (classify_defaults() in
+	 * agent/classify.c), so a file without thresholds scores as
+	 * "mailsift score" does. */
+	c->spam_threshold = 0.99;
+	c->ham_threshold = 0.5;
 	c->max_message_bytes = 10 * 1024 * 1024;
 	return c;
 }

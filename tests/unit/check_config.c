@@ -175,8 +175,8 @@ START_TEST(minimal_gets_defaults)
 	want = xasprintf("%s/state", dir);
 	ck_assert_str_eq(c->state_dir, want);
 	free(want);
-	ck_assert_double_eq(c->spam_threshold, 0.9);
-	ck_assert_double_eq(c->ham_threshold, 0.1);
+	ck_assert_double_eq(c->spam_threshold, 0.99);
+	ck_assert_double_eq(c->ham_threshold, 0.5);
 	ck_assert_uint_eq(c->max_message_bytes, 10 * 1024 * 1024);
 	ck_assert_ptr_null(c->log_level);
 	db = config_tokens_db(c);
@@ -657,6 +657,25 @@ START_TEST(parse_string_without_file)
 }
 END_TEST
 
+/* The fixture files (also the fuzzer's seed corpus) stay valid. */
+START_TEST(fixture_files_valid)
+{
+	struct config *c = NULL;
+	char *errors = NULL;
+
+	ck_assert_msg(config_load(FIXTURES "/config/full.json", &c,
+	    &errors) == 0, "%s", errors);
+	ck_assert_str_eq(c->sieve, FIXTURES "/config/alice.sieve");
+	ck_assert_uint_eq(c->folders.nwatch, 2);
+	config_free(&c);
+	ck_assert_msg(config_load(FIXTURES "/config/loopback.json", &c,
+	    &errors) == 0, "%s", errors);
+	ck_assert_int_eq(c->imap.tls, TLS_NONE);
+	ck_assert_str_eq(c->state_dir, FIXTURES "/config/state");
+	config_free(&c);
+}
+END_TEST
+
 static struct config *
 password_config(const char *imap_member)
 {
@@ -839,6 +858,7 @@ config_suite(void)
 	tcase_add_test(tc, tilde_user_refused);
 	tcase_add_test(tc, all_problems_reported_together);
 	tcase_add_test(tc, parse_string_without_file);
+	tcase_add_test(tc, fixture_files_valid);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(pw, setup, teardown);
 	tcase_add_test(pw, password_file_read);
