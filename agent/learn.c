@@ -1,0 +1,641 @@
+/*
+ * learn.c - turns what the owner does in a mail client into training, and
+ * keeps the ledger's record of every message's training true (learn.h).
+ *
+ * Everything goes through observe(): one sighting of one message in one
+ * folder, with the opinion it carries (or none).  It changes the model
+ * only when the opinion differs from the ledger's training state, inside
+ * one ledger transaction: the ledger rows are written first, then the
+ * model is changed in its own transaction, then the ledger commits; if
+ * that commit fails the model change is undone.  Only after that are the
+ * message's keywords made to agree, and only after they are set does the
+ * ledger record where the message was seen (seen_in, the keyword opinion
+ * on its UID, the learner's Junk mark).  So a sighting interrupted at any
+ * point is simply observed again: the training is then already right and
+ * only the remaining steps are done.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent/learn.h"
+#include "agent/log.h"
+#include "agent/message.h"
+#include "agent/xmem.h"
+
+#define MARK_PREFIX	"learn:"
+
+/* Keywords meaning spam / not spam (IANA IMAP keywords; Thunderbird's
+ * own names). */
+static const char *const spam_keywords[] = { "$Junk", "Junk", NULL };
+static const char *const ham_keywords[] = { "$NotJunk", "NotJunk",
+	"NonJunk", NULL };
+
+enum retrain_result {
+	RETRAIN_SAME,		/* already trained so; ledger bookkeeping done */
+	RETRAIN_CHANGED,
+	RETRAIN_MODEL_FAILED,	/* logged; nothing changed */
+	RETRAIN_LEDGER_FAILED	/* nothing changed (model undone) */
+};
+
+/* One sighting of one message. */
+struct observation {
+	const char *folder;		/* where it is (selected) */
+	uint32_t uidvalidity;
+	const struct store_msg *msg;	/* fetched, with its flags */
+	const char *want;		/* "spam", "ham", or NULL: no opinion */
+	const char *reason;		/* for the ledger and the log */
+	int rescue;			/* the owner took it out of Junk */
+	int fix_flags;			/* make its keywords agree with want */
+	int keywords;			/* record the keyword opinion on this
+					 * UID as seen (only where it is acted
+					 * upon: else it would be lost) */
+	const char *mark;		/* ledger folder mark to advance to
+					 * msg->uid afterwards, or NULL */
+	enum retrain_result result;	/* out */
+};
+
+static int
+same_box(const char *a, const char *b)
+{
+	/* INBOX is case-insensitive (RFC 3501 §5.1); other names are not. */
+	if (a == NULL || b == NULL)
+		return 0;
+	if (strcasecmp(a, "INBOX") == 0)
+		return strcasecmp(b, "INBOX") == 0;
+	return strcmp(a, b) == 0;
+}
+
+static int
+has_any(char *const *flags, size_t n, const char *const *names)
+{
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (store_has_flag(flags, n, names[i]))
+			return 1;
+	return 0;
+}
+
+/* The opinion a message's keywords give: "spam", "ham", "" (none) or
+ * "both" (contradictory: no opinion). */
+static const char *
+keyword_opinion(char *const *flags, size_t n)
+{
+	int spam = has_any(flags, n, spam_keywords);
+	int ham = has_any(flags, n, ham_keywords);
+
+	if (spam && ham)
+		return "both";
+	return spam ? "spam" : ham ? "ham" : "";
+}
+
+static const char *
+trained_name(const char *trained)
+{
+	return trained[0] ? trained : "untrained";
+}
+
+static char *
+mark_key(const struct learner *l)
+{
+	return xasprintf(MARK_PREFIX "%s", l->junk);
+}
+
+/* Makes the model go from trained ("" / "spam" / "ham") to want, or back
+ * (undo).  One model transaction.  -1 with *err_r. */
+static int
+model_change(struct learner *l, const struct store_msg *msg,
+    const char *from, const char *to, char **err_r)
+{
+	if (filter_begin(l->filter, err_r) < 0)
+		return -1;
+	if (from[0] != '\0' && filter_learn(l->filter, msg->data, msg->len,
+	    strcmp(from, "spam") == 0, 1, err_r) < 0)
+		goto fail;
+	if (to[0] != '\0' && filter_learn(l->filter, msg->data, msg->len,
+	    strcmp(to, "spam") == 0, 0, err_r) < 0)
+		goto fail;
+	if (filter_commit(l->filter, err_r) < 0)
+		goto fail;
+	return 0;
+fail:
+	filter_rollback(l->filter);
+	return -1;
+}
+
+/* The transactional part of observe(): ledger rows and the model. */
+static enum retrain_result
+retrain(struct learner *l, const struct observation *o, const char *hash,
+    const char *msgid, int64_t *id_r)
+{
+	struct ledger_message m = { 0 };
+	struct ledger_correction c = { 0 };
+	enum retrain_result res = RETRAIN_LEDGER_FAILED;
+	char *err = NULL, old[sizeof(m.trained)];
+	int found;
+
+	if (ledger_begin(l->ledger) < 0)
+		return RETRAIN_LEDGER_FAILED;
+	if (ledger_message_add(l->ledger, hash, msgid, id_r) < 0 ||
+	    (found = ledger_message_find(l->ledger, hash, &m)) <= 0)
+		goto rollback;
+	snprintf(old, sizeof(old), "%s", m.trained);
+	if (o->rescue && !m.rescued &&
+	    ledger_message_set_rescued(l->ledger, m.id, 1) < 0)
+		goto rollback;
+	if (o->want == NULL || strcmp(o->want, old) == 0) {
+		if (ledger_commit(l->ledger) < 0)
+			goto rollback;
+		res = RETRAIN_SAME;
+		goto out;
+	}
+	c.message = m.id;
+	c.folder = (char *)o->folder;
+	c.uidvalidity = o->uidvalidity;
+	c.uid = o->msg->uid;
+	c.reason = (char *)o->reason;
+	snprintf(c.old_trained, sizeof(c.old_trained), "%s", old);
+	snprintf(c.new_trained, sizeof(c.new_trained), "%s", o->want);
+	if (ledger_message_set_trained(l->ledger, m.id, o->want) < 0 ||
+	    ledger_correction_add(l->ledger, &c, NULL) < 0)
+		goto rollback;
+	if (model_change(l, o->msg, old, o->want, &err) < 0) {
+		ledger_rollback(l->ledger);
+		log_warnx("%s uid %u: cannot train as %s (%s): %s", o->folder,
+		    o->msg->uid, o->want, o->reason, err);
+		res = RETRAIN_MODEL_FAILED;
+		goto out;
+	}
+	if (ledger_commit(l->ledger) < 0) {
+		char *uerr = NULL;
+		/* The ledger must say what the model holds: undo. */
+		if (model_change(l, o->msg, o->want, old, &uerr) < 0) {
+			log_error("%s uid %u: cannot undo the training after "
+			    "a ledger failure, the model now counts this "
+			    "message as %s: %s", o->folder, o->msg->uid,
+			    o->want, uerr);
+			free(uerr);
+		}
+		goto rollback;
+	}
+	log_notice("%s uid %u: %s: trained as %s, was %s (%s)", o->folder,
+	    o->msg->uid, o->reason, o->want, trained_name(old),
+	    msgid ? msgid : "no Message-ID");
+	l->corrections++;
+	res = RETRAIN_CHANGED;
+	goto out;
+rollback:
+	ledger_rollback(l->ledger);
+	res = RETRAIN_LEDGER_FAILED;
+out:
+	free(err);
+	ledger_message_release(&m);
+	return res;
+}
+
+/* Sets the keywords that say want and removes those that contradict it;
+ * *opinion_r receives the opinion of its keywords afterwards. */
+static enum store_status
+fix_flags(struct learner *l, const struct observation *o,
+    const char **opinion_r)
+{
+	const struct store_msg *msg = o->msg;
+	int spam = strcmp(o->want, "spam") == 0;
+	const char *const *yes = spam ? spam_keywords : ham_keywords;
+	const char *const *no = spam ? ham_keywords : spam_keywords;
+	const char *add[2] = { NULL, NULL }, *del[4] = { NULL };
+	size_t ndel = 0;
+	enum store_status st;
+
+	*opinion_r = keyword_opinion(msg->flags, msg->nflags);
+	if (!store_has_flag(msg->flags, msg->nflags, yes[0]))
+		add[0] = yes[0];
+	for (size_t i = 0; no[i] != NULL; i++)
+		if (store_has_flag(msg->flags, msg->nflags, no[i]))
+			del[ndel++] = no[i];
+	if (add[0] == NULL && ndel == 0)
+		return STORE_OK;
+	st = l->store->ops->set_flags(l->store, msg->uid,
+	    add[0] ? add : NULL, ndel ? del : NULL);
+	if (st == STORE_OK)
+		*opinion_r = o->want;
+	else if (st == STORE_MSG_GONE)
+		st = STORE_OK;	/* moved on meanwhile: seen elsewhere */
+	return st;
+}
+
+static enum store_status
+ledger_failed(struct learner *l)
+{
+	log_error("cannot write the ledger: %s", ledger_error(l->ledger));
+	return STORE_FATAL;
+}
+
+/* See the comment at the top of the file. */
+static enum store_status
+observe(struct learner *l, struct observation *o)
+{
+	char hash[MESSAGE_HASH_LEN + 1], *msgid;
+	const char *opinion;
+	struct message parsed;
+	enum store_status st = STORE_OK;
+	int64_t id = 0;
+
+	message_hash(o->msg->data, o->msg->len, hash);
+	message_parse(&parsed, o->msg->data, o->msg->len);
+	msgid = message_id(&parsed);
+	message_release(&parsed);
+
+	switch ((o->result = retrain(l, o, hash, msgid, &id))) {
+	case RETRAIN_CHANGED:
+	case RETRAIN_SAME:
+		break;
+	case RETRAIN_MODEL_FAILED:
+		goto out;	/* logged; the sighting still counts */
+	case RETRAIN_LEDGER_FAILED:
+		st = ledger_failed(l);
+		goto out;
+	}
+	opinion = keyword_opinion(o->msg->flags, o->msg->nflags);
+	if (o->fix_flags && o->want != NULL) {
+		if ((st = fix_flags(l, o, &opinion)) != STORE_OK)
+			goto out;
+		o->keywords = 1;	/* they now say what we did */
+	}
+	/* Only now: a sighting cut short above is observed again. */
+	if (ledger_begin(l->ledger) < 0)
+		goto failed;
+	if (ledger_message_set_seen_in(l->ledger, id, o->folder) < 0 ||
+	    (o->keywords && ledger_keyword_set(l->ledger, o->folder,
+	    o->uidvalidity, o->msg->uid, id, opinion) < 0) ||
+	    (o->mark != NULL && ledger_folder_set(l->ledger, o->mark,
+	    o->uidvalidity, o->msg->uid) < 0) ||
+	    ledger_commit(l->ledger) < 0) {
+		ledger_rollback(l->ledger);
+		goto failed;
+	}
+	goto out;
+failed:
+	st = ledger_failed(l);
+out:
+	free(msgid);
+	return st;
+}
+
+enum store_status
+learn_seen_again(struct learner *l, const char *folder,
+    const struct store_msg *msg, const struct ledger_message *known,
+    int *handled_r)
+{
+	struct observation o = { .folder = folder, .msg = msg };
+	uint32_t last_uid;
+	int from_junk;
+
+	*handled_r = known->decided > 0;
+	if (same_box(folder, l->junk) || same_box(folder, l->trash) ||
+	    store_has_flag(msg->flags, msg->nflags, "\\Deleted"))
+		return STORE_OK;	/* Trash is no opinion; Junk is
+					 * learn_scan_junk's */
+	/* sort_folder recorded the folder's UIDVALIDITY before sorting. */
+	if (ledger_folder_get(l->ledger, folder, &o.uidvalidity,
+	    &last_uid) < 0)
+		return ledger_failed(l);
+	from_junk = same_box(known->seen_in, l->junk) ||
+	    (known->junk_by_us != NULL && !known->rescued);
+	if (from_junk) {
+		/* The owner's drag out of Junk: ham, and never back. */
+		o.want = "ham";
+		o.reason = "moved out of Junk by the owner";
+		o.rescue = 1;
+		o.fix_flags = 1;
+		*handled_r = 1;
+	}
+	return observe(l, &o);
+}
+
+/* One new message in Junk. */
+static enum store_status
+junk_arrival(struct learner *l, uint32_t uidvalidity, uint32_t uid,
+    const char *mark)
+{
+	struct store_msg msg = { 0 };
+	struct ledger_message known = { 0 };
+	struct observation o = { .folder = l->junk,
+	    .uidvalidity = uidvalidity, .msg = &msg, .mark = mark };
+	char hash[MESSAGE_HASH_LEN + 1];
+	enum store_status st;
+	int truncated, have;
+
+	st = l->store->ops->fetch(l->store, uid, l->max_message_bytes, &msg,
+	    &truncated);
+	if (st == STORE_MSG_GONE)
+		return STORE_OK;	/* gone again; the next one moves the
+					 * mark past it */
+	if (st != STORE_OK)
+		return st;
+	message_hash(msg.data, msg.len, hash);
+	if ((have = ledger_message_find(l->ledger, hash, &known)) < 0) {
+		st = ledger_failed(l);
+		goto out;
+	}
+	/* What mailsift filed itself, and originals flagged \Deleted that
+	 * another client will expunge, are nobody's opinion. */
+	if (!(have && known.junk_by_us != NULL && !known.rescued) &&
+	    !store_has_flag(msg.flags, msg.nflags, "\\Deleted")) {
+		o.want = "spam";
+		o.reason = "moved into Junk by the owner";
+		o.fix_flags = 1;
+	}
+	st = observe(l, &o);
+out:
+	ledger_message_release(&known);
+	store_msg_release(&msg);
+	return st;
+}
+
+enum store_status
+learn_scan_junk(struct learner *l)
+{
+	uint32_t uidvalidity, uidnext, known_validity = 0, last_uid = 0;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	char *mark = mark_key(l);
+	enum store_status st;
+	int known;
+
+	known = ledger_folder_get(l->ledger, mark, &known_validity, &last_uid);
+	if (known < 0) {
+		st = ledger_failed(l);
+		goto out;
+	}
+	st = l->store->ops->select(l->store, l->junk, &uidvalidity,
+	    &uidnext);
+	if (st == STORE_BOX_BAD) {
+		/* No Junk yet: whatever appears there later is new.
+		 * UIDVALIDITY 0 never matches a real one. */
+		st = !known && ledger_folder_set(l->ledger, mark, 0, 0) < 0 ?
+		    ledger_failed(l) : STORE_OK;
+		goto out;
+	}
+	if (st != STORE_OK)
+		goto out;
+	if (!known) {
+		/* What is in Junk already is for 'train --from-folders'. */
+		log_info("%s: learning from what arrives from now on (uid %u "
+		    "and up)", l->junk, uidnext);
+		if (ledger_folder_set(l->ledger, mark, uidvalidity,
+		    uidnext > 0 ? uidnext - 1 : 0) < 0)
+			st = ledger_failed(l);
+		goto out;
+	}
+	if (known_validity != uidvalidity) {
+		if (known_validity != 0)
+			log_notice("%s: UIDVALIDITY changed (%u -> %u), "
+			    "looking at every message again", l->junk,
+			    known_validity, uidvalidity);
+		last_uid = 0;
+		if (ledger_folder_set(l->ledger, mark, uidvalidity, 0) < 0 ||
+		    ledger_keyword_forget(l->ledger, l->junk, uidvalidity,
+		    0) < 0) {
+			st = ledger_failed(l);
+			goto out;
+		}
+	}
+	if (uidnext > 0 && uidnext - 1 <= last_uid)
+		goto out;	/* nothing new: no round trip */
+	st = l->store->ops->list_uids(l->store, last_uid + 1, &uids, &n);
+	for (size_t i = 0; st == STORE_OK && i < n; i++)
+		if (uids[i] > last_uid)
+			st = junk_arrival(l, uidvalidity, uids[i], mark);
+out:
+	free(uids);
+	free(mark);
+	return st;
+}
+
+static int
+cmp_flags_uid(const void *a, const void *b)
+{
+	uint32_t x = ((const struct store_flags *)a)->uid;
+	uint32_t y = ((const struct store_flags *)b)->uid;
+
+	return x < y ? -1 : x > y;
+}
+
+static const struct ledger_keyword *
+keyword_find(const struct ledger_keyword *v, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].uid == uid)
+			return &v[mid];
+		if (v[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* A message whose keyword opinion changed to op. */
+static enum store_status
+keyword_change(struct learner *l, const char *folder, uint32_t uidvalidity,
+    uint32_t uid, const char *op)
+{
+	struct store_msg msg = { 0 };
+	struct ledger_message known = { 0 };
+	struct observation o = { .folder = folder,
+	    .uidvalidity = uidvalidity, .msg = &msg, .keywords = 1 };
+	char hash[MESSAGE_HASH_LEN + 1], *reason = NULL;
+	enum store_status st;
+	int truncated, have;
+
+	st = l->store->ops->fetch(l->store, uid, l->max_message_bytes, &msg,
+	    &truncated);
+	if (st == STORE_MSG_GONE)
+		return STORE_OK;
+	if (st != STORE_OK)
+		return st;
+	message_hash(msg.data, msg.len, hash);
+	if ((have = ledger_message_find(l->ledger, hash, &known)) < 0) {
+		st = ledger_failed(l);
+		goto out;
+	}
+	/* The flags may have changed again since list_flags. */
+	op = keyword_opinion(msg.flags, msg.nflags);
+	if ((strcmp(op, "spam") == 0 || strcmp(op, "ham") == 0) &&
+	    !(strcmp(op, "spam") == 0 && same_box(folder, l->junk) && have &&
+	    known.junk_by_us != NULL && !known.rescued &&
+	    known.trained[0] == '\0')) {
+		/* Not mailsift's own $Junk on what it filed: the owner's. */
+		reason = xasprintf("%s set by a mail client", op[0] == 's' ?
+		    "$Junk" : "$NotJunk");
+		o.want = op;
+		o.reason = reason;
+	}
+	st = observe(l, &o);
+out:
+	free(reason);
+	ledger_message_release(&known);
+	store_msg_release(&msg);
+	return st;
+}
+
+enum store_status
+learn_scan_keywords(struct learner *l, const char *folder)
+{
+	uint32_t uidvalidity, uidnext, mark_validity, last_uid;
+	struct store_flags *fl = NULL;
+	struct ledger_keyword *rec = NULL;
+	size_t nfl = 0, nrec = 0;
+	char *mark = NULL;
+	enum store_status st;
+	int known;
+
+	if (same_box(folder, l->trash))
+		return STORE_OK;
+	mark = same_box(folder, l->junk) ? mark_key(l) : xstrdup(folder);
+	known = ledger_folder_get(l->ledger, mark, &mark_validity, &last_uid);
+	if (known < 0) {
+		st = ledger_failed(l);
+		goto out;
+	}
+	st = l->store->ops->select(l->store, folder, &uidvalidity, &uidnext);
+	if (st == STORE_BOX_BAD)
+		st = STORE_OK;	/* nothing there to learn from */
+	/* Messages not yet seen by their first reader are left to it. */
+	if (st != STORE_OK || !known || mark_validity != uidvalidity ||
+	    last_uid == 0)
+		goto out;
+	if (ledger_keyword_forget(l->ledger, folder, uidvalidity, 0) < 0 ||
+	    ledger_keywords_in(l->ledger, folder, uidvalidity, &rec,
+	    &nrec) < 0) {
+		st = ledger_failed(l);
+		goto out;
+	}
+	if ((st = l->store->ops->list_flags(l->store, 1, &fl, &nfl)) !=
+	    STORE_OK)
+		goto out;
+	qsort(fl, nfl, sizeof(*fl), cmp_flags_uid);
+	for (size_t i = 0; i < nfl && st == STORE_OK; i++) {
+		const struct ledger_keyword *r;
+		const char *op;
+
+		if (fl[i].uid > last_uid)
+			break;
+		op = keyword_opinion(fl[i].flags, fl[i].nflags);
+		r = keyword_find(rec, nrec, fl[i].uid);
+		if (strcmp(op, r != NULL ? r->opinion : "") == 0 ||
+		    store_has_flag(fl[i].flags, fl[i].nflags, "\\Deleted"))
+			continue;
+		st = keyword_change(l, folder, uidvalidity, fl[i].uid, op);
+	}
+	/* Forget the records of messages that left the folder. */
+	for (size_t k = 0, i = 0; k < nrec && st == STORE_OK; k++) {
+		while (i < nfl && fl[i].uid < rec[k].uid)
+			i++;
+		if ((i == nfl || fl[i].uid != rec[k].uid) &&
+		    ledger_keyword_forget(l->ledger, folder, uidvalidity,
+		    rec[k].uid) < 0)
+			st = ledger_failed(l);
+	}
+out:
+	store_flags_free(fl, nfl);
+	free(rec);
+	free(mark);
+	return st;
+}
+
+/* Trains every message of folder as want, once. */
+static int
+bootstrap_folder(struct learner *l, const char *folder, const char *want,
+    void (*progress)(void *, const char *, size_t, size_t), void *arg,
+    struct learn_summary *sum, char **err_r)
+{
+	uint32_t uidvalidity, uidnext, *uids = NULL;
+	size_t n = 0;
+	enum store_status st;
+	char *reason = xasprintf("bootstrap from %s", folder);
+	int rc = -1;
+
+	st = l->store->ops->select(l->store, folder, &uidvalidity, &uidnext);
+	if (st == STORE_BOX_BAD) {
+		log_notice("%s: no such folder, nothing learned from it",
+		    folder);
+		rc = 0;
+		goto out;
+	}
+	if (st == STORE_OK)
+		st = l->store->ops->list_uids(l->store, 1, &uids, &n);
+	for (size_t i = 0; i < n && st == STORE_OK; i++) {
+		struct store_msg msg = { 0 };
+		struct observation o = { .folder = folder,
+		    .uidvalidity = uidvalidity, .msg = &msg,
+		    .reason = reason };
+		const char *kw;
+		int truncated;
+
+		st = l->store->ops->fetch(l->store, uids[i],
+		    l->max_message_bytes, &msg, &truncated);
+		if (st == STORE_MSG_GONE) {
+			st = STORE_OK;
+			continue;
+		}
+		if (st != STORE_OK)
+			break;
+		kw = keyword_opinion(msg.flags, msg.nflags);
+		if (msg.len == 0 ||
+		    store_has_flag(msg.flags, msg.nflags, "\\Deleted") ||
+		    ((kw[0] == 's' || kw[0] == 'h') && strcmp(kw, want) != 0)) {
+			sum->skipped++;
+		} else {
+			o.want = want;
+			st = observe(l, &o);
+			if (o.result == RETRAIN_CHANGED)
+				*(want[0] == 's' ? &sum->spam : &sum->ham) += 1;
+			else if (o.result == RETRAIN_SAME)
+				sum->unchanged++;
+			else
+				sum->skipped++;
+		}
+		store_msg_release(&msg);
+		if (progress != NULL)
+			progress(arg, folder, i + 1, n);
+	}
+	if (st != STORE_OK) {
+		/* A ledger failure was logged with its reason. */
+		*err_r = xasprintf("cannot learn from '%s' (%s): %s", folder,
+		    store_status_name(st), store_last_error(l->store)[0] ?
+		    store_last_error(l->store) : "the ledger cannot be "
+		    "written, see the log above");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(reason);
+	free(uids);
+	return rc;
+}
+
+int
+learn_bootstrap(struct learner *l, const char *const *ham_folders,
+    size_t nham, void (*progress)(void *arg, const char *folder,
+    size_t done, size_t total), void *arg,
+    struct learn_summary *sum_r, char **err_r)
+{
+	memset(sum_r, 0, sizeof(*sum_r));
+	if (bootstrap_folder(l, l->junk, "spam", progress, arg, sum_r,
+	    err_r) < 0)
+		return -1;
+	for (size_t i = 0; i < nham; i++) {
+		if (same_box(ham_folders[i], l->junk) ||
+		    same_box(ham_folders[i], l->trash))
+			continue;	/* never ham */
+		if (bootstrap_folder(l, ham_folders[i], "ham", progress, arg,
+		    sum_r, err_r) < 0)
+			return -1;
+	}
+	return 0;
+}
