@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# t_store_imap.sh - the IMAP store (agent/store_imap.c) against Dovecot:
+# runs the check program build/itests/check_store_imap with two fresh
+# users (the second one stays without mailboxes for the special-use case).
+. "$(dirname "$0")/lib.sh"
+
+prog=$ITESTS/check_store_imap
+[ -x "$prog" ] || fail "$prog not built (make $prog)"
+[ -n "${IMAP_CAFILE:-}" ] || fail "the run did not start Dovecot with TLS"
+
+new_user store2
+IMAP_USER2=$IMAP_USER IMAP_PASS2=$IMAP_PASS
+new_user store
+export IMAP_USER2 IMAP_PASS2
+
+"$prog"
