@@ -1146,6 +1146,19 @@ compile_test(struct compiler *cc, const struct test *t)
 	return -1;
 }
 
+/* IMAP system flags are case-insensitive: write them the usual way. */
+static char *
+canonical_flag(const char *p, size_t len)
+{
+	static const char *const sys[] = { "\\Seen", "\\Answered",
+	    "\\Flagged", "\\Deleted", "\\Draft" };
+
+	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
+		if (strlen(sys[i]) == len && strncasecmp(p, sys[i], len) == 0)
+			return xstrdup(sys[i]);
+	return xstrndup(p, len);
+}
+
 /* Splits each string at spaces into single flags (RFC 5232 section 3). */
 static void
 split_flags(const struct arg *a, struct sv_op *op)
@@ -1163,7 +1176,7 @@ split_flags(const struct arg *a, struct sv_op *op)
 				break;
 			op->flags = xreallocarray(op->flags, op->nflags + 1,
 			    sizeof(char *));
-			op->flags[op->nflags++] = xstrndup(p, len);
+			op->flags[op->nflags++] = canonical_flag(p, len);
 			p += len;
 		}
 	}
@@ -1447,7 +1460,8 @@ sv_compile(const char *name, const char *text, struct sieve_script *s,
 	    "\"subaddress\", \"comparator-i;ascii-numeric\"];");
 	if (compile_block(&cc, cmds, ncmds, 1) < 0)
 		goto out;
-	buf_appends(&cc.out, "\n");
+	/* libsieve refuses a script without commands */
+	buf_appends(&cc.out, "\nstop;\n");
 	s->rewritten = buf_steal(&cc.out);
 	ret = 0;
 out:

@@ -299,37 +299,84 @@ values_clear(struct eval *ev)
 		ev->last[0] = NULL;
 }
 
-/* The values of header name, decoded (RFC 2047) unless raw.  The score
- * replaces any X-Spam-Score in the message: a sender could forge that. */
+/* Adds one value, decoded (RFC 2047) unless raw, numeric if asked. */
+static void
+value_add(struct eval *ev, const char *v, size_t len, int raw, int numeric)
+{
+	char *s = xstrndup(v, len);
+
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		s[--len] = '\0';
+	if (!raw) {
+		char *d = message_decode_words(s);
+
+		free(s);
+		s = d;
+	}
+	if (numeric) {
+		char *num = sv_numeric_form(s);
+
+		free(s);
+		s = num;
+	}
+	values_add(ev, s);
+}
+
+/* The values of header name as Pigeonhole sees them: leading blanks of
+ * the first line dropped, line breaks of folded lines removed with a
+ * leading tab becoming a space, trailing blanks dropped.  message.c
+ * finds where the header section ends; the unfolding is done here to
+ * match the reference engine byte for byte.  The score replaces any
+ * X-Spam-Score in the message: a sender could forge that. */
 static void
 header_values(struct eval *ev, const char *name, int raw, int numeric)
 {
-	const char *v;
+	const char *p = ev->m.raw;
+	const char *end = ev->m.body ? ev->m.body : ev->m.raw + ev->m.len;
+	size_t nlen = strlen(name);
+	struct buf cur = { 0 };
+	int in = 0;
 
 	if (strcasecmp(name, SV_SCORE_HEADER) == 0 && ev->score >= 0) {
 		char *s = xasprintf("%.4f", ev->score);
 
-		if (numeric) {
-			char *num = sv_numeric_form(s);
-
-			free(s);
-			s = num;
-		}
-		values_add(ev, s);
+		value_add(ev, s, strlen(s), 1, numeric);
+		free(s);
 		return;
 	}
-	for (size_t i = 0; (v = message_header(&ev->m, name, i)) != NULL;
-	    i++) {
-		char *d = raw ? xstrdup(v) : message_decode_words(v);
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *next = eol ? eol + 1 : end;
+		size_t len = (size_t)((eol ? eol : end) - p);
 
-		if (numeric) {
-			char *num = sv_numeric_form(d);
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		if (len > 0 && (p[0] == ' ' || p[0] == '\t')) {
+			if (in) {
+				buf_appends(&cur, " ");
+				buf_append(&cur, p + 1, len - 1);
+			}
+		} else {
+			if (in)
+				value_add(ev, cur.data ? cur.data : "",
+				    cur.len, raw, numeric);
+			buf_release(&cur);
+			in = len > nlen && p[nlen] == ':' &&
+			    strncasecmp(p, name, nlen) == 0;
+			if (in) {
+				const char *v = p + nlen + 1;
+				const char *vend = p + len;
 
-			free(d);
-			d = num;
+				while (v < vend && (*v == ' ' || *v == '\t'))
+					v++;
+				buf_append(&cur, v, (size_t)(vend - v));
+			}
 		}
-		values_add(ev, d);
+		p = next;
 	}
+	if (in)
+		value_add(ev, cur.data ? cur.data : "", cur.len, raw, numeric);
+	buf_release(&cur);
 }
 
 static int

@@ -1,0 +1,2 @@
+# discard cancels the implicit keep
+discard;

@@ -1,0 +1,2 @@
+# explicit keep only
+keep;

@@ -1,0 +1,3 @@
+require "fileinto";
+if header :contains "from" "alice" { discard; }
+if header :is "subject" "Lunch tomorrow?" { fileinto "Lunch"; }

@@ -1,0 +1,6 @@
+# two folders, one repeated; keep as well
+require "fileinto";
+fileinto "A";
+fileinto "B";
+fileinto "A";
+if exists "cc" { keep; }

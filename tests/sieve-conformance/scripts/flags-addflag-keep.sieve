@@ -1,0 +1,4 @@
+require "imap4flags";
+addflag "$Seen1";
+addflag ["B", "A"];
+keep;

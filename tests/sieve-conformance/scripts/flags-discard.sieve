@@ -1,0 +1,4 @@
+require ["imap4flags", "fileinto"];
+addflag "$Gone";
+if header :contains "subject" "viagra" { discard; stop; }
+keep :flags "$Kept";

@@ -1,0 +1,3 @@
+require "fileinto";
+if exists "x-mailer" { fileinto "Bulk"; stop; }
+fileinto "Other";

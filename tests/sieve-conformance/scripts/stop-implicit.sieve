@@ -1,0 +1,3 @@
+# stop before any action: implicit keep
+if true { stop; }
+discard;
