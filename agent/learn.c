@@ -518,7 +518,8 @@ learn_scan_keywords(struct learner *l, const char *folder)
 	if ((st = l->store->ops->list_flags(l->store, 1, &fl, &nfl)) !=
 	    STORE_OK)
 		goto out;
-	qsort(fl, nfl, sizeof(*fl), cmp_flags_uid);
+	if (nfl > 1)
+		qsort(fl, nfl, sizeof(*fl), cmp_flags_uid);
 	for (size_t i = 0; i < nfl && st == STORE_OK; i++) {
 		const struct ledger_keyword *r;
 		const char *op;

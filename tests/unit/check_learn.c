@@ -1,0 +1,714 @@
+/*
+ * check_learn.c - learning from the owner (agent/learn.c) over the
+ * in-memory store, a real ledger and the real classifier: rescues out of
+ * Junk, drags into Junk, Trash, keywords, flip-flops, restarts and
+ * UIDVALIDITY changes, and bootstrap.  Exactness is checked on the model
+ * itself: the trained message counts and the full-precision scores of
+ * probe messages must equal those of the expected training history.
+ *
+ * sort.c calls learn_seen_again() for known messages (the lead's hook);
+ * these tests make that call themselves after sort_folder(), through
+ * sighting(), so they do not depend on the wiring, and calling it twice
+ * must be harmless anyway.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/filter.h"
+#include "agent/learn.h"
+#include "agent/message.h"
+#include "agent/sort.h"
+#include "agent/store_mem.h"
+#include "agent/xmem.h"
+#include "sieve/sieve.h"
+#include "state/ledger.h"
+#include "tests/unit/unit.h"
+
+#define CAP	(1 << 20)
+#define NPROBE	3
+
+struct fixture {
+	char dir[64];
+	struct store *store;
+	struct ledger *ledger;
+	struct filter *filter;
+	struct sieve_script *script;
+	struct sorter sorter;
+	struct learner learner;
+	struct sort_stats stats;
+};
+
+static struct fixture fx;
+
+static const char rules[] =
+    "require [\"fileinto\"];\n"
+    "if header :contains \"Subject\" \"WINNER\" {\n"
+    "  fileinto \"Junk\";\n"
+    "}\n";
+
+/* A message from sender (user@host) relayed by relay [ip]. */
+static char *
+message(const char *id, const char *from, const char *relay, const char *ip,
+    const char *subject, const char *body)
+{
+	return xasprintf("Received: from %s (%s [%s])\r\n"
+	    "\tby mx.owner.example with ESMTPS id %s; "
+	    "Mon, 30 Nov 2026 04:00:00 +0000\r\n"
+	    "From: %s\r\nTo: owner@owner.example\r\n"
+	    "Message-ID: <%s@test>\r\nSubject: %s\r\n"
+	    "Date: Mon, 30 Nov 2026 04:00:00 +0000\r\n\r\n%s\r\n",
+	    relay, relay, ip, id, from, id, subject, body);
+}
+
+static const char *const ham_bodies[] = {
+	"Hi, the quarterly report is attached; can we meet on Tuesday to "
+	"go through the numbers?",
+	"Thanks for the review. I pushed the changes to the branch and "
+	"updated the tests.",
+	"Dinner at our place on Saturday? Bring the kids, we will grill.",
+	"The build is green again after the library upgrade; details in "
+	"the ticket.",
+	"Reminder: the dentist appointment moved to Thursday at ten.",
+	"Here are the minutes of yesterday's meeting with the action items.",
+};
+
+static const char *const spam_bodies[] = {
+	"Congratulations! You are a WINNER of our casino bonus, claim your "
+	"free money now, click here, limited offer!!!",
+	"Cheap pills online, no prescription, best prices, click here to "
+	"order viagra now",
+	"You have won a lottery prize, send your bank details to claim the "
+	"million dollars today",
+};
+
+static void
+train_background(void)
+{
+	char *err = NULL;
+
+	for (size_t i = 0; i < 12; i++) {
+		char id[32], *m;
+		snprintf(id, sizeof(id), "bg-ham-%zu", i);
+		m = message(id, "colleague@work.example", "mail.work.example",
+		    "192.0.2.10", "work notes", ham_bodies[i % 6]);
+		ck_assert_msg(filter_learn(fx.filter, m, strlen(m), 0, 0,
+		    &err) == 0, "%s", err);
+		free(m);
+	}
+	for (size_t i = 0; i < 6; i++) {
+		char id[32], *m;
+		snprintf(id, sizeof(id), "bg-spam-%zu", i);
+		m = message(id, "promo@spam.example", "bulk.spam.example",
+		    "198.51.100.7", "you won", spam_bodies[i % 3]);
+		ck_assert_msg(filter_learn(fx.filter, m, strlen(m), 1, 0,
+		    &err) == 0, "%s", err);
+		free(m);
+	}
+}
+
+static void
+open_state(void)
+{
+	char *path, *err = NULL;
+
+	path = xasprintf("%s/ledger.db", fx.dir);
+	ck_assert_msg(ledger_open(path, &fx.ledger, &err) == 0, "%s", err);
+	free(path);
+	path = xasprintf("%s/tokens.db", fx.dir);
+	ck_assert_msg(filter_open(path, &fx.filter, &err) == 0, "%s", err);
+	free(path);
+	fx.sorter = (struct sorter){
+		.store = fx.store, .ledger = fx.ledger, .script = fx.script,
+		.junk = "Junk", .trash = "Trash", .spam_threshold = 0.99,
+		.ham_threshold = 0.01, .max_message_bytes = CAP,
+	};
+	fx.learner = (struct learner){
+		.store = fx.store, .ledger = fx.ledger, .filter = fx.filter,
+		.junk = "Junk", .trash = "Trash", .max_message_bytes = CAP,
+	};
+}
+
+static void
+close_state(void)
+{
+	filter_close(&fx.filter);
+	ledger_close(&fx.ledger);
+}
+
+static void
+setup(void)
+{
+	char *errors = NULL;
+
+	memset(&fx, 0, sizeof(fx));
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/check_learn.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
+	fx.store = store_mem_new();
+	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	ck_assert_msg(sieve_script_parse("test.sieve", rules, &fx.script,
+	    &errors) == 0, "script: %s", errors);
+	open_state();
+	train_background();
+	/* Junk and Trash exist, empty, before mailsift first looks; INBOX
+	 * holds a welcome note. */
+	store_mem_set_special(fx.store, "Junk", STORE_SPECIAL_JUNK);
+	store_mem_set_special(fx.store, "Trash", STORE_SPECIAL_TRASH);
+	{
+		char *m = message("welcome", "support@isp.example",
+		    "mail.isp.example", "192.0.2.200", "welcome",
+		    "Your new mailbox is ready.");
+		store_mem_append(fx.store, "INBOX", m, strlen(m), NULL);
+		free(m);
+	}
+}
+
+static void
+teardown(void)
+{
+	char *cmd = xasprintf("rm -rf '%s'", fx.dir);
+
+	close_state();
+	sieve_script_free(&fx.script);
+	store_free(&fx.store);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+}
+
+/* The model as seen from outside: totals and probe scores. */
+struct snapshot {
+	unsigned nspam, nham;
+	double score[NPROBE];
+};
+
+static char *probe[NPROBE];
+
+static void
+make_probes(void)
+{
+	probe[0] = message("X", "friend@home.example", "smtp.home.example",
+	    "203.0.113.5", "WINNER photos from the trip",
+	    "Here are the photos from the trip, the WINNER of the best shot "
+	    "contest gets a free dinner.");
+	probe[1] = message("p1", "colleague@work.example",
+	    "mail.work.example", "192.0.2.10", "numbers", ham_bodies[0]);
+	probe[2] = message("p2", "promo@spam.example", "bulk.spam.example",
+	    "198.51.100.7", "offer", spam_bodies[1]);
+}
+
+static void
+free_probes(void)
+{
+	for (size_t i = 0; i < NPROBE; i++) {
+		free(probe[i]);
+		probe[i] = NULL;
+	}
+}
+
+static void
+snap(struct snapshot *s)
+{
+	for (size_t i = 0; i < NPROBE; i++) {
+		struct filter_result r;
+		char *err = NULL;
+		ck_assert_msg(filter_score(fx.filter, probe[i],
+		    strlen(probe[i]), 1, &r, &err) == 0, "%s", err);
+		s->score[i] = r.score;
+		s->nspam = r.nspam;
+		s->nham = r.nham;
+		filter_result_release(&r);
+	}
+}
+
+static void
+assert_same_model(const struct snapshot *a, const struct snapshot *b,
+    const char *what)
+{
+	ck_assert_msg(a->nspam == b->nspam && a->nham == b->nham,
+	    "%s: trained %u spam %u ham, expected %u spam %u ham", what,
+	    b->nspam, b->nham, a->nspam, a->nham);
+	for (size_t i = 0; i < NPROBE; i++)
+		ck_assert_msg(a->score[i] == b->score[i], "%s: probe %zu "
+		    "scores %.17g, expected %.17g", what, i, b->score[i],
+		    a->score[i]);
+}
+
+/* What the lead's hook in sort.c does for every known message of box. */
+static void
+sighting(const char *box)
+{
+	uint32_t uidvalidity, uidnext, *uids = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(fx.store->ops->select(fx.store, box, &uidvalidity,
+	    &uidnext), STORE_OK);
+	ck_assert_int_eq(fx.store->ops->list_uids(fx.store, 1, &uids, &n),
+	    STORE_OK);
+	for (size_t i = 0; i < n; i++) {
+		struct store_msg msg;
+		struct ledger_message known = { 0 };
+		char hash[MESSAGE_HASH_LEN + 1];
+		int truncated, handled;
+
+		ck_assert_int_eq(fx.store->ops->fetch(fx.store, uids[i], CAP,
+		    &msg, &truncated), STORE_OK);
+		message_hash(msg.data, msg.len, hash);
+		if (ledger_message_find(fx.ledger, hash, &known) == 1) {
+			ck_assert_int_eq(learn_seen_again(&fx.learner, box,
+			    &msg, &known, &handled), STORE_OK);
+			ledger_message_release(&known);
+		}
+		store_msg_release(&msg);
+	}
+	free(uids);
+}
+
+/* One daemon cycle: sort INBOX, the hook, then the learner's scans. */
+static void
+cycle(void)
+{
+	ck_assert_int_eq(sort_folder(&fx.sorter, "INBOX", &fx.stats),
+	    STORE_OK);
+	sighting("INBOX");
+	ck_assert_int_eq(learn_scan_junk(&fx.learner), STORE_OK);
+	ck_assert_int_eq(learn_scan_keywords(&fx.learner, "INBOX"), STORE_OK);
+	ck_assert_int_eq(learn_scan_keywords(&fx.learner, "Junk"), STORE_OK);
+}
+
+static uint32_t
+deliver(const char *box, const char *data)
+{
+	return store_mem_append(fx.store, box, data, strlen(data), NULL);
+}
+
+/* uid of the (only) message of box whose Message-ID is <id@test>. */
+static uint32_t
+uid_of(const char *box, const char *id)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "<%s@test>", id);
+	for (size_t i = 0; i < store_mem_count(fx.store, box); i++) {
+		const struct store_msg *m = store_mem_at(fx.store, box, i);
+		if (strstr(m->data, want) != NULL)
+			return m->uid;
+	}
+	return 0;
+}
+
+static const struct store_msg *
+msg_of(const char *box, const char *id)
+{
+	uint32_t uid = uid_of(box, id);
+
+	return uid ? store_mem_get(fx.store, box, uid) : NULL;
+}
+
+static void
+ledger_state(const char *data, struct ledger_message *m)
+{
+	char hash[MESSAGE_HASH_LEN + 1];
+
+	message_hash(data, strlen(data), hash);
+	ck_assert_int_eq(ledger_message_find(fx.ledger, hash, m), 1);
+}
+
+static size_t
+ncorrections(void)
+{
+	struct ledger_correction *v;
+	size_t n;
+
+	ck_assert_int_eq(ledger_corrections_recent(fx.ledger, 0, 0, &v, &n),
+	    0);
+	ledger_corrections_free(v, n);
+	return n;
+}
+
+/* Sets keywords on a message as another mail client would. */
+static void
+client_flags(const char *box, uint32_t uid, const char *add, const char *del)
+{
+	const char *a[] = { add, NULL }, *d[] = { del, NULL };
+	uint32_t uv, next;
+
+	ck_assert_int_eq(fx.store->ops->select(fx.store, box, &uv, &next),
+	    STORE_OK);
+	ck_assert_int_eq(fx.store->ops->set_flags(fx.store, uid,
+	    add ? a : NULL, del ? d : NULL), STORE_OK);
+}
+
+static int
+has(const struct store_msg *m, const char *flag)
+{
+	return store_has_flag(m->flags, m->nflags, flag);
+}
+
+START_TEST(rescue_from_junk_trains_ham_once_and_stays)
+{
+	struct snapshot before, after, again;
+	struct ledger_message m = { 0 };
+	const struct store_msg *x;
+
+	make_probes();
+	cycle();			/* first look: empty Junk */
+	deliver("INBOX", probe[0]);
+	cycle();
+	ck_assert_uint_eq(uid_of("Junk", "X") != 0, 1);	/* the rule */
+	ck_assert_uint_eq(ncorrections(), 0);
+	snap(&before);
+
+	store_mem_client_move(fx.store, "Junk", uid_of("Junk", "X"),
+	    "INBOX");
+	cycle();
+	x = msg_of("INBOX", "X");
+	ck_assert_ptr_nonnull(x);
+	ck_assert(has(x, "$NotJunk") && !has(x, "$Junk"));
+	ledger_state(probe[0], &m);
+	ck_assert_str_eq(m.trained, "ham");
+	ck_assert_int_eq(m.rescued, 1);
+	ledger_message_release(&m);
+	ck_assert_uint_eq(ncorrections(), 1);
+	snap(&after);
+	ck_assert_uint_eq(after.nham, before.nham + 1);
+	ck_assert_uint_eq(after.nspam, before.nspam);
+	ck_assert(after.score[0] < before.score[0]);
+
+	/* More cycles, a restart and a renumbered INBOX change nothing, and
+	 * the message stays where the owner put it. */
+	cycle();
+	sighting("INBOX");
+	close_state();
+	open_state();
+	store_mem_reset_uidvalidity(fx.store, "INBOX");
+	store_mem_reset_uidvalidity(fx.store, "Junk");
+	cycle();
+	cycle();
+	ck_assert_uint_eq(uid_of("INBOX", "X") != 0, 1);
+	ck_assert_uint_eq(store_mem_count(fx.store, "Junk"), 0);
+	ck_assert_uint_eq(ncorrections(), 1);
+	snap(&again);
+	assert_same_model(&after, &again, "after restart and re-scan");
+	free_probes();
+}
+END_TEST
+
+START_TEST(owner_drag_into_junk_trains_spam)
+{
+	struct snapshot before, after;
+	struct ledger_message m = { 0 };
+	const struct store_msg *x;
+	char *ham = message("h1", "friend@home.example", "smtp.home.example",
+	    "203.0.113.5", "hello", "Shall we go hiking on Sunday morning?");
+
+	make_probes();
+	cycle();
+	deliver("INBOX", ham);
+	cycle();
+	ck_assert_uint_eq(uid_of("INBOX", "h1") != 0, 1);
+	snap(&before);
+	store_mem_client_move(fx.store, "INBOX", uid_of("INBOX", "h1"),
+	    "Junk");
+	cycle();
+	x = msg_of("Junk", "h1");
+	ck_assert(has(x, "$Junk"));
+	ledger_state(ham, &m);
+	ck_assert_str_eq(m.trained, "spam");
+	ck_assert_int_eq(m.rescued, 0);
+	ledger_message_release(&m);
+	snap(&after);
+	ck_assert_uint_eq(after.nspam, before.nspam + 1);
+	ck_assert_uint_eq(ncorrections(), 1);
+	cycle();
+	ck_assert_uint_eq(ncorrections(), 1);
+	free(ham);
+	free_probes();
+}
+END_TEST
+
+START_TEST(trash_is_no_opinion)
+{
+	struct snapshot before, after;
+	struct ledger_message m = { 0 };
+
+	make_probes();
+	cycle();
+	deliver("INBOX", probe[0]);	/* filed into Junk by the rule */
+	cycle();
+	snap(&before);
+	store_mem_client_move(fx.store, "Junk", uid_of("Junk", "X"),
+	    "Trash");
+	cycle();
+	ck_assert_int_eq(learn_scan_keywords(&fx.learner, "Trash"), STORE_OK);
+	snap(&after);
+	assert_same_model(&before, &after, "after Junk -> Trash");
+	ck_assert_uint_eq(ncorrections(), 0);
+	ledger_state(probe[0], &m);
+	ck_assert_str_eq(m.trained, "");
+	ledger_message_release(&m);
+	free_probes();
+}
+END_TEST
+
+START_TEST(mailsifts_own_junk_keyword_is_not_an_opinion)
+{
+	struct snapshot before, after;
+
+	make_probes();
+	cycle();
+	deliver("INBOX", probe[0]);
+	cycle();
+	client_flags("Junk", uid_of("Junk", "X"), "$Junk", NULL);
+	snap(&before);
+	cycle();
+	snap(&after);
+	assert_same_model(&before, &after, "own $Junk");
+	ck_assert_uint_eq(ncorrections(), 0);
+	free_probes();
+}
+END_TEST
+
+START_TEST(notjunk_keyword_trains_ham_once)
+{
+	static const char *const names[] = { "$NotJunk", "NonJunk" };
+
+	for (size_t k = 0; k < 2; k++) {
+		struct snapshot before, after, again;
+		struct ledger_message m = { 0 };
+		char id[16], *ham;
+
+		snprintf(id, sizeof(id), "kw%zu", k);
+		ham = message(id, "friend@home.example", "smtp.home.example",
+		    "203.0.113.5", "hello", "Are you coming to the concert?");
+		make_probes();
+		cycle();
+		deliver("INBOX", ham);
+		cycle();
+		snap(&before);
+		client_flags("INBOX", uid_of("INBOX", id), names[k], NULL);
+		cycle();
+		ledger_state(ham, &m);
+		ck_assert_str_eq(m.trained, "ham");
+		ledger_message_release(&m);
+		snap(&after);
+		ck_assert_uint_eq(after.nham, before.nham + 1);
+		cycle();
+		close_state();
+		open_state();
+		cycle();
+		snap(&again);
+		assert_same_model(&after, &again, names[k]);
+		ck_assert_uint_eq(ncorrections(), k + 1);
+		free(ham);
+		free_probes();
+	}
+}
+END_TEST
+
+START_TEST(both_keywords_are_no_opinion)
+{
+	struct snapshot before, after;
+	char *ham = message("both", "friend@home.example", "smtp.home.example",
+	    "203.0.113.5", "hello", "See you at the station at eight.");
+
+	make_probes();
+	cycle();
+	deliver("INBOX", ham);
+	cycle();
+	snap(&before);
+	client_flags("INBOX", uid_of("INBOX", "both"), "$Junk", NULL);
+	client_flags("INBOX", uid_of("INBOX", "both"), "$NotJunk", NULL);
+	cycle();
+	snap(&after);
+	assert_same_model(&before, &after, "$Junk and $NotJunk");
+	ck_assert_uint_eq(ncorrections(), 0);
+	free(ham);
+	free_probes();
+}
+END_TEST
+
+START_TEST(flip_flop_last_opinion_wins)
+{
+	struct snapshot base, as_spam, now;
+	struct ledger_message m = { 0 };
+	const char *x = NULL;
+	char *err = NULL;
+
+	make_probes();
+	x = probe[0];
+	cycle();
+	snap(&base);
+	/* Arrives, filed into Junk by the rule (untrained). */
+	deliver("INBOX", x);
+	cycle();
+	/* Rescued: ham. */
+	store_mem_client_move(fx.store, "Junk", uid_of("Junk", "X"), "INBOX");
+	cycle();
+	/* Back into Junk: spam. */
+	store_mem_client_move(fx.store, "INBOX", uid_of("INBOX", "X"), "Junk");
+	cycle();
+	snap(&as_spam);
+	ck_assert_uint_eq(as_spam.nspam, base.nspam + 1);
+	ck_assert_uint_eq(as_spam.nham, base.nham);
+	/* $NotJunk in Junk: ham; then $Junk again: spam. */
+	client_flags("Junk", uid_of("Junk", "X"), "$NotJunk", "$Junk");
+	cycle();
+	snap(&now);
+	ck_assert_uint_eq(now.nham, base.nham + 1);
+	ck_assert_uint_eq(now.nspam, base.nspam);
+	client_flags("Junk", uid_of("Junk", "X"), "$Junk", "$NotJunk");
+	cycle();
+	snap(&now);
+	assert_same_model(&as_spam, &now, "spam, ham, spam, ham, spam");
+	/* Out and in once more: the model holds exactly one spam copy. */
+	store_mem_client_move(fx.store, "Junk", uid_of("Junk", "X"), "INBOX");
+	cycle();
+	store_mem_client_move(fx.store, "INBOX", uid_of("INBOX", "X"), "Junk");
+	cycle();
+	snap(&now);
+	assert_same_model(&as_spam, &now, "after a second round trip");
+	ledger_state(x, &m);
+	ck_assert_str_eq(m.trained, "spam");
+	ledger_message_release(&m);
+	ck_assert_uint_eq(ncorrections(), 6);
+	/* Untraining that one copy gives the model before any opinion. */
+	ck_assert_msg(filter_learn(fx.filter, x, strlen(x), 1, 1, &err) == 0,
+	    "%s", err);
+	snap(&now);
+	assert_same_model(&base, &now, "untrained once");
+	free_probes();
+}
+END_TEST
+
+START_TEST(interrupted_rescue_is_completed_not_repeated)
+{
+	struct snapshot after, again;
+	const struct store_msg *x;
+
+	make_probes();
+	cycle();
+	deliver("INBOX", probe[0]);
+	cycle();
+	store_mem_client_move(fx.store, "Junk", uid_of("Junk", "X"), "INBOX");
+	ck_assert_int_eq(sort_folder(&fx.sorter, "INBOX", &fx.stats),
+	    STORE_OK);
+	/* The connection drops while the keywords are being set: trained,
+	 * flags not yet set. */
+	store_mem_fail(fx.store, "set_flags", 1, STORE_CONN_LOST, 0);
+	{
+		uint32_t uv, next, uid = uid_of("INBOX", "X");
+		struct store_msg msg;
+		struct ledger_message known = { 0 };
+		int truncated, handled;
+
+		ck_assert_int_eq(fx.store->ops->select(fx.store, "INBOX", &uv,
+		    &next), STORE_OK);
+		ck_assert_int_eq(fx.store->ops->fetch(fx.store, uid, CAP, &msg,
+		    &truncated), STORE_OK);
+		ledger_state(probe[0], &known);
+		ck_assert_int_eq(learn_seen_again(&fx.learner, "INBOX", &msg,
+		    &known, &handled), STORE_CONN_LOST);
+		ledger_message_release(&known);
+		store_msg_release(&msg);
+	}
+	snap(&after);
+	ck_assert_uint_eq(ncorrections(), 1);
+	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	cycle();
+	x = msg_of("INBOX", "X");
+	ck_assert(has(x, "$NotJunk") && !has(x, "$Junk"));
+	snap(&again);
+	assert_same_model(&after, &again, "after the reconnect");
+	ck_assert_uint_eq(ncorrections(), 1);
+	free_probes();
+}
+END_TEST
+
+static void
+count_progress(void *arg, const char *folder, size_t done, size_t total)
+{
+	(void)folder;
+	ck_assert(done >= 1 && done <= total);
+	(*(size_t *)arg)++;
+}
+
+START_TEST(bootstrap_learns_junk_and_inbox_once)
+{
+	static const char *const ham_folders[] = { "INBOX" };
+	struct learn_summary sum;
+	struct snapshot before, after, again;
+	size_t calls = 0;
+	char *err = NULL;
+
+	make_probes();
+	for (size_t i = 0; i < 3; i++) {
+		char id[16], *m;
+		snprintf(id, sizeof(id), "s%zu", i);
+		m = message(id, "win@prize.example", "out.prize.example",
+		    "198.51.100.99", "prize", spam_bodies[i]);
+		deliver("Junk", m);
+		free(m);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		char id[16], *m;
+		const char *flags[] = { "$Junk", NULL };
+		snprintf(id, sizeof(id), "h%zu", i);
+		m = message(id, "friend@home.example", "smtp.home.example",
+		    "203.0.113.5", "news", ham_bodies[i]);
+		store_mem_append(fx.store, "INBOX", m, strlen(m),
+		    i == 3 ? flags : NULL);
+		free(m);
+	}
+	snap(&before);
+	ck_assert_msg(learn_bootstrap(&fx.learner, ham_folders, 1,
+	    count_progress, &calls, &sum, &err) == 0, "%s", err);
+	ck_assert_uint_eq(sum.spam, 3);
+	ck_assert_uint_eq(sum.ham, 4);		/* with the welcome note */
+	ck_assert_uint_eq(sum.skipped, 1);	/* $Junk in INBOX */
+	ck_assert_uint_eq(sum.unchanged, 0);
+	ck_assert_uint_eq(calls, 8);
+	snap(&after);
+	ck_assert_uint_eq(after.nspam, before.nspam + 3);
+	ck_assert_uint_eq(after.nham, before.nham + 4);
+
+	close_state();
+	open_state();
+	ck_assert_msg(learn_bootstrap(&fx.learner, ham_folders, 1, NULL,
+	    NULL, &sum, &err) == 0, "%s", err);
+	ck_assert_uint_eq(sum.spam + sum.ham, 0);
+	ck_assert_uint_eq(sum.unchanged, 7);
+	snap(&again);
+	assert_same_model(&after, &again, "second bootstrap");
+	/* The daemon's first look afterwards takes the $Junk keyword in
+	 * INBOX as the owner's opinion, once; nothing else changes. */
+	cycle();
+	cycle();
+	snap(&again);
+	ck_assert_uint_eq(again.nspam, after.nspam + 1);
+	ck_assert_uint_eq(again.nham, after.nham);
+	free_probes();
+}
+END_TEST
+
+static Suite *
+learn_suite(void)
+{
+	Suite *s = suite_create("learn");
+	TCase *tc = tcase_create("learn");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, rescue_from_junk_trains_ham_once_and_stays);
+	tcase_add_test(tc, owner_drag_into_junk_trains_spam);
+	tcase_add_test(tc, trash_is_no_opinion);
+	tcase_add_test(tc, mailsifts_own_junk_keyword_is_not_an_opinion);
+	tcase_add_test(tc, notjunk_keyword_trains_ham_once);
+	tcase_add_test(tc, both_keywords_are_no_opinion);
+	tcase_add_test(tc, flip_flop_last_opinion_wins);
+	tcase_add_test(tc, interrupted_rescue_is_completed_not_repeated);
+	tcase_add_test(tc, bootstrap_learns_junk_and_inbox_once);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(learn_suite)
