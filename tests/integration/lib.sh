@@ -81,6 +81,9 @@
 #   assert_eq EXPECTED ACTUAL WHAT
 #   wait_until TIMEOUT_S CMD...  runs CMD every 0.1 s until it succeeds;
 #                            fails the test after TIMEOUT_S seconds
+#   count_is USER BOX N      true when BOX holds N messages (for wait_until:
+#                            `wait_until 10 test "$(imap_count ...)" = 1`
+#                            would count only once)
 #   now_ms                   milliseconds since the epoch
 
 set -u
@@ -114,6 +117,8 @@ wait_until() {
 }
 
 dadm() { doveadm -c "$DOVECOT_CONF" "$@"; }
+
+count_is() { [ "$(imap_count "$1" "$2")" = "$3" ]; }
 
 # ------------------------------------------------------------------ users
 LIB_USER_SEQ=0
