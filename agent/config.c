@@ -121,13 +121,40 @@ problem(struct parse *p, const char *key, const char *fmt, ...)
 	p->nerrors++;
 }
 
+/* s for a message: control characters, quotes and backslashes escaped so
+ * one problem stays one line, cut after 40 characters. */
+static char *
+escaped(const char *s, int quote)
+{
+	struct buf b = { 0 };
+	size_t i;
+
+	buf_appends(&b, quote ? "\"" : "");
+	for (i = 0; s[i] != '\0' && i < 40; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			buf_printf(&b, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(&b, "\\u%04x", c);
+		else
+			buf_append(&b, &s[i], 1);
+	}
+	buf_appends(&b, s[i] != '\0' ? "..." : "");
+	buf_appends(&b, quote ? "\"" : "");
+	return buf_steal(&b);
+}
+
+static char *
+quoted(const char *s)
+{
+	return escaped(s, 1);
+}
+
 /* A short rendering of a JSON value for "got ..." in messages. */
 static char *
 describe(struct json_object *v)
 {
-	const char *s;
-	size_t len;
-
 	switch (json_object_get_type(v)) {
 	case json_type_null:
 		return xstrdup("null");
@@ -136,11 +163,7 @@ describe(struct json_object *v)
 	case json_type_array:
 		return xstrdup("a list");
 	case json_type_string:
-		s = json_object_get_string(v);
-		len = strlen(s);
-		if (len > 40)
-			return xasprintf("\"%.37s...\"", s);
-		return xasprintf("\"%s\"", s);
+		return quoted(json_object_get_string(v));
 	default:
 		return xstrdup(json_object_to_json_string_ext(v,
 		    JSON_C_TO_STRING_PLAIN));
@@ -217,19 +240,24 @@ static char *
 resolve_path(struct parse *p, const char *key, const char *value)
 {
 	const char *home;
+	char *q;
 
 	if (value[0] == '/')
 		return xstrdup(value);
 	if (value[0] == '~') {
 		if (value[1] != '\0' && value[1] != '/') {
-			problem(p, key, "\"%s\": \"~user\" is not supported; "
-			    "write the full path", value);
+			q = quoted(value);
+			problem(p, key, "%s: \"~user\" is not supported; "
+			    "write the full path", q);
+			free(q);
 			return NULL;
 		}
 		home = getenv("HOME");
 		if (home == NULL || home[0] == '\0') {
-			problem(p, key, "cannot expand \"~\" in \"%s\": HOME "
-			    "is not set; write the full path", value);
+			q = quoted(value);
+			problem(p, key, "cannot expand \"~\" in %s: HOME is "
+			    "not set; write the full path", q);
+			free(q);
 			return NULL;
 		}
 		return xasprintf("%s%s", home, value + 1);
@@ -282,9 +310,12 @@ set_folders(struct parse *p, const struct key *k, struct json_object *v)
 				if (json_object_is_type(o, json_type_string) &&
 				    folder_same(json_object_get_string(o),
 				    json_object_get_string(e))) {
-					problem(p, name, "\"%s\" is listed "
-					    "twice; remove one",
+					char *q = quoted(
 					    json_object_get_string(e));
+
+					problem(p, name, "%s is listed twice; "
+					    "remove one", q);
+					free(q);
 					bad = 1;
 					break;
 				}
@@ -431,10 +462,12 @@ walk(struct parse *p, struct json_object *obj, const char *prefix)
 
 		if (k == NULL) {
 			char *known = section_keys(prefix);
+			char *shown = escaped(dotted, 0);
 
-			problem(p, dotted, "unknown key; the keys allowed "
+			problem(p, shown, "unknown key; the keys allowed "
 			    "%s%s are: %s", prefix[0] != '\0' ? "in " :
 			    "at the top", prefix, known);
+			free(shown);
 			free(known);
 		} else {
 			p->seen[k - keys] = 1;
@@ -486,12 +519,15 @@ cross_check(struct parse *p)
 		c->imap.port = c->imap.tls == TLS_IMPLICIT ?
 		    DEFAULT_PORT_IMPLICIT : DEFAULT_PORT_PLAIN;
 	if (c->imap.tls == TLS_NONE && c->imap.host != NULL &&
-	    !is_loopback(c->imap.host))
+	    !is_loopback(c->imap.host)) {
+		char *q = quoted(c->imap.host);
+
 		problem(p, "imap.tls", "\"none\" would send the password "
 		    "unencrypted, so it is only allowed for a loopback host "
-		    "(127.0.0.0/8, ::1, localhost), not \"%s\"; use "
-		    "\"implicit\" (port 993) or \"starttls\" (port 143)",
-		    c->imap.host);
+		    "(127.0.0.0/8, ::1, localhost), not %s; use \"implicit\" "
+		    "(port 993) or \"starttls\" (port 143)", q);
+		free(q);
+	}
 	if (c->ham_threshold > c->spam_threshold)
 		problem(p, "ham_threshold", "%g is above spam_threshold %g; "
 		    "it must be lower or equal", c->ham_threshold,

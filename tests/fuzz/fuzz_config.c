@@ -12,6 +12,8 @@
 
 #include "agent/config.h"
 
+#define PATH "/fuzz/config.json"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -20,8 +22,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config *config = NULL;
 	char *errors = NULL;
 
-	if (config_parse_string((const char *)data, size, "/fuzz/config.json",
-	    &config, &errors) == 0) {
+	if (config_parse_string((const char *)data, size, PATH, &config,
+	    &errors) == 0) {
 		/* Accepted: what the rest of mailsift relies on holds. */
 		if (config->imap.host == NULL || config->state_dir == NULL ||
 		    config->folders.nwatch == 0 ||
@@ -32,8 +34,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		config_free(&config);
 	} else {
-		if (config != NULL || errors == NULL || errors[0] == '\0')
+		if (config != NULL || errors == NULL)
 			abort();
+		/* One problem per line, each naming the file: no input may
+		 * smuggle a line break into a message. */
+		for (const char *line = errors; line != NULL;
+		    line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+			if (strncmp(line, PATH ": ", strlen(PATH ": ")) != 0)
+				abort();
 		free(errors);
 	}
 	return 0;

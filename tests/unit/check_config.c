@@ -312,6 +312,12 @@ START_TEST(unknown_keys_named_at_every_level)
 	assert_line_prefix(errors, "imap.port: unknown key;");
 	ck_assert_int_eq(count_lines(errors), 4);
 	free(errors);
+	/* A key with a line break in it stays on one line. */
+	errors = load_bad("{ \"imap\": { " IMAP_OK ", \"a\\nb\": 1 }, "
+	    "\"state_dir\": \"s\" }");
+	assert_line_prefix(errors, "imap.a\\u000ab: unknown key;");
+	ck_assert_int_eq(count_lines(errors), 1);
+	free(errors);
 }
 END_TEST
 
@@ -355,6 +361,12 @@ static const struct {
 	  "folders: expected an object, got a list" },
 	{ "\"imap\": { " IMAP_OK " }, \"sieve\": false",
 	  "sieve: expected a string, got false" },
+	/* Control characters and quotes escaped, long values cut: one
+	 * problem, one line. */
+	{ "\"imap\": { " IMAP_OK ", \"port\": "
+	  "\"9\\n\\\"93\\u0001 and a very long tail after it, and more\" }",
+	  "imap.port: expected an integer from 1 to 65535, got "
+	  "\"9\\u000a\\\"93\\u0001 and a very long tail after it, an...\"" },
 	{ "\"imap\": { " IMAP_OK ", \"username\": \"\" }",
 	  "imap.username: the value is empty; give a value or leave the key "
 	  "out" },
