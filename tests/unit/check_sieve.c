@@ -1,0 +1,448 @@
+/*
+ * check_sieve.c - unit tests of the Sieve layer: the action list and its
+ * conflict rules (implicit keep, flags, merged folders, discard), the
+ * messages of `check` with their line numbers, the constructs refused
+ * with a reason, the spamtest mapping at its boundaries, and the helpers
+ * that work around libsieve (numeric form, :matches escapes).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/xmem.h"
+#include "sieve/sieve.h"
+#include "sieve/sieve_int.h"
+#include "tests/unit/unit.h"
+
+static const char msg_ham[] =
+    "From: Alice <alice@example.org>\r\n"
+    "To: me+lists@example.org\r\n"
+    "Subject: =?UTF-8?B?Q2hlYXAgdmlhZ3Jh?= today\r\n"
+    "X-Spam-Score: 0.0000\r\n"
+    "\r\n"
+    "Hello.\r\n";
+
+/* Parses text (must be valid) and runs it on msg_ham with score. */
+static void
+run(const char *text, double score, struct sieve_result *r)
+{
+	struct sieve_script *s = NULL;
+	char *err = NULL;
+
+	if (sieve_script_parse("t.sieve", text, &s, &err) < 0)
+		ck_abort_msg("script rejected: %s", err);
+	if (sieve_eval(s, msg_ham, sizeof(msg_ham) - 1, score, r, &err) < 0)
+		ck_abort_msg("eval failed: %s", err);
+	sieve_script_free(&s);
+}
+
+/* Action i as "keep[A,B]", "implicit[...]", "fileinto:X[...]",
+ * "discard[]" for compact assertions. */
+static char *
+show(const struct sieve_result *r)
+{
+	struct buf b = { 0 };
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct sieve_action *a = &r->actions[i];
+
+		if (i)
+			buf_appends(&b, " ");
+		if (a->type == SIEVE_ACTION_FILEINTO)
+			buf_printf(&b, "fileinto:%s", a->mailbox);
+		else if (a->type == SIEVE_ACTION_DISCARD)
+			buf_appends(&b, "discard");
+		else
+			buf_appends(&b, a->implicit ? "implicit" : "keep");
+		buf_appends(&b, "[");
+		for (size_t j = 0; j < a->nflags; j++)
+			buf_printf(&b, "%s%s", j ? "," : "", a->flags[j]);
+		buf_appends(&b, "]");
+	}
+	return buf_steal(&b);
+}
+
+static void
+expect(const char *text, double score, const char *want)
+{
+	struct sieve_result r;
+	char *got;
+
+	run(text, score, &r);
+	got = show(&r);
+	ck_assert_msg(strcmp(got, want) == 0, "script:\n%s\ngot  %s\nwant %s",
+	    text, got, want);
+	free(got);
+	sieve_result_release(&r);
+}
+
+/* The script must be rejected with an error on line `line` whose text
+ * contains `words`. */
+static void
+expect_error(const char *text, int line, const char *words)
+{
+	struct sieve_script *s = NULL;
+	char *err = NULL;
+	char prefix[32];
+
+	ck_assert_msg(sieve_script_parse("t.sieve", text, &s, &err) < 0,
+	    "accepted:\n%s", text);
+	ck_assert(s == NULL);
+	snprintf(prefix, sizeof(prefix), "t.sieve:%d: ", line);
+	ck_assert_msg(strstr(err, prefix) != NULL, "no %s in '%s'", prefix,
+	    err);
+	ck_assert_msg(strstr(err, words) != NULL, "no '%s' in '%s'", words,
+	    err);
+	free(err);
+}
+
+START_TEST(implicit_keep)
+{
+	expect("", -1, "implicit[]");
+	expect("# nothing\n", -1, "implicit[]");
+	expect("if false { keep; }\n", -1, "implicit[]");
+	expect("if true { stop; }\ndiscard;\n", -1, "implicit[]");
+}
+END_TEST
+
+START_TEST(keep_and_discard)
+{
+	/* explicit keep cancels the implicit one; discard alone means
+	 * Trash; discard next to a store is only a cancelled keep */
+	expect("keep;\nkeep;\n", -1, "keep[]");
+	expect("discard;\n", -1, "discard[]");
+	expect("require \"fileinto\";\ndiscard;\nfileinto \"A\";\n", -1,
+	    "fileinto:A[]");
+	expect("discard;\nkeep;\n", -1, "keep[]");
+}
+END_TEST
+
+START_TEST(fileinto_merged)
+{
+	expect("require \"fileinto\";\nfileinto \"A\"; fileinto \"B\";\n"
+	    "fileinto \"A\";\n", -1, "fileinto:A[] fileinto:B[]");
+	/* a repeated folder keeps its place and takes the latest flags */
+	expect("require [\"fileinto\", \"imap4flags\"];\n"
+	    "fileinto :flags \"Q\" \"X\"; addflag \"B\"; fileinto \"X\";\n"
+	    "keep :flags \"K\"; keep;\n", -1, "fileinto:X[B] keep[B]");
+}
+END_TEST
+
+START_TEST(flags)
+{
+	/* flags set before the implicit keep are not lost */
+	expect("require \"imap4flags\";\naddflag \"$A\";\n", -1,
+	    "implicit[$A]");
+	/* setflag after addflag: libsieve double-frees here */
+	expect("require [\"imap4flags\", \"fileinto\"];\naddflag \"X\";\n"
+	    "setflag \"Y\"; setflag [\"Z\", \"W\"]; fileinto \"Box\";\n", -1,
+	    "fileinto:Box[Z,W]");
+	/* removing the newest flag: libsieve removes them all */
+	expect("require \"imap4flags\";\naddflag [\"A\", \"B\"];\n"
+	    "removeflag \"B\"; keep;\n", -1, "keep[A]");
+	/* order kept, duplicates (any case) dropped, strings split */
+	expect("require \"imap4flags\";\naddflag \"B\";\naddflag [\"A\", "
+	    "\"b\"];\naddflag \"C D\";\nremoveflag \"c\";\n", -1,
+	    "implicit[B,A,D]");
+	/* escapes processed, system flags written the usual way */
+	expect("require \"imap4flags\";\nkeep :flags [\"\\\\seen\", "
+	    "\"$Junk\"];\n", -1, "keep[\\Seen,$Junk]");
+	expect("require [\"imap4flags\", \"fileinto\"];\naddflag \"G\";\n"
+	    "fileinto :flags \"\" \"A\";\nfileinto \"B\";\n", -1,
+	    "fileinto:A[] fileinto:B[G]");
+	expect("require [\"imap4flags\", \"fileinto\", \"relational\", "
+	    "\"comparator-i;ascii-numeric\"];\naddflag [\"Alpha\", "
+	    "\"Beta\"];\nif hasflag \"alpha\" { fileinto \"H\"; }\n"
+	    "if hasflag :count \"eq\" :comparator \"i;ascii-numeric\" \"2\" "
+	    "{ fileinto \"Two\"; }\nremoveflag \"ALPHA\";\n"
+	    "if hasflag \"alpha\" { fileinto \"No\"; }\n", -1,
+	    "fileinto:H[Alpha,Beta] fileinto:Two[Alpha,Beta]");
+}
+END_TEST
+
+START_TEST(headers)
+{
+	/* RFC 2047 decoded before matching */
+	expect("require \"fileinto\";\nif header :contains \"subject\" "
+	    "\"cheap VIAGRA\" { fileinto \"J\"; }\n", -1, "fileinto:J[]");
+	/* escaped quote in a key (libsieve cannot quote it) */
+	expect("require \"fileinto\";\nif header :contains \"from\" "
+	    "\"\\\"\" { fileinto \"Q\"; }\nif header :matches \"to\" "
+	    "\"*\\\\**\" { fileinto \"Star\"; }\n", -1, "implicit[]");
+	expect("require [\"fileinto\", \"subaddress\"];\n"
+	    "if address :detail \"to\" \"lists\" { fileinto \"L\"; }\n"
+	    "if address :user \"to\" \"me\" { fileinto \"U\"; }\n", -1,
+	    "fileinto:L[] fileinto:U[]");
+	expect("require [\"fileinto\", \"relational\", "
+	    "\"comparator-i;ascii-numeric\"];\n"
+	    "if header :count \"eq\" :comparator \"i;ascii-numeric\" "
+	    "\"x-none\" \"0\" { fileinto \"Zero\"; }\n", -1,
+	    "fileinto:Zero[]");
+}
+END_TEST
+
+START_TEST(score_header)
+{
+	/* the message says 0.0000; the classifier's score wins */
+	const char *text = "require \"fileinto\";\nif header :matches "
+	    "\"x-spam-score\" \"0.9*\" { fileinto \"S\"; }\n";
+
+	expect(text, 0.95, "fileinto:S[]");
+	expect(text, 0.1, "implicit[]");
+	expect(text, -1, "implicit[]");
+}
+END_TEST
+
+START_TEST(spamtest_rules)
+{
+	const char *pct = "require [\"fileinto\", \"spamtestplus\", "
+	    "\"relational\", \"comparator-i;ascii-numeric\"];\n"
+	    "if spamtest :percent :value \"ge\" :comparator "
+	    "\"i;ascii-numeric\" \"90\" { fileinto \"Junk\"; }\n";
+	const char *untested = "require [\"fileinto\", \"spamtest\"];\n"
+	    "if spamtest :is \"0\" { fileinto \"Untested\"; }\n";
+
+	expect(pct, 0.9, "fileinto:Junk[]");
+	expect(pct, 1, "fileinto:Junk[]");
+	expect(pct, 0.8999, "implicit[]");
+	expect(pct, -1, "implicit[]");
+	expect(untested, -1, "fileinto:Untested[]");
+	expect(untested, 0, "implicit[]");
+}
+END_TEST
+
+START_TEST(spamtest_values)
+{
+	static const struct {
+		double score;
+		const char *plain, *percent;
+	} cases[] = {
+		{ -1, "0", "0" },
+		{ 0, "1", "0" },
+		{ 0.0049, "1", "0" },
+		{ 0.1111, "2", "11" },
+		{ 0.5, "5", "50" },
+		{ 0.8899, "9", "88" },
+		{ 0.89, "9", "89" },
+		{ 0.9, "9", "90" },
+		{ 0.9999, "10", "99" },
+		{ 1, "10", "100" },
+		{ 7, "10", "100" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char v[8];
+
+		sv_spamtest_value(cases[i].score, 0, v);
+		ck_assert_msg(strcmp(v, cases[i].plain) == 0, "%g: %s",
+		    cases[i].score, v);
+		sv_spamtest_value(cases[i].score, 1, v);
+		ck_assert_msg(strcmp(v, cases[i].percent) == 0, "%g%%: %s",
+		    cases[i].score, v);
+	}
+}
+END_TEST
+
+START_TEST(numeric_form)
+{
+	static const char *const cases[][2] = {
+		{ "007", "7" }, { "0", "0" }, { "7.5", "7" }, { "10", "10" },
+		{ "abc", SV_NUM_INFINITY }, { "-3", SV_NUM_INFINITY },
+		{ "", SV_NUM_INFINITY }, { "99999999999", SV_NUM_MAX },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = sv_numeric_form(cases[i][0]);
+
+		ck_assert_msg(strcmp(got, cases[i][1]) == 0, "'%s' -> '%s'",
+		    cases[i][0], got);
+		free(got);
+	}
+}
+END_TEST
+
+START_TEST(matcher)
+{
+	struct sv_match m = { SV_CMP_CASEMAP, SV_MT_MATCHES, SV_REL_EQ };
+	char *v[] = { "say *now*? yes" };
+	char *k1[] = { "*\\*now\\**" }, *k2[] = { "*now\\?*" };
+	char *k3[] = { "SAY*" }, *k4[] = { "say ?now*" };
+
+	ck_assert(sv_match_values(&m, v, 1, k1, 1));
+	ck_assert(!sv_match_values(&m, v, 1, k2, 1));
+	ck_assert(sv_match_values(&m, v, 1, k3, 1));
+	ck_assert(sv_match_values(&m, v, 1, k4, 1));
+	m.cmp = SV_CMP_OCTET;
+	ck_assert(!sv_match_values(&m, v, 1, k3, 1));
+	m.cmp = SV_CMP_NUMERIC;
+	m.mt = SV_MT_VALUE;
+	m.rel = SV_REL_GT;
+	{
+		char *vals[] = { "abc" }, *keys[] = { "1000" };
+
+		/* RFC 4790: no leading digit is positive infinity */
+		ck_assert(sv_match_values(&m, vals, 1, keys, 1));
+	}
+	m.mt = SV_MT_COUNT;
+	m.rel = SV_REL_EQ;
+	{
+		char *keys[] = { "0" };
+
+		ck_assert(sv_match_values(&m, NULL, 0, keys, 1));
+	}
+}
+END_TEST
+
+START_TEST(check_messages)
+{
+	expect_error("keep;\nfrobnicate \"x\";\nkeep;\n", 2,
+	    "unknown command 'frobnicate'");
+	expect_error("require \"fileinto\";\nif true {\n  fileinto \"A\"\n"
+	    "}\n", 4, "expected ';'");
+	expect_error("keep;\n\nfileinto \"Junk\";\n", 3,
+	    "add require \"fileinto\"");
+	expect_error("if header :contains \"subject\" \"x {\n keep;\n}\n",
+	    1, "never closed");
+	expect_error("require \"fileinto\";\nkeep;\nrequire \"imap4flags\";\n",
+	    3, "require must come before");
+	expect_error("require \"imap4flags\";\nif hasflag :regex \"x\" "
+	    "{ keep; }\n", 2, ":matches or :contains");
+	expect_error("if header :value \"ge\" \"x\" \"1\" { keep; }\n", 1,
+	    "require \"relational\"");
+	expect_error("require \"spamtest\";\nif spamtest :percent \"5\" "
+	    "{ keep; }\n", 2, "spamtestplus");
+	expect_error("require [\"relational\", "
+	    "\"comparator-i;ascii-numeric\"];\n"
+	    "if header :contains :comparator \"i;ascii-numeric\" \"x\" "
+	    "\"1\" { keep; }\n", 2, "whole numbers");
+}
+END_TEST
+
+START_TEST(refused)
+{
+	expect_error("redirect \"a@example.org\";\n", 1, "never sends mail");
+	expect_error("\nrequire \"reject\";\nreject \"no\";\n", 2,
+	    "cannot refuse");
+	expect_error("require \"vacation\";\n", 1, "never sends mail");
+	expect_error("require \"envelope\";\n", 1, "envelope is gone");
+	expect_error("require \"regex\";\n", 1, ":regex");
+	expect_error("require \"variables\";\n", 1, "not supported");
+	expect_error("require \"fileinto\";\nfileinto :copy \"A\";\n", 2,
+	    "drop :copy");
+	expect_error("require \"imap4flags\";\naddflag \"a(b\";\n", 2,
+	    "not a valid IMAP flag");
+}
+END_TEST
+
+START_TEST(rule_text)
+{
+	struct sieve_result r;
+
+	run("require \"fileinto\";\n\nif true {\n  fileinto \"Junk\";\n}\n",
+	    -1, &r);
+	ck_assert_str_eq(r.rule, "line 4: fileinto \"Junk\"");
+	sieve_result_release(&r);
+	run("", -1, &r);
+	ck_assert(strstr(r.rule, "implicit keep") != NULL);
+	sieve_result_release(&r);
+}
+END_TEST
+
+START_TEST(default_script)
+{
+	char *text = sieve_default_script("Spam \"x\"", 0.9);
+	struct sieve_script *s = NULL;
+	struct sieve_result r;
+	char *err = NULL, *got;
+
+	ck_assert_msg(sieve_script_parse("default", text, &s, &err) == 0,
+	    "%s", err);
+	ck_assert(sieve_eval(s, msg_ham, sizeof(msg_ham) - 1, 0.95, &r,
+	    &err) == 0);
+	got = show(&r);
+	ck_assert_str_eq(got, "fileinto:Spam \"x\"[$Junk]");
+	free(got);
+	sieve_result_release(&r);
+	ck_assert(sieve_eval(s, msg_ham, sizeof(msg_ham) - 1, 0.2, &r,
+	    &err) == 0);
+	got = show(&r);
+	ck_assert_str_eq(got, "implicit[]");
+	free(got);
+	sieve_result_release(&r);
+	sieve_script_free(&s);
+	free(text);
+}
+END_TEST
+
+START_TEST(malformed_messages)
+{
+	static const char *const msgs[] = {
+		"", "no headers at all", "Subject:\n\n", "Subject:x\n",
+		"From: <<<@@@>>>\nSubject: a\n\nb",
+		"\x01\x02\xff\xfe: \x80\n\n",
+	};
+	const char *text = "require [\"fileinto\", \"imap4flags\"];\n"
+	    "if address :domain \"from\" \"x\" { fileinto \"A\"; }\n"
+	    "if header :contains \"subject\" \"a\" { addflag \"S\"; }\n";
+	struct sieve_script *s = NULL;
+	char *err = NULL;
+
+	ck_assert(sieve_script_parse("t", text, &s, &err) == 0);
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		struct sieve_result r;
+
+		ck_assert_msg(sieve_eval(s, msgs[i], strlen(msgs[i]), -1, &r,
+		    &err) == 0, "message %zu: %s", i, err);
+		ck_assert(r.n == 1);
+		sieve_result_release(&r);
+	}
+	sieve_script_free(&s);
+}
+END_TEST
+
+START_TEST(load_file)
+{
+	struct sieve_script *s = NULL;
+	char *err = NULL;
+
+	ck_assert(sieve_script_load("/nonexistent/x.sieve", &s, &err) < 0);
+	ck_assert(strstr(err, "/nonexistent/x.sieve: cannot read") != NULL);
+	free(err);
+	ck_assert(sieve_script_load(FIXTURES "/sieve/good.sieve", &s,
+	    &err) == 0);
+	sieve_script_free(&s);
+	ck_assert(s == NULL);
+	ck_assert(sieve_script_load(FIXTURES "/sieve/bad.sieve", &s,
+	    &err) < 0);
+	ck_assert(strstr(err, "bad.sieve:4: ") != NULL);
+	free(err);
+}
+END_TEST
+
+static Suite *
+sieve_suite(void)
+{
+	Suite *s = suite_create("sieve");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, implicit_keep);
+	tcase_add_test(tc, keep_and_discard);
+	tcase_add_test(tc, fileinto_merged);
+	tcase_add_test(tc, flags);
+	tcase_add_test(tc, headers);
+	tcase_add_test(tc, score_header);
+	tcase_add_test(tc, spamtest_rules);
+	tcase_add_test(tc, spamtest_values);
+	tcase_add_test(tc, numeric_form);
+	tcase_add_test(tc, matcher);
+	tcase_add_test(tc, check_messages);
+	tcase_add_test(tc, refused);
+	tcase_add_test(tc, rule_text);
+	tcase_add_test(tc, default_script);
+	tcase_add_test(tc, malformed_messages);
+	tcase_add_test(tc, load_file);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(sieve_suite)
