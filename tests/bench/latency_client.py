@@ -1,25 +1,29 @@
 #!/usr/bin/env python3
 """latency_client.py - the timing client of tests/bench/latency.
 
-Appends N messages to INBOX, one at a time, as an ordinary IMAP client,
-and for each one measures, from the moment the server confirmed the APPEND
-(tagged OK):
+Each round appends one message to INBOX, where mailsift waits in IDLE,
+and right after it one to a folder of its own ("Baseline" by default) that
+mailsift does not watch, and measures from each APPEND's completion (the
+tagged OK):
 
-  dovecot   until an IDLE client of our own on INBOX receives "* n EXISTS":
-            the server's own IDLE notification delay (Dovecot waits about
-            0.5 s after a change before it notifies);
-  mailsift  until the message appears in the target folder's Maildir (new/
-            or cur/), watched with inotify: the moment mailsift's MOVE
-            stored it there.
+  mailsift  until the INBOX message appears in the target folder's Maildir
+            (new/ or cur/), watched with inotify: the moment mailsift's MOVE
+            stored it there;
+  dovecot   until an IDLE client of our own on the Baseline folder receives
+            "* n EXISTS": the server's own IDLE notification delay (Dovecot
+            waits about 0.5 s after a change before it notifies), which is
+            also the first part of mailsift's figure.
 
-Both clocks are time.monotonic() in this one process, so the two figures
-of a message are measured from the same instant, for the same event.
-Measurement error: the inotify and socket wake-ups and this loop cost well
-under a millisecond; the file appears in the Maildir a fraction of a
-millisecond before the server answers mailsift's MOVE.
+The baseline has its own folder because an IDLE client on INBOX races with
+mailsift: when mailsift's MOVE comes first, Dovecot reports neither the
+arrival nor the expunge to the other client.  All times are
+time.monotonic() in this one process.  Measurement error: the inotify and
+socket wake-ups and this loop cost well under a millisecond; the file
+appears in the Maildir a fraction of a millisecond before the server
+answers mailsift's MOVE.
 
 Standard library only (socket, select, ctypes for inotify).  Prints one
-tab-separated line per message: index, dovecot ms, mailsift ms (or "-"
+tab-separated line per round: index, dovecot ms, mailsift ms (or "-"
 when nothing arrived within the timeout).
 """
 import argparse
@@ -159,13 +163,15 @@ def main():
     ap.add_argument("-n", type=int, default=50)
     ap.add_argument("--interval", type=float, default=1.5)
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--baseline", default="Baseline",
+                    help="folder for the baseline messages (must exist)")
     a = ap.parse_args()
 
     with open(a.password_file) as f:
         password = f.read().rstrip("\n")
     watcher = Imap(a.host, a.port)
     watcher.login(a.user, password)
-    watcher.idle("INBOX")
+    watcher.idle(a.baseline)
     appender = Imap(a.host, a.port)
     appender.login(a.user, password)
     target = Inotify(a.target_maildir)
@@ -173,8 +179,8 @@ def main():
 
     for i in range(1, a.n + 1):
         started = time.monotonic()
-        # Forget what the IDLE connection said about earlier messages (the
-        # EXPUNGE of mailsift's moves) so it cannot count for this one.
+        # Forget anything the IDLE connection said late about earlier
+        # rounds, so it cannot count for this one.
         while select.select([watcher.sock], [], [], 0)[0]:
             data = watcher.sock.recv(65536)
             if not data:
@@ -182,9 +188,11 @@ def main():
             watcher.buf += data
         while watcher.has_line():
             watcher.line()
-        msg = message(i, run_id)
-        appender.command(b"APPEND INBOX", msg)
+        appender.command(b"APPEND INBOX", message(i, run_id))
         t0 = time.monotonic()
+        appender.command(b"APPEND " + Imap.quote(a.baseline),
+                         message(i, run_id + ".baseline"))
+        t0_base = time.monotonic()
         t_exists = t_target = None
         deadline = t0 + a.timeout
         while t_exists is None or t_target is None:
@@ -209,8 +217,9 @@ def main():
                     line = watcher.line()
                     if line.endswith(b" EXISTS") and t_exists is None:
                         t_exists = now
-        fmt = lambda t: "-" if t is None else "%.3f" % ((t - t0) * 1000)
-        print("%d\t%s\t%s" % (i, fmt(t_exists), fmt(t_target)), flush=True)
+        fmt = lambda t, t_0: "-" if t is None else "%.3f" % ((t - t_0) * 1000)
+        print("%d\t%s\t%s" % (i, fmt(t_exists, t0_base), fmt(t_target, t0)),
+              flush=True)
         rest = a.interval - (time.monotonic() - started)
         if rest > 0 and i < a.n:
             time.sleep(rest)
