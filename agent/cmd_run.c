@@ -1,5 +1,274 @@
-/* placeholder: replaced by the module's owner */
+/*
+ * cmd_run.c - `mailsift run` (the daemon) and `mailsift status`.
+ */
+#include <getopt.h>
+#include <json.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "agent/commands.h"
-int cmd_run(int argc, char **argv) { fprintf(stderr, "mailsift: %s: not built yet\n", argv[0]); return EXIT_RUNTIME; }
-int cmd_status(int argc, char **argv) { fprintf(stderr, "mailsift: %s: not built yet\n", argv[0]); return EXIT_RUNTIME; }
+#include "agent/config.h"
+#include "agent/daemon.h"
+#include "agent/log.h"
+#include "agent/report.h"
+#include "agent/xmem.h"
+#include "state/ledger.h"
+
+static const char run_usage[] =
+    "usage: mailsift run -c CONFIG [--once] [-v | --log-level LEVEL]\n"
+    "\n"
+    "Logs in to the IMAP account in CONFIG, sorts every new message of the\n"
+    "watched folders (score, then the owner's Sieve script, or the built-in\n"
+    "policy: spam to Junk tagged $Junk, the rest kept), then waits for new\n"
+    "mail with IDLE and sorts it as it arrives.  Messages are moved and\n"
+    "tagged, never deleted.\n"
+    "\n"
+    "  -c, --config FILE     the JSON configuration (see README.md)\n"
+    "      --once            sort the backlog, then exit (for cron, tests)\n"
+    "  -v, --verbose         log every decision (level info)\n"
+    "      --log-level L     error, warn, notice (default), info or debug\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n";
+
+static const char status_usage[] =
+    "usage: mailsift status -c CONFIG [--json] [-n COUNT]\n"
+    "\n"
+    "Shows what the daemon is doing, whether the Sieve script is in force,\n"
+    "and the latest decisions with their score and the rule that fired.\n"
+    "\n"
+    "  -c, --config FILE     the JSON configuration\n"
+    "      --json            one JSON object instead of text\n"
+    "  -n COUNT              how many recent decisions (default 10)\n"
+    "  -h, --help            this text\n";
+
+/* Loads the config named by -c; prints problems; exit status or -1. */
+static int
+load_config(const char *path, const char *usage, struct config **config_r)
+{
+	char *errors = NULL;
+
+	if (path == NULL) {
+		fprintf(stderr, "mailsift: -c CONFIG is required\n\n%s", usage);
+		return EXIT_USAGE;
+	}
+	if (config_load(path, config_r, &errors) < 0) {
+		fprintf(stderr, "%s\n", errors);
+		free(errors);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct config *config = NULL;
+	const char *path = NULL, *level_name = NULL;
+	enum log_level level;
+	int once = 0, opt, rc;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 'o': once = 1; break;
+		case 'v': level_name = "info"; break;
+		case 'l': level_name = optarg; break;
+		case 'h': fputs(run_usage, stdout); return EXIT_OK;
+		default: fputs(run_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mailsift: unexpected argument '%s'\n\n%s",
+		    argv[optind], run_usage);
+		return EXIT_USAGE;
+	}
+	if ((rc = load_config(path, run_usage, &config)) >= 0)
+		return rc;
+	if (level_name == NULL)
+		level_name = config->log_level;
+	if (level_name != NULL) {
+		if (log_level_parse(level_name, &level) < 0) {
+			fprintf(stderr, "mailsift: unknown log level '%s'\n",
+			    level_name);
+			config_free(&config);
+			return EXIT_USAGE;
+		}
+		log_set_level(level);
+	}
+	rc = daemon_run(config, once);
+	config_free(&config);
+	return rc;
+}
+
+static const char *
+time_text(int64_t t, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t == 0 || localtime_r(&tt, &tm) == NULL)
+		return "never";
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}
+
+static struct json_object *
+decision_json(const struct ledger_decision *d)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "time", json_object_new_int64(d->time));
+	json_object_object_add(o, "folder", json_object_new_string(d->folder));
+	json_object_object_add(o, "uid", json_object_new_int64(d->uid));
+	json_object_object_add(o, "message_id", d->message_id ?
+	    json_object_new_string(d->message_id) : NULL);
+	json_object_object_add(o, "score", d->score < 0 ? NULL :
+	    json_object_new_double(d->score));
+	json_object_object_add(o, "verdict", d->verdict ?
+	    json_object_new_string(d->verdict) : NULL);
+	json_object_object_add(o, "rule", d->rule ?
+	    json_object_new_string(d->rule) : NULL);
+	json_object_object_add(o, "actions",
+	    json_object_new_string(d->actions));
+	json_object_object_add(o, "state",
+	    json_object_new_string(decision_state_name(d->state)));
+	json_object_object_add(o, "dest_folder", d->dest_folder ?
+	    json_object_new_string(d->dest_folder) : NULL);
+	json_object_object_add(o, "dest_uid", d->dest_uid ?
+	    json_object_new_int64(d->dest_uid) : NULL);
+	json_object_object_add(o, "error", d->error ?
+	    json_object_new_string(d->error) : NULL);
+	return o;
+}
+
+static void
+print_status_text(struct json_object *status, struct ledger_decision *v,
+    size_t n)
+{
+	struct json_object *script = NULL, *x;
+	char tbuf[64];
+
+	if (status == NULL) {
+		printf("daemon: has not run with this state_dir yet\n");
+	} else {
+		printf("daemon: %s (pid %d), account %s\n",
+		    json_object_get_string(json_object_object_get(status,
+		    "state")),
+		    json_object_get_int(json_object_object_get(status, "pid")),
+		    json_object_get_string(json_object_object_get(status,
+		    "account")));
+		printf("last sync: %s\n", time_text(json_object_get_int64(
+		    json_object_object_get(status, "last_sync")), tbuf,
+		    sizeof(tbuf)));
+		if ((x = json_object_object_get(status, "last_error")) != NULL)
+			printf("last error: %s\n", json_object_get_string(x));
+		json_object_object_get_ex(status, "script", &script);
+		if (script != NULL) {
+			x = json_object_object_get(script, "path");
+			printf("sieve script: %s: %s\n", x ?
+			    json_object_get_string(x) : "(built-in policy)",
+			    json_object_get_string(json_object_object_get(
+			    script, "state")));
+			if ((x = json_object_object_get(script, "errors")))
+				printf("%s\n", json_object_get_string(x));
+		}
+	}
+	printf("\nrecent decisions (newest first):\n");
+	if (n == 0)
+		printf("  none yet\n");
+	for (size_t i = 0; i < n; i++) {
+		printf("  %s  %s uid %u  %s\n", time_text(v[i].time, tbuf,
+		    sizeof(tbuf)), v[i].folder, v[i].uid,
+		    v[i].message_id ? v[i].message_id : "(no Message-ID)");
+		if (v[i].score >= 0)
+			printf("    score %.4f (%s)\n", v[i].score,
+			    v[i].verdict ? v[i].verdict : "?");
+		printf("    %s: %s\n", decision_state_name(v[i].state),
+		    v[i].actions);
+		if (v[i].rule)
+			printf("    rule: %s\n", v[i].rule);
+		if (v[i].error)
+			printf("    error: %s\n", v[i].error);
+	}
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct config *config = NULL;
+	struct ledger *ledger = NULL;
+	struct ledger_decision *v = NULL;
+	struct json_object *status = NULL;
+	const char *path = NULL;
+	char *err = NULL, *file;
+	size_t n = 0;
+	int json = 0, count = 10, opt, rc;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:n:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 'j': json = 1; break;
+		case 'n': count = atoi(optarg); break;
+		case 'h': fputs(status_usage, stdout); return EXIT_OK;
+		default: fputs(status_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (count <= 0) {
+		fprintf(stderr, "mailsift: -n needs a positive count\n");
+		return EXIT_USAGE;
+	}
+	if ((rc = load_config(path, status_usage, &config)) >= 0)
+		return rc;
+	rc = EXIT_RUNTIME;
+	file = report_path(config->state_dir);
+	status = json_object_from_file(file);
+	free(file);
+	file = config_ledger_db(config);
+	if (ledger_open(file, &ledger, &err) < 0 ||
+	    ledger_decisions_recent(ledger, count, &v, &n) < 0) {
+		fprintf(stderr, "mailsift: %s\n", err ? err :
+		    ledger_error(ledger));
+		goto out;
+	}
+	if (json) {
+		struct json_object *o = json_object_new_object();
+		struct json_object *list = json_object_new_array();
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(list, decision_json(&v[i]));
+		json_object_object_add(o, "daemon", json_object_get(status));
+		json_object_object_add(o, "decisions", list);
+		printf("%s\n", json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else {
+		print_status_text(status, v, n);
+	}
+	rc = EXIT_OK;
+out:
+	free(file);
+	free(err);
+	ledger_decisions_free(v, n);
+	ledger_close(&ledger);
+	json_object_put(status);
+	config_free(&config);
+	return rc;
+}

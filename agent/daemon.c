@@ -2,8 +2,8 @@
  * daemon.c - the event loop around sort.c (see daemon.h).
  *
  * One connection, one selected folder at a time.  The first watched folder
- * is watched with IDLE; when there are more, the wait is capped at the poll
- * interval so the others are looked at regularly.  Signals and edits of the
+ * is watched with IDLE; the wait is capped at the poll interval so the
+ * other watched folders and Junk (for learning) are looked at regularly.  Signals and edits of the
  * Sieve script wake the wait through one epoll descriptor, which the store
  * polls beside its socket (a self-pipe for signals, inotify for the
  * script's directory).
@@ -23,6 +23,7 @@
 #include "agent/commands.h"
 #include "agent/daemon.h"
 #include "agent/filter.h"
+#include "agent/learn.h"
 #include "agent/log.h"
 #include "agent/report.h"
 #include "agent/sort.h"
@@ -43,13 +44,15 @@ struct daemon {
 	struct store *store;
 	char *junk;			/* resolved for this connection */
 	char *trash;
+	struct learner learner;		/* refers to the fields above */
 	char *account;
 	struct report report;
 	int epoll_fd;
 	int inotify_fd;
 	int once;
 	int stop;
-	int reload;
+	int reload;			/* SIGHUP: read the script again */
+	int script_touched;		/* its directory changed: look */
 };
 
 static int signal_pipe[2] = { -1, -1 };
@@ -125,7 +128,8 @@ wake_teardown(struct daemon *d)
 		close(d->inotify_fd);
 }
 
-/* Reads what woke us: signals set stop/reload, script edits set reload. */
+/* Reads what woke us: signals set stop or reload, changes in the script's
+ * directory set script_touched. */
 static void
 wake_drain(struct daemon *d)
 {
@@ -143,7 +147,7 @@ wake_drain(struct daemon *d)
 	}
 	if (d->inotify_fd >= 0)
 		while (read(d->inotify_fd, events, sizeof(events)) > 0)
-			d->reload = 1;
+			d->script_touched = 1;
 }
 
 /* Sleeps up to seconds, or until a signal or script edit. */
@@ -219,9 +223,10 @@ script_maybe_reload(struct daemon *d)
 
 	if (d->config->sieve == NULL)
 		return;
-	if (d->reload || script_changed(d, &now))
+	if (d->reload || (d->script_touched && script_changed(d, &now)))
 		script_load(d, 0);
 	d->reload = 0;
+	d->script_touched = 0;
 }
 
 /* Finds the Junk and Trash folders for this connection: configured name,
@@ -257,6 +262,15 @@ resolve_folders(struct daemon *d)
 		*slots[i] = name ? name : xstrdup(specials[i].fallback);
 	}
 	log_info("junk folder '%s', trash folder '%s'", d->junk, d->trash);
+	d->learner = (struct learner){
+		.store = d->store,
+		.ledger = d->ledger,
+		.filter = d->filter,
+		.junk = d->junk,
+		.trash = d->trash,
+		/* Content hashes must match sort.c's: same fetch cap. */
+		.max_message_bytes = d->config->max_message_bytes,
+	};
 	return STORE_OK;
 }
 
@@ -278,6 +292,7 @@ sort_all(struct daemon *d)
 		.ledger = d->ledger,
 		.filter = d->filter,
 		.script = d->script,
+		.learner = &d->learner,
 		.junk = d->junk,
 		.trash = d->trash,
 		.spam_threshold = d->config->spam_threshold,
@@ -301,6 +316,15 @@ sort_all(struct daemon *d)
 		if (st != STORE_OK)
 			break;
 	}
+	/* The owner's opinions: drags into Junk, and keywords. */
+	if (st == STORE_OK && !d->stop)
+		st = learn_scan_junk(&d->learner);
+	for (size_t i = 0; st == STORE_OK && !d->stop &&
+	    i < d->config->folders.nwatch; i++)
+		st = learn_scan_keywords(&d->learner,
+		    d->config->folders.watch[i]);
+	if (st == STORE_OK && !d->stop)
+		st = learn_scan_keywords(&d->learner, d->junk);
 	if (st == STORE_OK)
 		d->report.last_sync = time(NULL);
 	return st;
@@ -322,8 +346,10 @@ wait_for_news(struct daemon *d)
 	    &uidvalidity, &uidnext);
 	if (st != STORE_OK)
 		return st;
-	timeout = c->folders.nwatch > 1 ? c->imap.poll_interval :
-	    c->imap.idle_restart;
+	/* IDLE sees only the first watched folder: the others and Junk
+	 * (the owner's drags into it) are looked at every poll_interval. */
+	timeout = c->imap.poll_interval < c->imap.idle_restart ?
+	    c->imap.poll_interval : c->imap.idle_restart;
 	st = d->store->ops->wait(d->store, timeout * 1000, d->epoll_fd,
 	    &changed);
 	wake_drain(d);

@@ -100,7 +100,7 @@ report_write(struct report *r)
 	json_object_object_add(totals, "failed",
 	    json_object_new_int64(r->totals.failed));
 	json_object_object_add(o, "totals", totals);
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	if ((f = fopen(tmp, "w")) == NULL) {
 		log_warn("cannot write %s", tmp);

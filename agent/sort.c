@@ -419,13 +419,29 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	    uid, &pending);
 	if (have_known < 0 || have_pending < 0)
 		goto ledger_failed;
-	if (have_known && known.decided > 0 && !have_pending) {
-		/* Decided before (a re-scan after a UIDVALIDITY change, or
-		 * filed here by a rule): never handle a message twice. */
-		log_info("%s uid %u: already handled (%s), left alone",
-		    folder, uid, msgid ? msgid : "no Message-ID");
-		stats->known++;
-		goto out;
+	if (have_known && !have_pending) {
+		/* Known before: decided already (a re-scan after a UIDVALIDITY
+		 * change, or filed here by a rule), or moved here by the
+		 * owner, perhaps out of Junk.  Never handle it twice. */
+		int handled = known.decided > 0;
+
+		if (s->learner != NULL) {
+			st = learn_seen_again(s->learner, folder, &msg, &known,
+			    &handled);
+			if (st != STORE_OK)
+				goto out;
+		}
+		if (handled) {
+			log_info("%s uid %u: already handled (%s), left alone",
+			    folder, uid, msgid ? msgid : "no Message-ID");
+			stats->known++;
+			goto out;
+		}
+		/* Learning may have marked it rescued: read it again. */
+		ledger_message_release(&known);
+		if ((have_known = ledger_message_find(s->ledger, hash,
+		    &known)) < 0)
+			goto ledger_failed;
 	}
 
 	plan_decide(s, folder, &msg, have_known ? &known : NULL, &score,

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "agent/filter.h"
+#include "agent/learn.h"
 #include "agent/store.h"
 #include "sieve/sieve.h"
 #include "state/ledger.h"
@@ -22,6 +23,7 @@ struct sorter {
 	struct ledger *ledger;			/* borrowed */
 	struct filter *filter;			/* borrowed; NULL: no scores */
 	const struct sieve_script *script;	/* borrowed; NULL: built-in */
+	struct learner *learner;		/* borrowed; NULL: no learning */
 	const char *junk;			/* resolved Junk folder name */
 	const char *trash;			/* resolved Trash folder name */
 	double spam_threshold;			/* verdicts from scores */

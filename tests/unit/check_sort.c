@@ -1,0 +1,403 @@
+/*
+ * check_sort.c - the sorting engine (agent/sort.c) over the in-memory
+ * store, a real ledger, the real classifier and the real Sieve layer:
+ * final folder contents and ledger rows, including crash and disconnect
+ * points injected by store_mem.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/filter.h"
+#include "agent/xmem.h"
+#include "agent/message.h"
+#include "agent/sort.h"
+#include "agent/store_mem.h"
+#include "sieve/sieve.h"
+#include "state/ledger.h"
+#include "tests/unit/unit.h"
+
+struct fixture {
+	char dir[64];
+	struct store *store;
+	struct ledger *ledger;
+	struct filter *filter;
+	struct sieve_script *script;
+	struct sorter sorter;
+	struct sort_stats stats;
+};
+
+static struct fixture fx;
+
+static void
+setup(void)
+{
+	char *path, *err = NULL;
+
+	memset(&fx, 0, sizeof(fx));
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/check_sort.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
+	fx.store = store_mem_new();
+	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	path = xasprintf("%s/ledger.db", fx.dir);
+	ck_assert_msg(ledger_open(path, &fx.ledger, &err) == 0, "%s", err);
+	free(path);
+	fx.sorter = (struct sorter){
+		.store = fx.store, .ledger = fx.ledger, .junk = "Junk",
+		.trash = "Trash", .spam_threshold = 0.9,
+		.ham_threshold = 0.1, .max_message_bytes = 1 << 20,
+	};
+}
+
+static void
+teardown(void)
+{
+	char *cmd = xasprintf("rm -rf '%s'", fx.dir);
+
+	sieve_script_free(&fx.script);
+	filter_close(&fx.filter);
+	ledger_close(&fx.ledger);
+	store_free(&fx.store);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+}
+
+static void
+use_script(const char *text)
+{
+	char *errors = NULL;
+
+	ck_assert_msg(sieve_script_parse("test.sieve", text, &fx.script,
+	    &errors) == 0, "script: %s", errors);
+	fx.sorter.script = fx.script;
+}
+
+static char *
+make_message(const char *id, const char *subject, const char *body)
+{
+	return xasprintf("From: someone@sender.example\r\n"
+	    "To: owner@example.org\r\nMessage-ID: <%s@test>\r\n"
+	    "Subject: %s\r\n\r\n%s\r\n", id, subject, body);
+}
+
+static uint32_t
+append(const char *box, const char *id, const char *subject)
+{
+	char *m = make_message(id, subject, "some text");
+	uint32_t uid = store_mem_append(fx.store, box, m, strlen(m), NULL);
+
+	free(m);
+	return uid;
+}
+
+static enum store_status
+sort(const char *box)
+{
+	return sort_folder(&fx.sorter, box, &fx.stats);
+}
+
+/* Number of messages in box whose Message-ID is <id@test>. */
+static int
+count_id(const char *box, const char *id)
+{
+	char want[128];
+	int n = 0;
+
+	snprintf(want, sizeof(want), "<%s@test>", id);
+	for (size_t i = 0; i < store_mem_count(fx.store, box); i++) {
+		const struct store_msg *m = store_mem_at(fx.store, box, i);
+		struct message pm;
+		char *got;
+		message_parse(&pm, m->data, m->len);
+		got = message_id(&pm);
+		n += got != NULL && strcmp(got, want) == 0;
+		free(got);
+		message_release(&pm);
+	}
+	return n;
+}
+
+static const struct store_msg *
+find_id(const char *box, const char *id)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "<%s@test>", id);
+	for (size_t i = 0; i < store_mem_count(fx.store, box); i++) {
+		const struct store_msg *m = store_mem_at(fx.store, box, i);
+		if (strstr(m->data, want) != NULL)
+			return m;
+	}
+	return NULL;
+}
+
+static const char rules[] =
+    "require [\"fileinto\", \"imap4flags\"];\n"
+    "if header :contains \"Subject\" \"offer\" {\n"
+    "  fileinto :flags \"$Junk\" \"Junk\";\n"
+    "} elsif header :contains \"Subject\" \"[list]\" {\n"
+    "  fileinto \"Lists\";\n"
+    "} elsif header :contains \"Subject\" \"both\" {\n"
+    "  fileinto \"Archive\"; keep :flags \"$Important\";\n"
+    "} elsif header :contains \"Subject\" \"drop\" {\n"
+    "  discard;\n"
+    "}\n";
+
+START_TEST(builtin_policy_keeps_unscored_mail_unread)
+{
+	append("INBOX", "a", "hello");
+	append("INBOX", "b", "lunch?");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_uint_eq(store_mem_count(fx.store, "INBOX"), 2);
+	ck_assert_uint_eq(fx.stats.kept, 2);
+	ck_assert_int_eq(store_has_flag(find_id("INBOX", "a")->flags,
+	    find_id("INBOX", "a")->nflags, "\\Seen"), 0);
+	/* A second pass finds nothing new. */
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_uint_eq(fx.stats.seen, 2);
+}
+END_TEST
+
+START_TEST(builtin_policy_files_spam_into_junk)
+{
+	char *path = xasprintf("%s/tokens.db", fx.dir), *err = NULL;
+	char *spam = make_message("s0", "cheap pills offer",
+	    "buy cheap pills now viagra casino winner");
+	char *ham = make_message("h0", "meeting notes",
+	    "the quarterly meeting notes are attached for review");
+
+	ck_assert_msg(filter_open(path, &fx.filter, &err) == 0, "%s", err);
+	for (int i = 0; i < 20; i++) {
+		ck_assert(filter_learn(fx.filter, spam, strlen(spam), 1, 0,
+		    &err) == 0);
+		ck_assert(filter_learn(fx.filter, ham, strlen(ham), 0, 0,
+		    &err) == 0);
+	}
+	fx.sorter.filter = fx.filter;
+	store_mem_append(fx.store, "INBOX", spam, strlen(spam), NULL);
+	store_mem_append(fx.store, "INBOX", ham, strlen(ham), NULL);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Junk", "s0"), 1);
+	ck_assert_int_eq(count_id("INBOX", "s0"), 0);
+	ck_assert_int_eq(count_id("INBOX", "h0"), 1);
+	ck_assert(store_has_flag(find_id("Junk", "s0")->flags,
+	    find_id("Junk", "s0")->nflags, "$Junk"));
+	free(spam);
+	free(ham);
+	free(path);
+}
+END_TEST
+
+START_TEST(sieve_actions_are_carried_out)
+{
+	const struct store_msg *m;
+
+	use_script(rules);
+	append("INBOX", "j", "special offer");
+	append("INBOX", "l", "[list] digest");
+	append("INBOX", "b", "both please");
+	append("INBOX", "d", "drop this");
+	append("INBOX", "k", "plain");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Junk", "j"), 1);
+	ck_assert_int_eq(count_id("Lists", "l"), 1);
+	ck_assert_int_eq(count_id("Archive", "b"), 1);
+	ck_assert_int_eq(count_id("INBOX", "b"), 1);
+	ck_assert_int_eq(count_id("Trash", "d"), 1);	/* never deleted */
+	ck_assert_int_eq(count_id("INBOX", "k"), 1);
+	ck_assert_uint_eq(store_mem_count(fx.store, "INBOX"), 2);
+	m = find_id("Junk", "j");
+	ck_assert(store_has_flag(m->flags, m->nflags, "$Junk"));
+	m = find_id("INBOX", "b");
+	ck_assert(store_has_flag(m->flags, m->nflags, "$Important"));
+	m = find_id("Archive", "b");
+	ck_assert(!store_has_flag(m->flags, m->nflags, "$Important"));
+}
+END_TEST
+
+START_TEST(moved_bytes_are_identical)
+{
+	char *raw = make_message("x", "special offer", "body\r\n\r\nmore");
+	const struct store_msg *m;
+
+	use_script(rules);
+	store_mem_append(fx.store, "INBOX", raw, strlen(raw), NULL);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	m = find_id("Junk", "x");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->len, strlen(raw));
+	ck_assert_mem_eq(m->data, raw, m->len);
+	free(raw);
+}
+END_TEST
+
+START_TEST(disconnect_after_move_is_not_repeated)
+{
+	struct ledger_decision *v = NULL;
+	size_t n = 0;
+
+	use_script(rules);
+	append("INBOX", "j", "special offer");
+	store_mem_fail(fx.store, "move", 1, STORE_CONN_LOST, 1);
+	ck_assert_int_eq(sort("INBOX"), STORE_CONN_LOST);
+	ck_assert_int_eq(count_id("Junk", "j"), 1);	/* server did it */
+	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Junk", "j"), 1);
+	ck_assert_int_eq(count_id("INBOX", "j"), 0);
+	ck_assert_int_eq(ledger_decisions_pending_in(fx.ledger, "INBOX", &v,
+	    &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ledger_decisions_free(v, n);
+}
+END_TEST
+
+START_TEST(disconnect_before_move_is_resumed)
+{
+	use_script(rules);
+	append("INBOX", "j", "special offer");
+	store_mem_fail(fx.store, "move", 1, STORE_CONN_LOST, 0);
+	ck_assert_int_eq(sort("INBOX"), STORE_CONN_LOST);
+	ck_assert_int_eq(count_id("INBOX", "j"), 1);
+	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Junk", "j"), 1);
+	ck_assert_int_eq(count_id("INBOX", "j"), 0);
+}
+END_TEST
+
+START_TEST(disconnect_between_copies_does_not_duplicate)
+{
+	use_script("require \"fileinto\";\n"
+	    "fileinto \"A\"; fileinto \"B\"; fileinto \"C\";\n");
+	append("INBOX", "m", "anything");
+	/* The second copy reaches the server, then the line drops. */
+	store_mem_fail(fx.store, "copy", 2, STORE_CONN_LOST, 1);
+	ck_assert_int_eq(sort("INBOX"), STORE_CONN_LOST);
+	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("A", "m"), 1);
+	ck_assert_int_eq(count_id("B", "m"), 1);
+	ck_assert_int_eq(count_id("C", "m"), 1);
+	ck_assert_int_eq(count_id("INBOX", "m"), 0);
+}
+END_TEST
+
+START_TEST(uidvalidity_change_does_not_refile)
+{
+	use_script("require \"fileinto\";\n"
+	    "if header :contains \"Subject\" \"[list]\" "
+	    "{ fileinto \"Lists\"; } else { keep; }\n");
+	append("INBOX", "k1", "hello");
+	append("INBOX", "k2", "again");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	store_mem_reset_uidvalidity(fx.store, "INBOX");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_uint_eq(fx.stats.known, 2);
+	ck_assert_uint_eq(store_mem_count(fx.store, "INBOX"), 2);
+}
+END_TEST
+
+START_TEST(rescued_message_never_goes_back_to_junk)
+{
+	char hash[MESSAGE_HASH_LEN + 1];
+	char *raw = make_message("r", "special offer", "some text");
+	int64_t id;
+
+	use_script(rules);
+	message_hash(raw, strlen(raw), hash);
+	ck_assert_int_eq(ledger_message_add(fx.ledger, hash, "<r@test>",
+	    &id), 0);
+	ck_assert_int_eq(ledger_message_set_rescued(fx.ledger, id, 1), 0);
+	store_mem_append(fx.store, "INBOX", raw, strlen(raw), NULL);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("INBOX", "r"), 1);
+	ck_assert_uint_eq(store_mem_count(fx.store, "Junk"), 0);
+	free(raw);
+}
+END_TEST
+
+START_TEST(move_fallback_without_uidplus_leaves_original_flagged)
+{
+	const struct store_msg *m;
+
+	use_script(rules);
+	store_mem_set_caps(fx.store, 0, 0);
+	append("INBOX", "j", "special offer");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Junk", "j"), 1);
+	m = find_id("INBOX", "j");
+	ck_assert_ptr_nonnull(m);	/* never a plain EXPUNGE */
+	ck_assert(store_has_flag(m->flags, m->nflags, "\\Deleted"));
+}
+END_TEST
+
+START_TEST(unusable_target_leaves_message_in_place)
+{
+	struct ledger_decision *v = NULL;
+	size_t n = 0;
+
+	use_script(rules);
+	append("INBOX", "j", "special offer");
+	append("INBOX", "k", "plain");
+	store_mem_fail(fx.store, "move", 1, STORE_BOX_BAD, 0);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("INBOX", "j"), 1);
+	ck_assert_uint_eq(fx.stats.failed, 1);
+	ck_assert_int_eq(ledger_decisions_recent(fx.ledger, 5, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(v[1].state, DECISION_FAILED);
+	ck_assert_ptr_nonnull(v[1].error);
+	ledger_decisions_free(v, n);
+}
+END_TEST
+
+START_TEST(vanished_message_is_skipped)
+{
+	append("INBOX", "g", "gone soon");
+	append("INBOX", "k", "stays");
+	store_mem_fail(fx.store, "fetch", 1, STORE_MSG_GONE, 0);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_uint_eq(fx.stats.seen, 2);
+	ck_assert_uint_eq(fx.stats.kept, 1);
+}
+END_TEST
+
+START_TEST(message_arriving_after_a_pass_is_sorted)
+{
+	use_script(rules);
+	append("INBOX", "k", "plain");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	append("INBOX", "j", "special offer");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Junk", "j"), 1);
+	ck_assert_uint_eq(fx.stats.seen, 2);
+}
+END_TEST
+
+static Suite *
+sort_suite(void)
+{
+	Suite *s = suite_create("sort");
+	TCase *tc = tcase_create("sort");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, builtin_policy_keeps_unscored_mail_unread);
+	tcase_add_test(tc, builtin_policy_files_spam_into_junk);
+	tcase_add_test(tc, sieve_actions_are_carried_out);
+	tcase_add_test(tc, moved_bytes_are_identical);
+	tcase_add_test(tc, disconnect_after_move_is_not_repeated);
+	tcase_add_test(tc, disconnect_before_move_is_resumed);
+	tcase_add_test(tc, disconnect_between_copies_does_not_duplicate);
+	tcase_add_test(tc, uidvalidity_change_does_not_refile);
+	tcase_add_test(tc, rescued_message_never_goes_back_to_junk);
+	tcase_add_test(tc, move_fallback_without_uidplus_leaves_original_flagged);
+	tcase_add_test(tc, unusable_target_leaves_message_in_place);
+	tcase_add_test(tc, vanished_message_is_skipped);
+	tcase_add_test(tc, message_arriving_after_a_pass_is_sorted);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(sort_suite)
