@@ -91,6 +91,12 @@ fuzz:
 demo: $(BUILD)/mailsift
 	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/demo/demo
 
+# Benchmarks print figures; run them on the normal build (RSS under ASan
+# means nothing).  The classifier benchmark fetches its corpus from npm.
+bench: $(BUILD)/mailsift
+	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/latency
+	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/classifier
+
 install: $(BUILD)/mailsift
 	install -D -m 0755 $(BUILD)/mailsift $(DESTDIR)$(PREFIX)/bin/mailsift
 	install -D -m 0644 packaging/mailsift.1 $(DESTDIR)$(PREFIX)/share/man/man1/mailsift.1
