@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# t_learn_rescue.sh - out of Junk = ham, against real Dovecot.  The daemon
+# files spam into Junk (the owner's Sieve rule); a second IMAP client
+# moves it back to INBOX, by MOVE and by COPY + EXPUNGE.  Within seconds
+# the ledger records the correction, the model has changed (the message
+# scores differently), the message carries $NotJunk instead of $Junk, and
+# it stays in INBOX through further cycles and a restart, trained once.
+# Prints the time from each move to the retraining and their median.
+. "$(dirname "$0")/lib.sh"
+
+new_user
+u=$IMAP_USER
+state=$T_DIR/state-$u
+cat > "$T_DIR/rules.sieve" <<'SIEVE'
+require "fileinto";
+if header :contains "Subject" "WINNER" { fileinto "Junk"; }
+SIEVE
+write_config "$T_DIR/c.json" "sieve=$T_DIR/rules.sieve" poll_interval=1
+imap_create "$u" Junk
+imap_create "$u" Trash
+
+q() { sqlite3 -cmd ".timeout 5000" "$state/ledger.db" "$1"; }
+corrections_are() { [ "$(q "SELECT count(*) FROM corrections")" = "$1" ]; }
+score_of() { "$MAILSIFT" score --db "$state/tokens.db" "$1" | head -n 1; }
+
+# A small background model, so that scores mean something.
+# Messages live apart from the script: its directory is watched.
+mkdir -p "$state" "$T_DIR/msgs"
+for i in 1 2 3 4; do
+	make_msg "$T_DIR/msgs/bg-ham$i.eml" "From: colleague$i@work.example" \
+		"Subject: project notes $i" \
+		"body=Minutes of meeting $i: the release moves to next week." \
+		>/dev/null
+	make_msg "$T_DIR/msgs/bg-spam$i.eml" "From: promo@bulk.example" \
+		"Subject: cheap pills $i" \
+		"body=Buy cheap pills now, best prices, click here $i" >/dev/null
+done
+"$MAILSIFT" train --ham --db "$state/tokens.db" "$T_DIR"/msgs/bg-ham*.eml \
+	>/dev/null || fail "background ham training failed"
+"$MAILSIFT" train --spam --db "$state/tokens.db" "$T_DIR"/msgs/bg-spam*.eml \
+	>/dev/null || fail "background spam training failed"
+
+bg_start "$T_DIR/d1.log" "$MAILSIFT" run -c "$T_DIR/c.json" -v
+pid=$BG_PID
+
+latencies=()
+# rescue N HOW: one spam filed by mailsift, moved back by another client.
+rescue() {
+	local n=$1 how=$2 f="$T_DIR/msgs/spam$1.eml" mid uid before after t0 t1
+	mid=$(make_msg "$f" "From: prizes@lotto.example" \
+		"Subject: WINNER $n of our lottery" \
+		"body=Dear friend, you are WINNER number $n, claim the prize.")
+	imap_append "$u" INBOX "$f" >/dev/null
+	wait_until 10 in_box "$u" Junk "$mid"
+	uid=$(imap_search "$u" Junk header message-id "$mid")
+	case " $(imap_flags "$u" Junk "$uid") " in
+	*' $Junk '*) ;;
+	*) fail "spam $n in Junk lacks \$Junk: $(imap_flags "$u" Junk "$uid")" ;;
+	esac
+	before=$(score_of "$f")
+	t0=$(now_ms)
+	if [ "$how" = move ]; then
+		imap_move "$u" Junk "$uid" INBOX
+	else
+		dadm copy -u "$u" INBOX mailbox Junk uid "$uid" \
+			|| fail "doveadm copy failed"
+		dadm expunge -u "$u" mailbox Junk uid "$uid" \
+			|| fail "doveadm expunge failed"
+	fi
+	t1=$(now_ms)
+	wait_until 10 corrections_are "$n"
+	latencies+=( $(( $(q "SELECT max(time_ms) FROM corrections") - t1 )) )
+	echo "rescue $n ($how): move took $((t1 - t0)) ms, retrained" \
+		"${latencies[-1]} ms after it"
+	assert_eq "ham|1|$mid" "$(q "SELECT trained, rescued, message_id FROM
+		messages WHERE message_id = '$mid'")" "ledger row of spam $n"
+	# mailsift files spam without training it: nothing to untrain.
+	assert_eq "|ham|moved out of Junk by the owner" "$(q "SELECT
+		c.old_trained, c.new_trained, c.reason
+		FROM corrections c JOIN messages m ON m.id = c.message
+		WHERE m.message_id = '$mid'")" "correction of spam $n"
+	after=$(score_of "$f")
+	[ "$before" != "$after" ] || fail "model unchanged by rescue $n: $after"
+	echo "spam $n scored '$before' before the rescue, '$after' after"
+	uid=$(imap_search "$u" INBOX header message-id "$mid")
+	[ -n "$uid" ] || fail "rescued spam $n is not in INBOX"
+	wait_until 5 flags_say "$u" INBOX "$uid"
+}
+in_box() { [ -n "$(imap_search "$1" "$2" header message-id "$3")" ]; }
+flags_say() {
+	local f=" $(imap_flags "$1" "$2" "$3") "
+	[[ $f == *' $NotJunk '* && $f != *' $Junk '* ]]
+}
+
+rescue 1 move
+rescue 2 copy
+rescue 3 move
+rescue 4 copy
+rescue 5 move
+
+# Further cycles (poll every second, IDLE on INBOX) change nothing.
+sleep 4
+assert_eq 5 "$(q "SELECT count(*) FROM corrections")" "corrections after cycles"
+assert_eq 0 "$(imap_count "$u" Junk)" "Junk after cycles"
+assert_eq 5 "$(imap_count "$u" INBOX)" "INBOX after cycles"
+ham_before=$("$MAILSIFT" score --db "$state/tokens.db" --json --explain \
+	"$T_DIR/msgs/spam1.eml" | grep -o '"trained_ham": *[0-9]*')
+
+bg_stop "$pid" || fail "daemon exit status $? on SIGTERM: $(tail -5 "$T_DIR/d1.log")"
+bg_start "$T_DIR/d2.log" "$MAILSIFT" run -c "$T_DIR/c.json" -v
+pid=$BG_PID
+sleep 4
+assert_eq 5 "$(imap_count "$u" INBOX)" "INBOX after restart"
+assert_eq 0 "$(imap_count "$u" Junk)" "Junk after restart"
+assert_eq 5 "$(q "SELECT count(*) FROM corrections")" "corrections after restart"
+assert_eq "$ham_before" "$("$MAILSIFT" score --db "$state/tokens.db" --json \
+	--explain "$T_DIR/msgs/spam1.eml" | grep -o '"trained_ham": *[0-9]*')" \
+	"trained ham after restart"
+bg_stop "$pid" || fail "daemon exit status $?"
+
+sorted=$(printf '%s\n' "${latencies[@]}" | sort -n | paste -sd ' ')
+median=$(printf '%s\n' "${latencies[@]}" | sort -n | awk '{a[NR]=$1}
+	END { print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2 }')
+echo "move -> retrain latency (ms): $sorted; median $median"
+echo ok
