@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/account.h"
 #include "agent/commands.h"
 #include "agent/daemon.h"
 #include "agent/filter.h"
@@ -27,7 +28,6 @@
 #include "agent/log.h"
 #include "agent/report.h"
 #include "agent/sort.h"
-#include "agent/store_imap.h"
 #include "agent/xmem.h"
 #include "sieve/sieve.h"
 #include "state/ledger.h"
@@ -229,39 +229,16 @@ script_maybe_reload(struct daemon *d)
 	d->script_touched = 0;
 }
 
-/* Finds the Junk and Trash folders for this connection: configured name,
- * else the special-use attribute, else the conventional name. */
+/* Finds the Junk and Trash folders for this connection and sets up the
+ * learner over them. */
 static enum store_status
 resolve_folders(struct daemon *d)
 {
-	static const struct {
-		enum store_special use;
-		const char *fallback;
-	} specials[] = {
-		{ STORE_SPECIAL_JUNK, "Junk" },
-		{ STORE_SPECIAL_TRASH, "Trash" },
-	};
-	const char *configured[] = { d->config->folders.junk,
-	    d->config->folders.trash };
-	char **slots[] = { &d->junk, &d->trash };
+	enum store_status st;
 
-	for (size_t i = 0; i < 2; i++) {
-		char *name = NULL;
-		enum store_status st;
-
-		free(*slots[i]);
-		*slots[i] = NULL;
-		if (configured[i] != NULL) {
-			*slots[i] = xstrdup(configured[i]);
-			continue;
-		}
-		st = d->store->ops->find_special(d->store, specials[i].use,
-		    &name);
-		if (st != STORE_OK)
-			return st;
-		*slots[i] = name ? name : xstrdup(specials[i].fallback);
-	}
-	log_info("junk folder '%s', trash folder '%s'", d->junk, d->trash);
+	st = account_folders(d->store, d->config, &d->junk, &d->trash);
+	if (st != STORE_OK)
+		return st;
 	d->learner = (struct learner){
 		.store = d->store,
 		.ledger = d->ledger,
@@ -395,24 +372,6 @@ daemon_close(struct daemon *d)
 	free(d->account);
 }
 
-static struct store *
-store_for(const struct config *c, const char *password)
-{
-	struct store_imap_params p = {
-		.host = c->imap.host,
-		.port = c->imap.port,
-		.tls = c->imap.tls,
-		.ca_file = c->imap.ca_file,
-		.username = c->imap.username,
-		.password = password,
-		.timeout = c->imap.timeout,
-		.poll_interval = c->imap.poll_interval,
-		.idle_restart = c->imap.idle_restart,
-	};
-
-	return store_imap_new(&p);
-}
-
 /* Connects, sorts, waits; forever, or once. */
 static int
 daemon_loop(struct daemon *d)
@@ -491,7 +450,7 @@ daemon_run(const struct config *config, int once)
 	}
 	if (wake_setup(&d) < 0)
 		goto out;
-	d.store = store_for(config, password);
+	d.store = account_store(config, password);
 	log_notice("mailsift %s sorting %s for %s%s", MAILSIFT_VERSION,
 	    config->folders.watch[0], d.account, once ? " (once)" : "");
 	rc = daemon_loop(&d);

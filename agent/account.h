@@ -1,0 +1,22 @@
+/*
+ * account.h - the configured IMAP account as a connected mail store, and
+ * its Junk and Trash folders: shared by the daemon and by
+ * `mailsift train --from-folders`.
+ */
+#ifndef MAILSIFT_ACCOUNT_H
+#define MAILSIFT_ACCOUNT_H
+
+#include "agent/config.h"
+#include "agent/store.h"
+
+/* A new, unconnected store for the account; password is copied. */
+struct store *account_store(const struct config *config,
+    const char *password);
+
+/* Finds the Junk and Trash folders: the configured names, else the
+ * folders carrying the \Junk / \Trash special-use attribute, else "Junk"
+ * and "Trash".  The names are malloc'd and replace *junk_r / *trash_r. */
+enum store_status account_folders(struct store *store,
+    const struct config *config, char **junk_r, char **trash_r);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * bootstrap.c - training from the folders on the server (see
+ * bootstrap.h); the per-message rules live in learn.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/account.h"
+#include "agent/bootstrap.h"
+#include "agent/commands.h"
+#include "agent/filter.h"
+#include "agent/learn.h"
+#include "agent/log.h"
+#include "agent/xmem.h"
+#include "state/ledger.h"
+
+static void
+show_progress(void *arg, const char *folder, size_t done, size_t total)
+{
+	if (!isatty(STDERR_FILENO) || total == 0)
+		return;
+	fprintf(stderr, "\rtraining from %s: %zu/%zu", folder, done, total);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+int
+bootstrap_from_folders(const struct config *c, const char *const *ham,
+    size_t nham)
+{
+	struct learner learner = { 0 };
+	struct learn_summary sum = { 0 };
+	struct ledger *ledger = NULL;
+	struct filter *filter = NULL;
+	struct store *store = NULL;
+	char *password = NULL, *err = NULL, *path = NULL;
+	char *junk = NULL, *trash = NULL;
+	int rc = EXIT_RUNTIME;
+	enum store_status st;
+
+	if (ham == NULL || nham == 0) {
+		ham = (const char *const *)c->folders.watch;
+		nham = c->folders.nwatch;
+	}
+	if (mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
+		log_error("cannot create state_dir %s: %s", c->state_dir,
+		    strerror(errno));
+		goto out;
+	}
+	path = config_ledger_db(c);
+	if (ledger_open(path, &ledger, &err) < 0)
+		goto failed;
+	free(path);
+	path = config_tokens_db(c);
+	if (filter_open(path, &filter, &err) < 0 ||
+	    config_password(c, &password, &err) < 0)
+		goto failed;
+	store = account_store(c, password);
+	if ((st = store->ops->connect(store)) != STORE_OK ||
+	    (st = account_folders(store, c, &junk, &trash)) != STORE_OK) {
+		err = xasprintf("%s@%s: %s", c->imap.username, c->imap.host,
+		    store_last_error(store));
+		goto failed;
+	}
+	learner = (struct learner){
+		.store = store, .ledger = ledger, .filter = filter,
+		.junk = junk, .trash = trash,
+		.max_message_bytes = c->max_message_bytes,
+	};
+	if (learn_bootstrap(&learner, ham, nham, show_progress, NULL,
+	    &sum, &err) < 0)
+		goto failed;
+	printf("trained %zu spam and %zu ham; %zu already trained so, "
+	    "%zu skipped\n", sum.spam, sum.ham, sum.unchanged, sum.skipped);
+	rc = EXIT_OK;
+	goto out;
+failed:
+	log_error("%s", err);
+out:
+	if (password != NULL) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
+	free(err);
+	free(path);
+	free(junk);
+	free(trash);
+	store_free(&store);
+	filter_close(&filter);
+	ledger_close(&ledger);
+	return rc;
+}
