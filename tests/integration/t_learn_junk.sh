@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# t_learn_junk.sh - into Junk = spam, Trash = no opinion, against real
+# Dovecot.  Mail the daemon kept in INBOX is dragged into Junk by another
+# client: it is trained as spam once and tagged $Junk.  Deleting from
+# Junk into Trash trains nothing, neither for those messages nor for spam
+# mailsift filed there itself.  Prints the time from each drag to the
+# retraining (Junk is looked at every poll_interval: 1 s here).
+. "$(dirname "$0")/lib.sh"
+
+new_user
+u=$IMAP_USER
+state=$T_DIR/state-$u
+# Messages live apart from the script: its directory is watched.
+mkdir -p "$state" "$T_DIR/msgs"
+cat > "$T_DIR/rules.sieve" <<'SIEVE'
+require "fileinto";
+if header :contains "Subject" "WINNER" { fileinto "Junk"; }
+SIEVE
+write_config "$T_DIR/c.json" "sieve=$T_DIR/rules.sieve" poll_interval=1
+imap_create "$u" Junk
+imap_create "$u" Trash
+
+q() { sqlite3 -cmd ".timeout 5000" "$state/ledger.db" "$1"; }
+count_sql() { [ "$(q "$1")" = "$2" ]; }
+score_of() { "$MAILSIFT" score --db "$state/tokens.db" "$1" | head -n 1; }
+in_box() { [ -n "$(imap_search "$1" "$2" header message-id "$3")" ]; }
+has_flag() { [[ " $(imap_flags "$1" "$2" "$3") " == *" $4 "* ]]; }
+
+for i in 1 2 3 4; do
+	make_msg "$T_DIR/msgs/bg-ham$i.eml" "From: colleague$i@work.example" \
+		"Subject: project notes $i" \
+		"body=Minutes of meeting $i: the release moves to next week." \
+		>/dev/null
+	make_msg "$T_DIR/msgs/bg-spam$i.eml" "From: promo@bulk.example" \
+		"Subject: cheap pills $i" \
+		"body=Buy cheap pills now, best prices, click here $i" >/dev/null
+done
+"$MAILSIFT" train --ham --db "$state/tokens.db" "$T_DIR"/msgs/bg-ham*.eml \
+	>/dev/null || fail "background ham training failed"
+"$MAILSIFT" train --spam --db "$state/tokens.db" "$T_DIR"/msgs/bg-spam*.eml \
+	>/dev/null || fail "background spam training failed"
+
+bg_start "$T_DIR/d.log" "$MAILSIFT" run -c "$T_DIR/c.json" -v
+pid=$BG_PID
+
+latencies=()
+mids=()
+for n in 1 2 3; do
+	f=$T_DIR/msgs/ham$n.eml
+	mid=$(make_msg "$f" "From: newsletter$n@shop.example" \
+		"Subject: weekly offers $n" \
+		"body=Our weekly newsletter number $n with garden furniture.")
+	mids+=("$mid")
+	imap_append "$u" INBOX "$f" >/dev/null
+	# Kept in INBOX by the daemon (a decision is recorded).
+	wait_until 10 count_sql "SELECT count(*) FROM decisions d JOIN
+		messages m ON m.id = d.message WHERE m.message_id = '$mid'
+		AND d.state = 'done'" 1
+	in_box "$u" INBOX "$mid" || fail "ham $n was not kept in INBOX"
+	before=$(score_of "$f")
+	uid=$(imap_search "$u" INBOX header message-id "$mid")
+	imap_move "$u" INBOX "$uid" Junk
+	t1=$(now_ms)
+	wait_until 10 count_sql "SELECT count(*) FROM corrections" "$n"
+	latencies+=( $(( $(q "SELECT max(time_ms) FROM corrections") - t1 )) )
+	echo "drag $n into Junk: retrained ${latencies[-1]} ms after it"
+	assert_eq "spam|moved into Junk by the owner" "$(q "SELECT m.trained,
+		c.reason FROM corrections c JOIN messages m ON m.id = c.message
+		WHERE m.message_id = '$mid'")" "ledger of ham $n"
+	after=$(score_of "$f")
+	[ "$before" != "$after" ] || fail "model unchanged by drag $n: $after"
+	echo "message $n scored '$before' before, '$after' after"
+	uid=$(imap_search "$u" Junk header message-id "$mid")
+	wait_until 5 has_flag "$u" Junk "$uid" '$Junk'
+done
+
+# Spam that mailsift filed itself.
+smid=$(make_msg "$T_DIR/msgs/spam.eml" "From: prizes@lotto.example" \
+	"Subject: WINNER of the lottery" "body=Claim your prize, WINNER.")
+imap_append "$u" INBOX "$T_DIR/msgs/spam.eml" >/dev/null
+wait_until 10 in_box "$u" Junk "$smid"
+sleep 2
+model=$("$MAILSIFT" score --db "$state/tokens.db" --json --explain \
+	"$T_DIR/msgs/ham1.eml" | grep -o '"trained_[a-z]*": *[0-9]*' | paste -sd ' ')
+s1=$(score_of "$T_DIR/msgs/ham1.eml")
+
+# The owner deletes everything in Junk: Trash is no opinion.
+for uid in $(imap_uids "$u" Junk); do
+	imap_move "$u" Junk "$uid" Trash
+done
+sleep 4
+assert_eq 4 "$(imap_count "$u" Trash)" "messages in Trash"
+assert_eq 3 "$(q "SELECT count(*) FROM corrections")" "corrections after Trash"
+assert_eq "spam spam spam" "$(for m in "${mids[@]}"; do q "SELECT trained
+	FROM messages WHERE message_id = '$m'"; done | paste -sd ' ')" \
+	"training after Trash"
+assert_eq "" "$(q "SELECT trained FROM messages WHERE message_id = '$smid'")" \
+	"mailsift's own spam stays untrained"
+assert_eq "$model" "$("$MAILSIFT" score --db "$state/tokens.db" --json \
+	--explain "$T_DIR/msgs/ham1.eml" | grep -o '"trained_[a-z]*": *[0-9]*' \
+	| paste -sd ' ')" "trained counts after Trash"
+assert_eq "$s1" "$(score_of "$T_DIR/msgs/ham1.eml")" "score after Trash"
+bg_stop "$pid" || fail "daemon exit status $?"
+
+sorted=$(printf '%s\n' "${latencies[@]}" | sort -n | paste -sd ' ')
+echo "drag into Junk -> retrain latency (ms): $sorted; median" \
+	"$(printf '%s\n' "${latencies[@]}" | sort -n | sed -n 2p)"
+echo ok
