@@ -675,6 +675,43 @@ valid_header_name(const char *s)
 	return 1;
 }
 
+/* The headers Pigeonhole accepts in an address test (RFC 5228 requires
+ * From, To, Cc, Bcc, Sender, Resent-From, Resent-To; the rest are other
+ * standard or common address headers).  The same list keeps scripts
+ * portable between the two engines. */
+static const char *const address_headers[] = {
+	"from", "to", "cc", "bcc", "sender", "resent-from", "resent-to",
+	"reply-to", "resent-reply-to", "resent-sender", "resent-cc",
+	"resent-bcc", "for-approval", "for-handling", "for-comment",
+	"apparently-to", "errors-to", "delivered-to", "return-receipt-to",
+	"x-admin", "read-receipt-to", "x-confirm-reading-to",
+	"return-receipt-requested", "registered-mail-reply-requested-by",
+	"mail-followup-to", "mail-reply-to", "abuse-reports-to",
+	"x-complaints-to", "x-report-abuse-to", "x-beenthere",
+};
+
+static int
+check_address_headers(struct compiler *cc, const struct arg *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		size_t k;
+
+		for (k = 0; k < sizeof(address_headers) /
+		    sizeof(address_headers[0]); k++)
+			if (strcasecmp(a->strs[i], address_headers[k]) == 0)
+				break;
+		if (k == sizeof(address_headers) / sizeof(address_headers[0])) {
+			perr(cc->ps, a->line, "\"%s\" is not an address "
+			    "header: the address test reads From, To, Cc, "
+			    "Bcc, Sender, Reply-To, Resent-*, Delivered-To "
+			    "and similar; use a header test instead",
+			    a->strs[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 check_header_names(struct compiler *cc, const struct arg *a,
     const char *what)
@@ -901,6 +938,8 @@ lsv_can_match(const struct sv_match *m, char *const *keys, size_t n)
 {
 	if (m->mt == SV_MT_COUNT)	/* false for a missing header */
 		return 0;
+	if (m->mt == SV_MT_VALUE && m->cmp == SV_CMP_OCTET)
+		return 0;	/* libsieve orders i;octet wrongly */
 	for (size_t i = 0; i < n; i++) {
 		if (m->cmp != SV_CMP_NUMERIC && !lsv_quotable(keys[i]))
 			return 0;
@@ -1072,14 +1111,16 @@ compile_test(struct compiler *cc, const struct test *t)
 			return -1;
 		names = ta.pos[0];
 		keys = ta.pos[1];
-		if (check_header_names(cc, names, "address") < 0)
+		if (check_header_names(cc, names, "address") < 0 ||
+		    check_address_headers(cc, names) < 0)
 			return -1;
 		if (ta.m.cmp == SV_CMP_NUMERIC || ta.m.mt == SV_MT_COUNT ||
 		    !lsv_can_match(&ta.m, keys->strs, keys->n)) {
 			perr(cc->ps, t->line, "mailsift's Sieve engine cannot "
 			    "do this address test correctly (:count, "
-			    "i;ascii-numeric, or a key with a double quote, "
-			    "line break or backslash): use a header test");
+			    "i;ascii-numeric, :value with i;octet, or a key "
+			    "with a double quote, line break or backslash): "
+			    "use a header test");
 			return -1;
 		}
 		buf_printf(&cc->out, "address :%s", ta.part_name ?

@@ -305,6 +305,69 @@ values_clear(struct eval *ev)
 		ev->last[0] = NULL;
 }
 
+/* An address list without RFC 5322 group syntax: "Team: a, b;, c"
+ * becomes "a, b, c".  libsieve's address parser fails on groups and then
+ * sees none of their members; Pigeonhole reads them.  malloc'd. */
+static char *
+ungroup(const char *s)
+{
+	struct buf out = { 0 };
+	const char *start = s, *p = s;
+	int quote = 0, comment = 0, angle = 0;
+
+	for (;; p++) {
+		if (*p == '\0' || (!quote && !comment && !angle &&
+		    (*p == ',' || *p == ';'))) {
+			const char *b = start, *e = p, *q;
+			int bq = 0, bc = 0, ba = 0;
+
+			/* drop a "display-name:" that opens a group */
+			for (q = b; q < e; q++) {
+				if (*q == '\\' && (bq || bc) && q + 1 < e)
+					q++;
+				else if (*q == '"' && !bc)
+					bq = !bq;
+				else if (*q == '(' && !bq)
+					bc++;
+				else if (*q == ')' && !bq && bc)
+					bc--;
+				else if (*q == '<' && !bq && !bc)
+					ba = 1;
+				else if (*q == '>' && !bq && !bc)
+					ba = 0;
+				else if (*q == ':' && !bq && !bc && !ba)
+					b = q + 1;
+			}
+			while (b < e && (*b == ' ' || *b == '\t'))
+				b++;
+			while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			if (e > b) {
+				if (out.len)
+					buf_appends(&out, ", ");
+				buf_append(&out, b, (size_t)(e - b));
+			}
+			if (*p == '\0')
+				break;
+			start = p + 1;
+			continue;
+		}
+		if (*p == '\\' && (quote || comment) && p[1] != '\0')
+			p++;
+		else if (*p == '"' && !comment)
+			quote = !quote;
+		else if (*p == '(' && !quote)
+			comment++;
+		else if (*p == ')' && !quote && comment)
+			comment--;
+		else if (*p == '<' && !quote && !comment)
+			angle = 1;
+		else if (*p == '>' && !quote && !comment)
+			angle = 0;
+	}
+	return buf_steal(&out);
+}
+
 /* Adds one value, decoded (RFC 2047) unless raw, numeric if asked. */
 static void
 value_add(struct eval *ev, const char *v, size_t len, int raw, int numeric)
@@ -318,6 +381,11 @@ value_add(struct eval *ev, const char *v, size_t len, int raw, int numeric)
 
 		free(s);
 		s = d;
+	} else if (strpbrk(s, ":;") != NULL) {
+		char *u = ungroup(s);
+
+		free(s);
+		s = u;
 	}
 	if (numeric) {
 		char *num = sv_numeric_form(s);

@@ -1,0 +1,2 @@
+require "fileinto";
+if address :all :contains "x-under" "a" { fileinto "NonAddressHeader"; }
