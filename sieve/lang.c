@@ -228,7 +228,11 @@ lex_next(struct lexer *lx)
 			lex_multiline(lx);
 			return;
 		}
+		/* identifiers and tags are case-insensitive (RFC 5228
+		 * 8.1): IF, FileInto and :Contains are fine */
 		lx->text = xstrndup(s, (size_t)(q - s));
+		for (char *c = lx->text; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
 		lx->p = q;
 		lx->t = tag ? T_TAG : T_IDENT;
 		return;
@@ -873,7 +877,7 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 					return -1;
 				}
 				for (r = 0; r < 6; r++)
-					if (strcasecmp(v->strs[0], rels[r]) == 0)
+					if (strcmp(v->strs[0], rels[r]) == 0)
 						break;
 				if (r == 6) {
 					perr(cc->ps, v->line, "\"%s\" is not a "
