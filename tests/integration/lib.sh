@@ -129,15 +129,22 @@ new_user() {
 		name="${T_NAME}_${LIB_USER_SEQ}"
 	fi
 	case "$name" in *[!A-Za-z0-9_.-]*) fail "new_user: bad name '$name'" ;; esac
-	grep -q "^$name:" "$DOVECOT_DIR/passwd" && fail "new_user: '$name' exists"
+	[ -e "$DOVECOT_DIR/passwd.d/$name" ] && fail "new_user: '$name' exists"
 	IMAP_USER=$name
 	IMAP_PASS="pw-$name-$RANDOM"
 	mkdir -p "$DOVECOT_DIR/mail/$name"
 	if [ "$(id -u)" = 0 ]; then
 		chown "$(cat "$DOVECOT_DIR/mail-owner")" "$DOVECOT_DIR/mail/$name"
 	fi
-	# Dovecot re-reads the passwd-file when its size or mtime changes.
-	printf '%s:{PLAIN}%s::::::\n' "$name" "$IMAP_PASS" >> "$DOVECOT_DIR/passwd"
+	# One passwd-file per user (see dovecot-start): read on first lookup.
+	printf '%s:{PLAIN}%s::::::\n' "$name" "$IMAP_PASS" \
+		> "$DOVECOT_DIR/passwd.d/$name.tmp"
+	chmod 0644 "$DOVECOT_DIR/passwd.d/$name.tmp"
+	mv "$DOVECOT_DIR/passwd.d/$name.tmp" "$DOVECOT_DIR/passwd.d/$name"
+	# A guard: with one shared passwd-file, Dovecot (which looks at a
+	# file at most once a second) missed users added right after a
+	# lookup; with a file per user the first lookup succeeds.
+	wait_until 5 dadm auth lookup "$name"
 	printf '%s\n' "$IMAP_PASS" > "$T_DIR/$name.pass"
 	chmod 0600 "$T_DIR/$name.pass"
 	export IMAP_USER IMAP_PASS
