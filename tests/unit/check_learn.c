@@ -608,6 +608,70 @@ START_TEST(interrupted_rescue_is_completed_not_repeated)
 }
 END_TEST
 
+START_TEST(first_look_leaves_old_junk_to_bootstrap)
+{
+	struct snapshot before, after;
+	char *old = message("old", "win@prize.example", "out.prize.example",
+	    "198.51.100.99", "prize", spam_bodies[2]);
+	char *ham = message("new", "friend@home.example", "smtp.home.example",
+	    "203.0.113.5", "hello", "Coffee tomorrow at nine?");
+
+	make_probes();
+	deliver("Junk", old);	/* there before mailsift */
+	snap(&before);
+	cycle();
+	cycle();
+	snap(&after);
+	assert_same_model(&before, &after, "old Junk content");
+	deliver("INBOX", ham);
+	cycle();
+	store_mem_client_move(fx.store, "INBOX", uid_of("INBOX", "new"),
+	    "Junk");
+	cycle();
+	snap(&after);
+	ck_assert_uint_eq(after.nspam, before.nspam + 1);
+	ck_assert_uint_eq(ncorrections(), 1);
+	free(old);
+	free(ham);
+	free_probes();
+}
+END_TEST
+
+START_TEST(junk_created_later_is_watched_from_its_start)
+{
+	struct snapshot before, after;
+	struct ledger_message m = { 0 };
+	char *ham = message("h2", "friend@home.example", "smtp.home.example",
+	    "203.0.113.5", "hello", "The tickets for Friday are booked.");
+
+	/* A mailbox with no Junk and no Trash yet. */
+	close_state();
+	store_free(&fx.store);
+	fx.store = store_mem_new();
+	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	open_state();
+	make_probes();
+	deliver("INBOX", ham);
+	cycle();			/* no Junk: nothing to look at */
+	deliver("INBOX", probe[0]);	/* the rule creates Junk */
+	cycle();
+	ck_assert_uint_eq(uid_of("Junk", "X") != 0, 1);
+	snap(&before);
+	store_mem_client_move(fx.store, "INBOX", uid_of("INBOX", "h2"),
+	    "Junk");
+	cycle();
+	snap(&after);
+	ck_assert_uint_eq(after.nspam, before.nspam + 1);
+	ck_assert_uint_eq(ncorrections(), 1);	/* not mailsift's own */
+	ledger_state(probe[0], &m);
+	ck_assert_str_eq(m.trained, "");
+	ck_assert_str_eq(m.seen_in, "Junk");
+	ledger_message_release(&m);
+	free(ham);
+	free_probes();
+}
+END_TEST
+
 static void
 count_progress(void *arg, const char *folder, size_t done, size_t total)
 {
@@ -691,6 +755,8 @@ learn_suite(void)
 	tcase_add_test(tc, flip_flop_last_opinion_wins);
 	tcase_add_test(tc, interrupted_rescue_is_completed_not_repeated);
 	tcase_add_test(tc, bootstrap_learns_junk_and_inbox_once);
+	tcase_add_test(tc, first_look_leaves_old_junk_to_bootstrap);
+	tcase_add_test(tc, junk_created_later_is_watched_from_its_start);
 	suite_add_tcase(s, tc);
 	return s;
 }
