@@ -966,9 +966,17 @@ idle_once(struct store_imap *si, int wake_fd, int64_t deadline,
 
 	before = si->imap->imap_selection_info->sel_exists;
 	r = mailimap_idle(si->imap);
-	if (r != MAILIMAP_NO_ERROR)
-		return op_fail(si, r, STORE_CONN_LOST, "IDLE in '%s'",
-		    si->selected);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (is_conn_error(r))
+			return op_fail(si, r, STORE_CONN_LOST, "IDLE in '%s'",
+			    si->selected);
+		/* Advertised but refused: poll from now on. */
+		log_warnx("server %s refused IDLE (%s): polling every %d s "
+		    "instead", si->host, server_text(si), si->poll_interval);
+		si->has_idle = 0;
+		*changed_r = 1;
+		return STORE_OK;
+	}
 	/* libetpan may already have read an untagged response that came
 	 * right behind "+ idling": poll() would never see it. */
 	if (si->imap->imap_stream->read_buffer_len > 0) {
@@ -977,15 +985,19 @@ idle_once(struct store_imap *si, int wake_fd, int64_t deadline,
 		fd = mailimap_idle_get_fd(si->imap);
 		got = poll_idle(fd, wake_fd, deadline, woken_r);
 		if (got < 0) {
-			log_warn("poll on the IDLE connection to %s",
-			    si->host);
-			got = 0;
+			store_set_error(&si->store, "cannot wait on the "
+			    "connection to %s: %s", si->host, strerror(errno));
+			drop(si);
+			return STORE_CONN_LOST;
 		}
 	}
 	r = mailimap_idle_done(si->imap);
-	if (r != MAILIMAP_NO_ERROR)
-		return op_fail(si, r, STORE_CONN_LOST, "IDLE in '%s'",
-		    si->selected);
+	if (r != MAILIMAP_NO_ERROR) {
+		/* Whatever went wrong, the session's state is unknown. */
+		op_fail(si, r, STORE_CONN_LOST, "IDLE in '%s'", si->selected);
+		drop(si);
+		return STORE_CONN_LOST;
+	}
 	ri = si->imap->imap_response_info;
 	if (si->imap->imap_selection_info->sel_exists != before ||
 	    (ri != NULL && ri->rsp_expunged != NULL &&
@@ -1030,6 +1042,8 @@ imap_wait(struct store *s, int timeout_ms, int wake_fd, int *changed_r)
 	/* EXISTS that arrived with the responses of earlier commands. */
 	if (si->imap->imap_selection_info->sel_exists != si->exists_seen ||
 	    si->imap->imap_stream->read_buffer_len > 0) {
+		/* Reported once: the caller lists now. */
+		si->exists_seen = si->imap->imap_selection_info->sel_exists;
 		*changed_r = 1;
 		return STORE_OK;
 	}

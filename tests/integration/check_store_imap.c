@@ -1010,6 +1010,48 @@ START_TEST(test_wait_idle_restart)
 }
 END_TEST
 
+/* Keepalives ("* OK Still here", every second on IMAP_HOST_NOMOVE) wake
+ * the poll but are no change: wait() goes on until its timeout. */
+START_TEST(test_wait_keepalive)
+{
+	struct store_imap_params p = params();
+	struct store *s;
+	char path[] = "/tmp/check_store_imap.XXXXXX", line[1024];
+	int fd, saved, changed = -1, keepalives = 0;
+	int64_t t0, dt;
+	FILE *f;
+
+	seed("idle-keepalive", 1);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	saved = dup(2);
+	ck_assert_int_ge(dup2(fd, 2), 0);
+	log_set_level(LOG_LEVEL_DEBUG);
+	p.host = getenv("IMAP_HOST_NOMOVE");
+	s = open_store(&p);
+	select_box(s, "idle-keepalive", NULL);
+	t0 = now_ms();
+	ck_assert_int_eq(s->ops->wait(s, 3500, -1, &changed), STORE_OK);
+	dt = now_ms() - t0;
+	store_free(&s);
+	log_set_level(LOG_LEVEL_NOTICE);
+	dup2(saved, 2);
+	close(saved);
+
+	f = fdopen(fd, "r");
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, "keepalive") != NULL)
+			keepalives++;
+	fclose(f);
+	unlink(path);
+	ck_assert_int_eq(changed, 0);
+	ck_assert_msg(dt >= 3490 && dt < 4500, "returned after %lld ms",
+	    (long long)dt);
+	ck_assert_msg(keepalives >= 2, "%d keepalives seen", keepalives);
+}
+END_TEST
+
 static Suite *
 store_imap_suite(void)
 {
@@ -1043,6 +1085,7 @@ store_imap_suite(void)
 	tcase_add_test(tc, test_wait_change_during_command);
 	tcase_add_test(tc, test_wait_without_idle);
 	tcase_add_test(tc, test_wait_idle_restart);
+	tcase_add_test(tc, test_wait_keepalive);
 	tcase_add_test(tc, test_wait_kick);
 	tcase_add_test(tc, test_command_after_kick);
 	suite_add_tcase(s, tc);

@@ -17,7 +17,8 @@
 #   IMAP_HOST IMAP_PORT   plain IMAP (STARTTLS too when TLS is on)
 #   IMAPS_PORT IMAP_CAFILE  implicit TLS port and the self-signed CA/cert
 #                    (SAN localhost, 127.0.0.1)
-#   IMAP_HOST_NOMOVE   127.0.0.2: same server, no MOVE advertised
+#   IMAP_HOST_NOMOVE   127.0.0.2: same server, no MOVE advertised, IDLE
+#                    keepalives ("* OK Still here") every second
 #   IMAP_HOST_MINIMAL  127.0.0.3: no MOVE, no UIDPLUS, no IDLE advertised
 #                    (the certificate does not cover these addresses)
 #   DOVECOT_CONF DOVECOT_DIR DOVECOT_LOG
