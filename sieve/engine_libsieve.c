@@ -146,8 +146,14 @@ cb_parse_error(sieve2_context_t *c, void *u)
 	struct run *r = u;
 	const char *msg = sieve2_getvalue_string(c, "message");
 
+	char *clean = xstrdup(msg ? msg : "syntax error");
+
+	for (char *p = clean; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	buf_printf(&r->errs, "%s:%d: %s\n", r->name,
-	    sieve2_getvalue_int(c, "lineno"), msg ? msg : "syntax error");
+	    sieve2_getvalue_int(c, "lineno"), clean);
+	free(clean);
 	r->nparse++;
 	return SIEVE2_OK;
 }

@@ -302,6 +302,10 @@ perr(struct parser *ps, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
+	/* one problem per line, whatever the quoted script text holds */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	buf_printf(&ps->errs, "%s:%d: %s\n", ps->name, line, msg);
 	free(msg);
 	ps->nerr++;
