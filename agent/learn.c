@@ -503,8 +503,10 @@ learn_scan_keywords(struct learner *l, const char *folder)
 		goto out;
 	}
 	st = l->store->ops->select(l->store, folder, &uidvalidity, &uidnext);
-	if (st == STORE_BOX_BAD)
+	if (st == STORE_BOX_BAD) {
 		st = STORE_OK;	/* nothing there to learn from */
+		goto out;
+	}
 	/* Messages not yet seen by their first reader are left to it. */
 	if (st != STORE_OK || !known || mark_validity != uidvalidity ||
 	    last_uid == 0)
