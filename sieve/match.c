@@ -93,20 +93,9 @@ contains(enum sv_cmp cmp, const char *hay, const char *needle)
 	return n == 0;
 }
 
-/* Length of the UTF-8 character at s (1 for a stray byte). */
-static size_t
-char_len(const char *s)
-{
-	unsigned char c = (unsigned char)*s;
-	size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-
-	for (size_t i = 1; i < n; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			return 1;
-	return n;
-}
-
-/* :matches with "*", "?" and "\" escaping the next character. */
+/* :matches with "*", "?" and "\" escaping the next character.  "?" is
+ * one octet, not one UTF-8 character: that is what both libsieve and
+ * Pigeonhole do with i;ascii-casemap and i;octet. */
 static int
 glob(enum sv_cmp cmp, const char *s, const char *p, int depth)
 {
@@ -118,7 +107,7 @@ glob(enum sv_cmp cmp, const char *s, const char *p, int depth)
 				p++;
 			if (*p == '\0')
 				return 1;
-			for (; *s; s += char_len(s))
+			for (; *s; s++)
 				if (glob(cmp, s, p, depth + 1))
 					return 1;
 			return glob(cmp, s, p, depth + 1);
@@ -127,7 +116,7 @@ glob(enum sv_cmp cmp, const char *s, const char *p, int depth)
 			return 0;
 		if (*p == '?') {
 			p++;
-			s += char_len(s);
+			s++;
 			continue;
 		}
 		if (*p == '\\' && p[1] != '\0')

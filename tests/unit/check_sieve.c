@@ -271,6 +271,14 @@ START_TEST(matcher)
 	ck_assert(!sv_match_values(&m, v, 1, k2, 1));
 	ck_assert(sv_match_values(&m, v, 1, k3, 1));
 	ck_assert(sv_match_values(&m, v, 1, k4, 1));
+	{
+		/* "?" is one octet, as in libsieve and Pigeonhole */
+		char *u[] = { "\xc3\xbc" "ber" }, *q1[] = { "??ber" };
+		char *q2[] = { "?ber" };
+
+		ck_assert(sv_match_values(&m, u, 1, q1, 1));
+		ck_assert(!sv_match_values(&m, u, 1, q2, 1));
+	}
 	m.cmp = SV_CMP_OCTET;
 	ck_assert(!sv_match_values(&m, v, 1, k3, 1));
 	m.cmp = SV_CMP_NUMERIC;
