@@ -82,7 +82,7 @@ static const char *const spam_bodies[] = {
 };
 
 static void
-train_background(void)
+train_background_into(struct filter *f)
 {
 	char *err = NULL;
 
@@ -91,7 +91,7 @@ train_background(void)
 		snprintf(id, sizeof(id), "bg-ham-%zu", i);
 		m = message(id, "colleague@work.example", "mail.work.example",
 		    "192.0.2.10", "work notes", ham_bodies[i % 6]);
-		ck_assert_msg(filter_learn(fx.filter, m, strlen(m), 0, 0,
+		ck_assert_msg(filter_learn(f, m, strlen(m), 0, 0,
 		    &err) == 0, "%s", err);
 		free(m);
 	}
@@ -100,7 +100,7 @@ train_background(void)
 		snprintf(id, sizeof(id), "bg-spam-%zu", i);
 		m = message(id, "promo@spam.example", "bulk.spam.example",
 		    "198.51.100.7", "you won", spam_bodies[i % 3]);
-		ck_assert_msg(filter_learn(fx.filter, m, strlen(m), 1, 0,
+		ck_assert_msg(filter_learn(f, m, strlen(m), 1, 0,
 		    &err) == 0, "%s", err);
 		free(m);
 	}
@@ -149,7 +149,7 @@ setup(void)
 	ck_assert_msg(sieve_script_parse("test.sieve", rules, &fx.script,
 	    &errors) == 0, "script: %s", errors);
 	open_state();
-	train_background();
+	train_background_into(fx.filter);
 	/* Junk and Trash exist, empty, before mailsift first looks; INBOX
 	 * holds a welcome note. */
 	store_mem_set_special(fx.store, "Junk", STORE_SPECIAL_JUNK);
@@ -206,18 +206,24 @@ free_probes(void)
 }
 
 static void
-snap(struct snapshot *s)
+snap_of(struct filter *f, char *const *probes, struct snapshot *s)
 {
 	for (size_t i = 0; i < NPROBE; i++) {
 		struct filter_result r;
 		char *err = NULL;
-		ck_assert_msg(filter_score(fx.filter, probe[i],
-		    strlen(probe[i]), 1, &r, &err) == 0, "%s", err);
+		ck_assert_msg(filter_score(f, probes[i], strlen(probes[i]), 1,
+		    &r, &err) == 0, "%s", err);
 		s->score[i] = r.score;
 		s->nspam = r.nspam;
 		s->nham = r.nham;
 		filter_result_release(&r);
 	}
+}
+
+static void
+snap(struct snapshot *s)
+{
+	snap_of(fx.filter, probe, s);
 }
 
 static void
@@ -325,17 +331,27 @@ ncorrections(void)
 	return n;
 }
 
-/* Sets keywords on a message as another mail client would. */
+/* Sets keywords on a message as another mail client would (through the
+ * test's connection: a fault injected for mailsift may hit it, so it
+ * reconnects and retries; setting flags twice is harmless). */
 static void
 client_flags(const char *box, uint32_t uid, const char *add, const char *del)
 {
 	const char *a[] = { add, NULL }, *d[] = { del, NULL };
+	enum store_status st;
 	uint32_t uv, next;
+	int tries = 0;
 
-	ck_assert_int_eq(fx.store->ops->select(fx.store, box, &uv, &next),
-	    STORE_OK);
-	ck_assert_int_eq(fx.store->ops->set_flags(fx.store, uid,
-	    add ? a : NULL, del ? d : NULL), STORE_OK);
+	do {
+		st = fx.store->ops->select(fx.store, box, &uv, &next);
+		if (st == STORE_OK)
+			st = fx.store->ops->set_flags(fx.store, uid,
+			    add ? a : NULL, del ? d : NULL);
+		if (st == STORE_CONN_LOST)
+			ck_assert_int_eq(fx.store->ops->connect(fx.store),
+			    STORE_OK);
+	} while (st == STORE_CONN_LOST && ++tries < 10);
+	ck_assert_int_eq(st, STORE_OK);
 }
 
 static int
@@ -672,6 +688,174 @@ START_TEST(junk_created_later_is_watched_from_its_start)
 }
 END_TEST
 
+/* A cycle that survives dropped connections, as the daemon does: after
+ * CONN_LOST it reconnects and starts the cycle again. */
+static void
+cycle_reconnecting(void)
+{
+	enum store_status st;
+	int tries = 0;
+
+	do {
+		st = sort_folder(&fx.sorter, "INBOX", &fx.stats);
+		if (st == STORE_OK)
+			st = learn_scan_junk(&fx.learner);
+		if (st == STORE_OK)
+			st = learn_scan_keywords(&fx.learner, "INBOX");
+		if (st == STORE_OK)
+			st = learn_scan_keywords(&fx.learner, "Junk");
+		if (st == STORE_CONN_LOST)
+			ck_assert_int_eq(fx.store->ops->connect(fx.store),
+			    STORE_OK);
+	} while (st == STORE_CONN_LOST && ++tries < 20);
+	ck_assert_int_eq(st, STORE_OK);
+}
+
+/* Where message id is now, or NULL. */
+static const char *
+where_is(const char *id)
+{
+	static const char *const boxes[] = { "INBOX", "Junk", "Trash" };
+
+	for (size_t b = 0; b < 3; b++)
+		if (uid_of(boxes[b], id) != 0)
+			return boxes[b];
+	return NULL;
+}
+
+START_TEST(random_owner_actions_keep_the_model_equal_to_the_ledger)
+{
+	enum { NMSG = 6, STEPS = 400 };
+	static const char *const ops[] = { "select", "list_uids", "fetch",
+	    "list_flags", "set_flags", "move" };
+	static const char *const boxes[] = { "INBOX", "Junk", "Trash" };
+	char *msgs[NMSG], ids[NMSG][8];
+	struct filter *ref = NULL;
+	unsigned seed = 20261130;
+	char *path, *err = NULL;
+	size_t changes;
+
+	make_probes();
+	cycle();
+	for (size_t i = 0; i < NMSG; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "r%zu", i);
+		msgs[i] = message(ids[i], "someone@random.example",
+		    "smtp.random.example", "203.0.113.77",
+		    i % 2 ? "WINNER news" : "news", ham_bodies[i]);
+		deliver("INBOX", msgs[i]);
+	}
+	cycle();
+	for (int step = 0; step < STEPS; step++) {
+		size_t i = (size_t)rand_r(&seed) % NMSG;
+		const char *box = where_is(ids[i]), *to;
+		uint32_t uid = box ? uid_of(box, ids[i]) : 0;
+
+		ck_assert_ptr_nonnull(box);
+		switch (rand_r(&seed) % 10) {
+		case 0: case 1: case 2:
+			to = boxes[rand_r(&seed) % 3];
+			if (strcmp(to, box) != 0)
+				store_mem_client_move(fx.store, box, uid, to);
+			break;
+		case 3:
+			client_flags(box, uid, "$Junk", "$NotJunk");
+			break;
+		case 4:
+			client_flags(box, uid, "$NotJunk", "$Junk");
+			break;
+		case 5:
+			client_flags(box, uid, "$Junk", NULL);
+			client_flags(box, uid, "$NotJunk", NULL);
+			break;
+		case 6:
+			client_flags(box, uid, NULL, "$Junk");
+			client_flags(box, uid, NULL, "$NotJunk");
+			break;
+		case 7:
+			close_state();
+			open_state();
+			break;
+		case 8:
+			store_mem_reset_uidvalidity(fx.store,
+			    boxes[rand_r(&seed) % 2]);
+			break;
+		case 9:
+			store_mem_fail(fx.store, ops[rand_r(&seed) % 6],
+			    1 + rand_r(&seed) % 4, STORE_CONN_LOST,
+			    rand_r(&seed) % 2);
+			break;
+		}
+		cycle_reconnecting();
+	}
+	/* Faults left pending must not fire into the final checks. */
+	for (int k = 0; k < 5; k++)
+		cycle_reconnecting();
+	changes = ncorrections();
+	ck_assert_msg(changes >= 20, "only %zu corrections in %d steps",
+	    changes, STEPS);
+
+	/* The model must be exactly the background plus the ledger's
+	 * corrections replayed in order: every change of the model is
+	 * recorded, once, and nothing else changed it.  (The classifier
+	 * learns online, so the order of trainings matters.) */
+	path = xasprintf("%s/ref.db", fx.dir);
+	ck_assert_msg(filter_open(path, &ref, &err) == 0, "%s", err);
+	free(path);
+	train_background_into(ref);
+	{
+		struct ledger_correction *v;
+		size_t nv;
+		int64_t row[NMSG];
+
+		for (size_t i = 0; i < NMSG; i++) {
+			struct ledger_message m = { 0 };
+			ledger_state(msgs[i], &m);
+			row[i] = m.id;
+			ledger_message_release(&m);
+		}
+		ck_assert_int_eq(ledger_corrections_recent(fx.ledger, 0, 0, &v,
+		    &nv), 0);
+		for (size_t c = nv; c-- > 0;) {		/* oldest first */
+			size_t i = 0;
+			while (i < NMSG && row[i] != v[c].message)
+				i++;
+			ck_assert_uint_lt(i, NMSG);
+			if (v[c].old_trained[0] != '\0')
+				ck_assert_msg(filter_learn(ref, msgs[i],
+				    strlen(msgs[i]), v[c].old_trained[0] == 's',
+				    1, &err) == 0, "%s", err);
+			ck_assert_msg(filter_learn(ref, msgs[i], strlen(msgs[i]),
+			    v[c].new_trained[0] == 's', 0, &err) == 0, "%s",
+			    err);
+		}
+		ledger_corrections_free(v, nv);
+	}
+	/* And the ledger's final state is what its corrections say. */
+	for (size_t i = 0; i < NMSG; i++) {
+		struct ledger_correction *v;
+		struct ledger_message m = { 0 };
+		size_t nv;
+
+		ledger_state(msgs[i], &m);
+		ck_assert_int_eq(ledger_corrections_recent(fx.ledger, m.id, 1,
+		    &v, &nv), 0);
+		ck_assert_str_eq(m.trained, nv ? v[0].new_trained : "");
+		ledger_corrections_free(v, nv);
+		ledger_message_release(&m);
+	}
+	for (size_t i = 0; i < NMSG; i += NPROBE) {
+		struct snapshot want, got;
+		snap_of(ref, &msgs[i], &want);
+		snap_of(fx.filter, &msgs[i], &got);
+		assert_same_model(&want, &got, "model against the ledger");
+	}
+	filter_close(&ref);
+	for (size_t i = 0; i < NMSG; i++)
+		free(msgs[i]);
+	free_probes();
+}
+END_TEST
+
 static void
 count_progress(void *arg, const char *folder, size_t done, size_t total)
 {
@@ -757,6 +941,7 @@ learn_suite(void)
 	tcase_add_test(tc, bootstrap_learns_junk_and_inbox_once);
 	tcase_add_test(tc, first_look_leaves_old_junk_to_bootstrap);
 	tcase_add_test(tc, junk_created_later_is_watched_from_its_start);
+	tcase_add_test(tc, random_owner_actions_keep_the_model_equal_to_the_ledger);
 	suite_add_tcase(s, tc);
 	return s;
 }
