@@ -546,7 +546,8 @@ imap_fetch(struct store *s, uint32_t uid, size_t max_bytes,
 			sa = item->att_data.att_static;
 			if (sa->att_type == MAILIMAP_MSG_ATT_UID) {
 				m.uid = sa->att_data.att_uid;
-			} else if (sa->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE) {
+			} else if (sa->att_type ==
+			    MAILIMAP_MSG_ATT_RFC822_SIZE) {
 				size = sa->att_data.att_rfc822_size;
 			} else if (sa->att_type ==
 			    MAILIMAP_MSG_ATT_BODY_SECTION &&

@@ -6,6 +6,7 @@
  *   IMAP_HOST_MINIMAL DOVECOT_CONF DOVECOT_LOG
  *   IMAP_USER IMAP_PASS   the main test user
  *   IMAP_USER2 IMAP_PASS2 a user with no mailboxes yet (special-use)
+ *   OTHER_CAFILE          a self-signed certificate that is not the server's
  * "Another client" is a raw libetpan session (APPEND) or doveadm (checks
  * of flags and mailbox names, kick), so the store is not checked against
  * itself.  Each case uses its own mailboxes.
@@ -335,7 +336,7 @@ START_TEST(test_tls_untrusted)
 	tls_refused(TLS_STARTTLS, "127.0.0.1", NULL,
 	    "is not trusted (self-signed)");
 	/* A CA file that is not the server's does not help either. */
-	tls_refused(TLS_IMPLICIT, "127.0.0.1", "/etc/ssl/certs/ca-certificates.crt",
+	tls_refused(TLS_IMPLICIT, "127.0.0.1", env("OTHER_CAFILE"),
 	    "is not trusted");
 }
 END_TEST

@@ -8,6 +8,12 @@ prog=$ITESTS/check_store_imap
 [ -x "$prog" ] || fail "$prog not built (make $prog)"
 [ -n "${IMAP_CAFILE:-}" ] || fail "the run did not start Dovecot with TLS"
 
+# A CA that did not sign the server's certificate.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" \
+	-keyout "$T_DIR/other.key" -out "$T_DIR/other.pem" >/dev/null 2>&1 \
+	|| fail "openssl could not create a certificate"
+export OTHER_CAFILE=$T_DIR/other.pem
+
 new_user store2
 IMAP_USER2=$IMAP_USER IMAP_PASS2=$IMAP_PASS
 new_user store

@@ -24,7 +24,7 @@ static const struct {
 	{ "Spam/\xc3\x9cnicode", "Spam/&ANw-nicode" },	/* Ü */
 	{ "\xc3\xa4", "&AOQ-" },			/* ä: 1 unit */
 	{ "\xc3\xa4\xc3\xb6", "&AOQA9g-" },		/* äö: 2 units */
-	{ "\xc3\xa4\xc3\xb6\xc3\xbc", "&AOQA9gD8-" },	/* äöü: 3 units */
+	{ "\xc3\xa4\xc3\xb6\xc3\xbc", "&AOQA9gD8-" },	/* äöü: 3 */
 	/* RFC 3501's own example: ~peter/mail/台北/日本語 */
 	{ "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac"
 	  "\xe8\xaa\x9e", "~peter/mail/&U,BTFw-/&ZeVnLIqe-" },
@@ -120,7 +120,8 @@ START_TEST(test_all_code_points)
 {
 	char in[5], *out, *back, *err = NULL;
 
-	for (uint32_t cp = 1; cp <= 0x10ffff; cp += (cp < 0x10000 ? 1 : 97)) {
+	for (uint32_t cp = 1; cp <= 0x10ffff;
+	    cp += (cp < 0x10000 ? 1 : 97)) {
 		if ((cp >= 0x20 && cp <= 0x7e) || (cp >= 0xd800 && cp <= 0xdfff))
 			continue;
 		if (cp < 0x80) {
