@@ -7,4 +7,4 @@ if header :matches "subject" "*Stra?e" { fileinto "Eszett"; }
 if header :contains :comparator "i;octet" "subject" "ÜBER" { fileinto "OctetUpper"; }
 if header :contains "from" "Müller, Hans" { fileinto "DecodedComma"; }
 # evaluated by mailsift itself (escape in the pattern): "?" is one octet
-if header :matches "subject" "??ber \\ÜBER*" { fileinto "OwnOctet"; }
+if header :matches "subject" "\\über ??BER*" { fileinto "OwnOctet"; }
