@@ -15,11 +15,31 @@ enum verdict {
 	VERDICT_SPAM
 };
 
+/* One piece of evidence, for --explain and --json. */
+struct filter_evidence {
+	char *feature;		/* owned; the feature text, e.g.
+				 * "subject:viagra" */
+	char *description;	/* owned; in words, e.g. 'Subject word
+				 * "viagra"' */
+	unsigned spam;		/* trained spam messages that had it */
+	unsigned ham;		/* trained ham messages that had it */
+	double probability;	/* the model's spam probability for it */
+};
+
 struct filter_result {
 	double score;		/* 0 = surely ham, 1 = surely spam */
 	enum verdict verdict;
 	char *explain;		/* owned, human-readable lines, or NULL when
 				 * not asked for */
+	/* The rest is filled only when explain was asked for. */
+	struct filter_evidence *evidence;	/* owned; strongest first,
+						 * spam side then ham side */
+	size_t nevidence;
+	unsigned nspam;		/* messages trained as spam */
+	unsigned nham;		/* messages trained as ham */
+	size_t bytes_read;	/* bytes of the message looked at */
+	size_t bytes_total;	/* its size: more than bytes_read when the
+				 * message was cut at the configured cap */
 };
 
 struct filter;
@@ -29,12 +49,29 @@ struct filter;
 int filter_open(const char *db_path, struct filter **filter_r, char **err_r);
 void filter_close(struct filter **filter);
 
-/* Scores len bytes of msg without learning from them. */
+/* Sets the verdict thresholds (spam at score >= spam_cut, ham below
+ * ham_cut, unsure between) and the bytes read per message (0: the
+ * default, TOKENIZE_DEFAULT_MAX_BYTES).  filter_open uses the defaults
+ * of classify.h. */
+void filter_configure(struct filter *f, double spam_cut, double ham_cut,
+    size_t max_bytes);
+
+/* Bulk training: every filter_learn between filter_begin and
+ * filter_commit is one transaction.  After a failed filter_learn inside
+ * a batch, call filter_rollback (nothing of the batch is kept). */
+int filter_begin(struct filter *f, char **err_r);
+int filter_commit(struct filter *f, char **err_r);
+void filter_rollback(struct filter *f);
+
+/* Scores len bytes of msg without learning from them.  An empty message
+ * is refused (-1).  Only the first max_bytes bytes are read. */
 int filter_score(struct filter *f, const char *msg, size_t len, int explain,
     struct filter_result *result_r, char **err_r);
 
-/* Learns msg as spam (is_spam=1) or ham; untrain=1 reverses an earlier
- * learn of the same bytes and class exactly. */
+/* Learns msg as spam (is_spam=1) or ham; untrain=1 reverses the latest
+ * learn of the same bytes and class exactly.  -1 with *err_r on failure;
+ * -2 when untraining a message that was not learned as that class
+ * (nothing changed: an open batch stays usable). */
 int filter_learn(struct filter *f, const char *msg, size_t len, int is_spam,
     int untrain, char **err_r);
 

@@ -1,0 +1,87 @@
+/*
+ * classify.h - the model: pure arithmetic from token counts to a score.
+ * No I/O, no state: the same counts always give the same score, which is
+ * what makes training and untraining exact inverses (they only move
+ * counts) and lets --explain name counts a user understands.
+ *
+ * Two views of the same features, added as log-odds:
+ *
+ * - Generative, from counts: per token, Robinson's smoothed probability
+ *   that a message containing it is spam, f(w) = (s*x + n*p(w)) / (s + n),
+ *   where p(w) compares the token's share of spam to its share of ham and
+ *   n is how often it was seen.  Tokens close to 0.5 (|f - 0.5| < min_dev)
+ *   are left out; the rest are combined with Fisher's method both ways
+ *   (Robinson's chi-square indicator I, as bogofilter does), computed in
+ *   log space so confident messages still rank instead of rounding to 0
+ *   or 1.  Its log-odds are compressed beyond 16 so that a long message
+ *   full of weak, correlated evidence cannot outvote everything else.
+ * - Discriminative: online logistic regression over the same binary
+ *   features (the strongest filters of the TREC spam tracks), weights in
+ *   fixed point so that an update and its reversal cancel exactly.  It
+ *   learns which correlated features matter, where the counts over-count.
+ *
+ * The sum is scaled by N / (N + conf), N the smaller of the trained spam
+ * and ham counts: a model that has seen little mail does not speak with
+ * confidence.  The score is the logistic of that, kept strictly monotone
+ * beyond double precision (see classify_score).
+ */
+#ifndef MAILSIFT_CLASSIFY_H
+#define MAILSIFT_CLASSIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Logistic-regression weights are stored as integers in units of
+ * 1 / CLASSIFY_WEIGHT_SCALE. */
+#define CLASSIFY_WEIGHT_SCALE 1048576.0
+
+struct classify_params {
+	double robs;		/* s: weight of the prior x, in messages */
+	double robx;		/* x: f of a token never seen */
+	double min_dev;		/* tokens with |f - 0.5| below this are
+				 * ignored */
+	double eta;		/* logistic regression learning rate */
+	double lr_weight;	/* weight of its log-odds in the sum */
+	double conf;		/* N at which the model is half confident */
+	double spam_cut;	/* score >= spam_cut: spam */
+	double ham_cut;		/* score < ham_cut: ham; between: unsure */
+};
+
+/* The defaults: bogofilter's published s = 0.0178... rounded up to 0.1
+ * (a token seen once is not yet certain), x = 0.52 and min_dev = 0.375;
+ * eta = 0.03 (TREC logistic regression used 0.002 per byte 4-gram, some
+ * 3000 per message; ours are ~500 words and pairs), lr_weight 1,
+ * conf 50 messages; spam at >= 0.99 like bogofilter, ham below 0.5. */
+void classify_defaults(struct classify_params *p);
+
+/* f(w) for a token seen in spam spam messages and ham ham messages, when
+ * nspam spam and nham ham messages were trained in all. */
+double classify_token(const struct classify_params *p, uint32_t spam,
+    uint32_t ham, uint32_t nspam, uint32_t nham);
+
+/* 1 if a token of probability f takes part in the score. */
+int classify_significant(const struct classify_params *p, double f);
+
+/* The compressed log-odds of Robinson's indicator for the n token
+ * probabilities f[] (tokens that are not significant are skipped); 0
+ * without evidence, positive for spam. */
+double classify_chi(const struct classify_params *p, const double *f,
+    size_t n);
+
+/* The score in [0,1] from the chi-square log-odds, the regression's
+ * log-odds z (bias plus the weights of the features present) and the
+ * numbers of trained messages.  0.5 without evidence; strictly monotone
+ * in the evidence, never exactly 0 or 1. */
+double classify_score(const struct classify_params *p, double chi, double z,
+    uint32_t nspam, uint32_t nham);
+
+/* The regression update for a message of log-odds z learned as spam or
+ * ham, in weight units: added to the bias and to each feature present
+ * when training, subtracted when untraining. */
+int64_t classify_update(const struct classify_params *p, double z,
+    int is_spam);
+
+/* 2 spam, 1 unsure, 0 ham (the values of enum verdict in filter.h). */
+int classify_verdict(const struct classify_params *p, double score);
+
+#endif

@@ -1,0 +1,331 @@
+/*
+ * tokens.c - the token store in SQLite (see tokens.h).  Owns the schema
+ * of tokens.db: one row per feature hash keyed by the hash itself (an
+ * INTEGER PRIMARY KEY is the table's b-tree key, so a row costs about 20
+ * bytes and a lookup is one b-tree descent), and one row of totals.
+ * Statements are prepared once per open; opening is cheap because the
+ * command line scores one message per process.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/xmem.h"
+#include "state/db.h"
+#include "state/tokens.h"
+
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE tokens ("
+	"  hash INTEGER PRIMARY KEY,"	/* feature_hash() as signed 64 */
+	"  spam INTEGER NOT NULL CHECK (spam >= 0),"
+	"  ham INTEGER NOT NULL CHECK (ham >= 0),"
+	"  weight INTEGER NOT NULL);"	/* regression weight, fixed point */
+	"CREATE TABLE totals ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  spam INTEGER NOT NULL CHECK (spam >= 0),"
+	"  ham INTEGER NOT NULL CHECK (ham >= 0),"
+	"  bias INTEGER NOT NULL);"
+	"INSERT INTO totals VALUES (1, 0, 0, 0);"
+	/* One row per training, so untraining can reverse it exactly. */
+	"CREATE TABLE trained ("
+	"  id INTEGER PRIMARY KEY,"
+	"  msg INTEGER NOT NULL,"	/* key of the message's feature set */
+	"  is_spam INTEGER NOT NULL,"
+	"  delta INTEGER NOT NULL);"
+	"CREATE INDEX trained_msg ON trained (msg, is_spam);",
+};
+
+static const struct db_schema schema = {
+	.what = "token store",
+	.application_id = 0x4d53544b,	/* "MSTK" */
+	.migrations = migrations,
+	.nmigrations = sizeof(migrations) / sizeof(*migrations),
+};
+
+enum {
+	ST_GET,
+	ST_TOTALS,
+	ST_ADD,
+	ST_SUB,
+	ST_PRUNE,
+	ST_TOTALS_ADD,
+	ST_RECORD,
+	ST_FIND,
+	ST_FORGET,
+	ST_COUNT
+};
+
+static const char *const sql[ST_COUNT] = {
+	[ST_GET] = "SELECT spam, ham, weight FROM tokens WHERE hash = ?1",
+	[ST_TOTALS] = "SELECT spam, ham, bias FROM totals WHERE id = 1",
+	[ST_ADD] = "INSERT INTO tokens (hash, spam, ham, weight) "
+	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (hash) DO UPDATE SET "
+	    "spam = spam + ?2, ham = ham + ?3, weight = weight + ?4",
+	[ST_SUB] = "UPDATE tokens SET spam = spam - ?2, ham = ham - ?3, "
+	    "weight = weight - ?4 WHERE hash = ?1",
+	[ST_PRUNE] = "DELETE FROM tokens WHERE hash = ?1 AND spam = 0 "
+	    "AND ham = 0 AND weight = 0",
+	[ST_TOTALS_ADD] = "UPDATE totals SET spam = spam + ?1, "
+	    "ham = ham + ?2, bias = bias + ?3 WHERE id = 1",
+	[ST_RECORD] = "INSERT INTO trained (msg, is_spam, delta) "
+	    "VALUES (?1, ?2, ?3)",
+	[ST_FIND] = "SELECT id, delta FROM trained WHERE msg = ?1 AND "
+	    "is_spam = ?2 ORDER BY id DESC LIMIT 1",
+	[ST_FORGET] = "DELETE FROM trained WHERE id = ?1",
+};
+
+struct tokens {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	int in_batch;
+};
+
+static int
+fail(struct tokens *t, const char *what, char **err_r)
+{
+	*err_r = xasprintf("token store: %s: %s", what, sqlite3_errmsg(t->db));
+	return -1;
+}
+
+int
+tokens_open(const char *path, struct tokens **t_r, char **err_r)
+{
+	struct tokens *t = xcalloc(1, sizeof(*t));
+
+	*t_r = NULL;
+	if (db_open(path, &schema, &t->db, err_r) < 0)
+		goto fail;
+	/* The command line opens the store once per message: checkpointing
+	 * the WAL at every close would cost an fsync per call.  SQLite's
+	 * automatic checkpoint (every 1000 pages) still bounds the WAL. */
+	sqlite3_db_config(t->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	for (int i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v3(t->db, sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &t->st[i], NULL) != SQLITE_OK) {
+			*err_r = xasprintf("%s: not a usable token store (%s); "
+			    "move it away and train again", path,
+			    sqlite3_errmsg(t->db));
+			goto fail;
+		}
+	}
+	*t_r = t;
+	return 0;
+fail:
+	tokens_close(&t);
+	return -1;
+}
+
+void
+tokens_close(struct tokens **tp)
+{
+	struct tokens *t = *tp;
+
+	if (t == NULL)
+		return;
+	if (t->in_batch)
+		tokens_rollback(t);
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(t->st[i]);
+	db_close(&t->db);
+	free(t);
+	*tp = NULL;
+}
+
+int
+tokens_totals(struct tokens *t, struct token_totals *totals_r, char **err_r)
+{
+	sqlite3_stmt *st = t->st[ST_TOTALS];
+	int rc = -1;
+
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		fail(t, "reading totals", err_r);
+		goto out;
+	}
+	totals_r->spam = (uint32_t)sqlite3_column_int64(st, 0);
+	totals_r->ham = (uint32_t)sqlite3_column_int64(st, 1);
+	totals_r->bias = sqlite3_column_int64(st, 2);
+	rc = 0;
+out:
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
+tokens_get(struct tokens *t, const uint64_t *hashes, size_t n,
+    struct token_counts *counts_r, struct token_totals *totals_r,
+    char **err_r)
+{
+	sqlite3_stmt *st = t->st[ST_GET];
+	int own = !t->in_batch, rc = -1;
+
+	/* One read transaction: a consistent snapshot, and one lock instead
+	 * of one per lookup. */
+	if (own && db_exec(t->db, "BEGIN", err_r) < 0)
+		return -1;
+	if (tokens_totals(t, totals_r, err_r) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		int step;
+
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)hashes[i]);
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			counts_r[i].spam =
+			    (uint32_t)sqlite3_column_int64(st, 0);
+			counts_r[i].ham = (uint32_t)sqlite3_column_int64(st, 1);
+			counts_r[i].weight = sqlite3_column_int64(st, 2);
+		} else if (step == SQLITE_DONE) {
+			counts_r[i].spam = counts_r[i].ham = 0;
+			counts_r[i].weight = 0;
+		} else {
+			sqlite3_reset(st);
+			fail(t, "reading counts", err_r);
+			goto out;
+		}
+		sqlite3_reset(st);
+	}
+	rc = 0;
+out:
+	if (own)
+		sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL);
+	return rc;
+}
+
+static int
+step_done(struct tokens *t, sqlite3_stmt *st, const char *what, char **err_r)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(t, what, err_r);
+	return 0;
+}
+
+int
+tokens_begin(struct tokens *t, char **err_r)
+{
+	if (db_exec(t->db, "BEGIN IMMEDIATE", err_r) < 0)
+		return -1;
+	t->in_batch = 1;
+	return 0;
+}
+
+int
+tokens_commit(struct tokens *t, char **err_r)
+{
+	if (db_exec(t->db, "COMMIT", err_r) < 0) {
+		tokens_rollback(t);
+		return -1;
+	}
+	t->in_batch = 0;
+	return 0;
+}
+
+void
+tokens_rollback(struct tokens *t)
+{
+	sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+	t->in_batch = 0;
+}
+
+/* Applies sign (+1 or -1) times one message's changes to the features
+ * and the totals. */
+static int
+apply(struct tokens *t, const uint64_t *hashes, size_t n, int is_spam,
+    int sign, int64_t delta, char **err_r)
+{
+	sqlite3_stmt *st;
+	int ds = is_spam ? 1 : 0, dh = is_spam ? 0 : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		st = t->st[sign > 0 ? ST_ADD : ST_SUB];
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)hashes[i]);
+		sqlite3_bind_int(st, 2, ds);
+		sqlite3_bind_int(st, 3, dh);
+		sqlite3_bind_int64(st, 4, delta);
+		if (step_done(t, st, "updating counts", err_r) < 0)
+			return -1;
+		if (sign > 0)
+			continue;
+		st = t->st[ST_PRUNE];
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)hashes[i]);
+		if (step_done(t, st, "pruning counts", err_r) < 0)
+			return -1;
+	}
+	st = t->st[ST_TOTALS_ADD];
+	sqlite3_bind_int(st, 1, sign * ds);
+	sqlite3_bind_int(st, 2, sign * dh);
+	sqlite3_bind_int64(st, 3, sign * delta);
+	return step_done(t, st, "updating totals", err_r);
+}
+
+int
+tokens_learn(struct tokens *t, uint64_t msg_key, const uint64_t *hashes,
+    size_t n, int is_spam, int64_t delta, char **err_r)
+{
+	int own = !t->in_batch;
+	sqlite3_stmt *st = t->st[ST_RECORD];
+
+	if (own && tokens_begin(t, err_r) < 0)
+		return -1;
+	if (apply(t, hashes, n, is_spam, 1, delta, err_r) < 0)
+		goto fail;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)msg_key);
+	sqlite3_bind_int(st, 2, is_spam ? 1 : 0);
+	sqlite3_bind_int64(st, 3, delta);
+	if (step_done(t, st, "recording the training", err_r) < 0)
+		goto fail;
+	if (own && tokens_commit(t, err_r) < 0)
+		return -1;
+	return 0;
+fail:
+	if (own)
+		tokens_rollback(t);
+	return -1;
+}
+
+int
+tokens_unlearn(struct tokens *t, uint64_t msg_key, const uint64_t *hashes,
+    size_t n, int is_spam, int *not_trained_r, char **err_r)
+{
+	int own = !t->in_batch, step;
+	sqlite3_stmt *st = t->st[ST_FIND];
+	sqlite3_int64 id;
+	int64_t delta;
+
+	if (not_trained_r != NULL)
+		*not_trained_r = 0;
+	if (own && tokens_begin(t, err_r) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)msg_key);
+	sqlite3_bind_int(st, 2, is_spam ? 1 : 0);
+	step = sqlite3_step(st);
+	id = sqlite3_column_int64(st, 0);
+	delta = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	if (step == SQLITE_DONE) {
+		*err_r = xasprintf("this message was not trained as %s, so "
+		    "there is nothing to untrain", is_spam ? "spam" : "ham");
+		if (not_trained_r != NULL)
+			*not_trained_r = 1;
+		goto fail;
+	}
+	if (step != SQLITE_ROW) {
+		fail(t, "finding the training", err_r);
+		goto fail;
+	}
+	if (apply(t, hashes, n, is_spam, -1, delta, err_r) < 0)
+		goto fail;
+	st = t->st[ST_FORGET];
+	sqlite3_bind_int64(st, 1, id);
+	if (step_done(t, st, "forgetting the training", err_r) < 0)
+		goto fail;
+	if (own && tokens_commit(t, err_r) < 0)
+		return -1;
+	return 0;
+fail:
+	if (own)
+		tokens_rollback(t);
+	return -1;
+}
