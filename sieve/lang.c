@@ -1010,6 +1010,40 @@ emit_own(struct compiler *cc, enum sv_own_kind kind, const struct targs *ta,
 	cc->s->nowns++;
 }
 
+/* hasflag keys are flag lists like the flags themselves: "A B" is two
+ * keys, "" none (as in Pigeonhole; not for :count, which compares a
+ * number). */
+static void
+split_keys(struct sv_own *o)
+{
+	char **keys = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < o->nkeys; i++) {
+		const char *p = o->keys[i];
+
+		while (*p) {
+			size_t len;
+
+			while (*p == ' ')
+				p++;
+			len = strcspn(p, " ");
+			if (len == 0)
+				break;
+			keys = xreallocarray(keys, n + 2, sizeof(char *));
+			keys[n++] = xstrndup(p, len);
+			p += len;
+		}
+		free(o->keys[i]);
+	}
+	free(o->keys);
+	if (keys == NULL)
+		keys = xcalloc(1, sizeof(char *));
+	keys[n] = NULL;
+	o->keys = keys;
+	o->nkeys = n;
+}
+
 static int compile_test(struct compiler *cc, const struct test *t);
 
 static int
@@ -1147,6 +1181,8 @@ compile_test(struct compiler *cc, const struct test *t)
 			return -1;
 		}
 		emit_own(cc, SV_OWN_HASFLAG, &ta, NULL, ta.pos[0], NULL);
+		if (ta.m.mt != SV_MT_COUNT)
+			split_keys(&cc->s->owns[cc->s->nowns - 1]);
 		return 0;
 	}
 	if (strcmp(n, "spamtest") == 0) {

@@ -1,0 +1,12 @@
+# hasflag keys are flag lists: "A B" is two keys, "" none
+require ["imap4flags", "fileinto", "relational"];
+addflag ["Alpha", "Beta"];
+if hasflag "alpha zzz" { fileinto "AnyPart"; }
+if hasflag "" { fileinto "Empty"; }
+if hasflag :matches "*" { fileinto "Star"; }
+if hasflag :count "eq" ["2 3"] { fileinto "CountList"; }
+if hasflag :is " beta " { fileinto "Spaces"; }
+if hasflag :contains "a b" { fileinto "Cross"; }
+removeflag ["Alpha", "Beta"];
+if hasflag :matches "*" { fileinto "StarNoFlags"; }
+if hasflag :count "eq" "0" { fileinto "Zero"; }
