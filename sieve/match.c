@@ -93,40 +93,48 @@ contains(enum sv_cmp cmp, const char *hay, const char *needle)
 	return n == 0;
 }
 
-/* :matches with "*", "?" and "\" escaping the next character.  "?" is
+/* :matches with "*", "?" and "\\" escaping the next character.  "?" is
  * one octet, not one UTF-8 character: that is what both libsieve and
- * Pigeonhole do with i;ascii-casemap and i;octet. */
+ * Pigeonhole do with i;ascii-casemap and i;octet.  Backtracks only to the
+ * last "*", so a hostile pattern costs at most length(s) * length(p). */
 static int
-glob(enum sv_cmp cmp, const char *s, const char *p, int depth)
+glob(enum sv_cmp cmp, const char *s, const char *p)
 {
-	if (depth > 1000)
-		return 0;
-	while (*p) {
+	const char *star_p = NULL, *star_s = NULL;
+
+	while (*s) {
+		const char *pc = p;
+
 		if (*p == '*') {
 			while (*p == '*')
 				p++;
 			if (*p == '\0')
 				return 1;
-			for (; *s; s++)
-				if (glob(cmp, s, p, depth + 1))
-					return 1;
-			return glob(cmp, s, p, depth + 1);
+			star_p = p;
+			star_s = s;
+			continue;
 		}
-		if (*s == '\0')
-			return 0;
 		if (*p == '?') {
 			p++;
 			s++;
 			continue;
 		}
 		if (*p == '\\' && p[1] != '\0')
-			p++;
-		if (fold(cmp, (unsigned char)*p) != fold(cmp, (unsigned char)*s))
+			pc = p + 1;
+		if (*pc != '\0' && fold(cmp, (unsigned char)*pc) ==
+		    fold(cmp, (unsigned char)*s)) {
+			p = pc + 1;
+			s++;
+			continue;
+		}
+		if (star_p == NULL)
 			return 0;
-		p++;
-		s++;
+		p = star_p;
+		s = ++star_s;
 	}
-	return *s == '\0';
+	while (*p == '*')
+		p++;
+	return *p == '\0';
 }
 
 int
@@ -154,7 +162,7 @@ sv_match_values(const struct sv_match *m, char *const *values, size_t n,
 				hit = contains(m->cmp, values[i], keys[k]);
 				break;
 			case SV_MT_MATCHES:
-				hit = glob(m->cmp, values[i], keys[k], 0);
+				hit = glob(m->cmp, values[i], keys[k]);
 				break;
 			case SV_MT_VALUE:
 				hit = rel_holds(m->rel,

@@ -279,6 +279,20 @@ START_TEST(matcher)
 		ck_assert(sv_match_values(&m, u, 1, q1, 1));
 		ck_assert(!sv_match_values(&m, u, 1, q2, 1));
 	}
+	{
+		/* backtracking stays linear in practice: a hostile pattern
+		 * on a long value answers at once */
+		char *longv = xmalloc(200001), *hostile[] = {
+		    "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b" };
+		char *tail[] = { "*a?" }, *mid[] = { "a*\\a*a" };
+
+		memset(longv, 'a', 200000);
+		longv[200000] = '\0';
+		ck_assert(!sv_match_values(&m, &longv, 1, hostile, 1));
+		ck_assert(sv_match_values(&m, &longv, 1, tail, 1));
+		ck_assert(sv_match_values(&m, &longv, 1, mid, 1));
+		free(longv);
+	}
 	m.cmp = SV_CMP_OCTET;
 	ck_assert(!sv_match_values(&m, v, 1, k3, 1));
 	m.cmp = SV_CMP_NUMERIC;
