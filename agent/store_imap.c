@@ -43,6 +43,9 @@ struct store_imap {
 	mailimap *imap;		/* NULL when not connected */
 	char *selected;		/* UTF-8 name of the selected mailbox */
 	uint32_t exists_seen;	/* EXISTS when the caller last listed */
+	char *listed_box;	/* the mailbox the caller last listed, */
+	uint32_t listed_next;	/* and the first uid it has not seen */
+	int pending;		/* SELECT showed mail newer than that */
 	int has_idle;
 	int has_move;
 	int has_uidplus;
@@ -445,6 +448,10 @@ imap_select(struct store *s, const char *box, uint32_t *uidvalidity_r,
 	*uidvalidity_r = si->imap->imap_selection_info->sel_uidvalidity;
 	*uidnext_r = si->imap->imap_selection_info->sel_uidnext;
 	si->exists_seen = si->imap->imap_selection_info->sel_exists;
+	/* Mail that arrived while another mailbox was selected is in this
+	 * SELECT's counts, so no IDLE will announce it: wait() must. */
+	si->pending = si->listed_box != NULL &&
+	    strcmp(si->listed_box, box) == 0 && *uidnext_r > si->listed_next;
 	return STORE_OK;
 }
 
@@ -477,6 +484,14 @@ imap_list_uids(struct store *s, uint32_t min_uid, uint32_t **uids_r,
 	/* "UID SEARCH UID n:*" matches the last message even below n. */
 	search_uids(result, min_uid, uids_r, n_r);
 	mailimap_search_result_free(result);
+	free(si->listed_box);
+	si->listed_box = xstrdup(si->selected);
+	si->listed_next = si->imap->imap_selection_info->sel_uidnext;
+	if (si->listed_next < min_uid)
+		si->listed_next = min_uid;
+	if (*n_r > 0 && si->listed_next <= (*uids_r)[*n_r - 1])
+		si->listed_next = (*uids_r)[*n_r - 1] + 1;
+	si->pending = 0;
 	return STORE_OK;
 }
 
@@ -1040,6 +1055,11 @@ imap_wait(struct store *s, int timeout_ms, int wake_fd, int *changed_r)
 		return STORE_OK;
 	}
 
+	if (si->pending) {
+		si->pending = 0;
+		*changed_r = 1;
+		return STORE_OK;
+	}
 	/* EXISTS that arrived with the responses of earlier commands. */
 	if (si->imap->imap_selection_info->sel_exists != si->exists_seen ||
 	    si->imap->imap_stream->read_buffer_len > 0) {
@@ -1079,6 +1099,7 @@ imap_free(struct store *s)
 		mailimap_logout(si->imap);
 	}
 	drop(si);
+	free(si->listed_box);
 	free(si->host);
 	free(si->ca_file);
 	free(si->username);

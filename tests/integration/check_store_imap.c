@@ -930,6 +930,42 @@ START_TEST(test_wait_change_during_command)
 }
 END_TEST
 
+/* Mail that arrives while another mailbox is selected shows up only in
+ * the counts of the next SELECT, and IDLE never announces it: wait()
+ * must report it (mailsift selects Junk and back between waits). */
+START_TEST(test_wait_change_while_elsewhere)
+{
+	struct store *s = plain_store();
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	int changed = -1;
+	int64_t t0;
+
+	seed("idle-away", 1);
+	seed("idle-other", 1);
+	select_box(s, "idle-away", NULL);
+	ck_assert_int_eq(s->ops->list_uids(s, 1, &uids, &n), STORE_OK);
+	free(uids);
+	select_box(s, "idle-other", NULL);
+	seed("idle-away", 1);
+	select_box(s, "idle-away", NULL);
+	t0 = now_ms();
+	ck_assert_int_eq(s->ops->wait(s, 5000, -1, &changed), STORE_OK);
+	ck_assert_int_eq(changed, 1);
+	ck_assert_msg(now_ms() - t0 < 100, "took %lld ms",
+	    (long long)(now_ms() - t0));
+	/* Reported once; after listing, a quiet mailbox is quiet. */
+	ck_assert_int_eq(s->ops->list_uids(s, 1, &uids, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	free(uids);
+	select_box(s, "idle-other", NULL);
+	select_box(s, "idle-away", NULL);
+	ck_assert_int_eq(s->ops->wait(s, 600, -1, &changed), STORE_OK);
+	ck_assert_int_eq(changed, 0);
+	store_free(&s);
+}
+END_TEST
+
 /* A server without IDLE: wait sleeps for the poll interval, then says
  * "maybe changed"; wake_fd still interrupts it. */
 START_TEST(test_wait_without_idle)
@@ -1084,6 +1120,7 @@ store_imap_suite(void)
 	tcase_add_test(tc, test_wait_wake_fd);
 	tcase_add_test(tc, test_wait_change_before_idle);
 	tcase_add_test(tc, test_wait_change_during_command);
+	tcase_add_test(tc, test_wait_change_while_elsewhere);
 	tcase_add_test(tc, test_wait_without_idle);
 	tcase_add_test(tc, test_wait_idle_restart);
 	tcase_add_test(tc, test_wait_keepalive);
