@@ -5,9 +5,12 @@
  * Everything goes through observe(): one sighting of one message in one
  * folder, with the opinion it carries (or none).  It changes the model
  * only when the opinion differs from the ledger's training state, inside
- * one ledger transaction: the ledger rows are written first, then the
- * model is changed in its own transaction, then the ledger commits; if
- * that commit fails the model change is undone.  Only after that are the
+ * one ledger transaction: the ledger rows are written, the model is
+ * changed in its own open transaction, the ledger commits, then the
+ * model; a failed ledger commit rolls the model back, a failed model
+ * commit takes the ledger change back.  (A crash between the two commits
+ * leaves the ledger one training ahead of the model: that message's
+ * training is then missing, never doubled.)  Only after that are the
  * message's keywords made to agree, and only after they are set does the
  * ledger record where the message was seen (seen_in, the keyword opinion
  * on its UID, the learner's Junk mark).  So a sighting interrupted at any
@@ -101,29 +104,44 @@ mark_key(const struct learner *l)
 	return xasprintf(MARK_PREFIX "%s", l->junk);
 }
 
-/* Makes the model go from trained ("" / "spam" / "ham") to want, or back
- * (undo).  One model transaction.  -1 with *err_r. */
+/* Changes the model from one training of msg ("" / "spam" / "ham") to
+ * another inside the filter's open transaction.  -1 with *err_r. */
 static int
 model_change(struct learner *l, const struct store_msg *msg,
     const char *from, const char *to, char **err_r)
 {
-	if (filter_begin(l->filter, err_r) < 0)
-		return -1;
 	if (from[0] != '\0' && filter_learn(l->filter, msg->data, msg->len,
 	    strcmp(from, "spam") == 0, 1, err_r) < 0)
-		goto fail;
+		return -1;
 	if (to[0] != '\0' && filter_learn(l->filter, msg->data, msg->len,
 	    strcmp(to, "spam") == 0, 0, err_r) < 0)
-		goto fail;
-	if (filter_commit(l->filter, err_r) < 0)
-		goto fail;
+		return -1;
 	return 0;
-fail:
-	filter_rollback(l->filter);
-	return -1;
 }
 
-/* The transactional part of observe(): ledger rows and the model. */
+/* Takes back a committed ledger change whose model change could not be
+ * committed: the ledger must say what the model holds. */
+static int
+ledger_undo(struct learner *l, int64_t message, const char *old,
+    int unrescue, int64_t correction)
+{
+	if (ledger_begin(l->ledger) < 0)
+		return -1;
+	if (ledger_message_set_trained(l->ledger, message, old) < 0 ||
+	    (unrescue && ledger_message_set_rescued(l->ledger, message,
+	    0) < 0) ||
+	    ledger_correction_delete(l->ledger, correction) < 0 ||
+	    ledger_commit(l->ledger) < 0) {
+		ledger_rollback(l->ledger);
+		return -1;
+	}
+	return 0;
+}
+
+/* The transactional part of observe(): ledger rows and the model.  The
+ * model's transaction is committed only after the ledger's, so a ledger
+ * failure is undone exactly by rolling the model back (an online model
+ * cannot be restored exactly by training the old class again). */
 static enum retrain_result
 retrain(struct learner *l, const struct observation *o, const char *hash,
     const char *msgid, int64_t *id_r)
@@ -132,7 +150,8 @@ retrain(struct learner *l, const struct observation *o, const char *hash,
 	struct ledger_correction c = { 0 };
 	enum retrain_result res = RETRAIN_LEDGER_FAILED;
 	char *err = NULL, old[sizeof(m.trained)];
-	int found;
+	int64_t cid = 0;
+	int found, unrescue = 0;
 
 	if (ledger_begin(l->ledger) < 0)
 		return RETRAIN_LEDGER_FAILED;
@@ -140,9 +159,11 @@ retrain(struct learner *l, const struct observation *o, const char *hash,
 	    (found = ledger_message_find(l->ledger, hash, &m)) <= 0)
 		goto rollback;
 	snprintf(old, sizeof(old), "%s", m.trained);
-	if (o->rescue && !m.rescued &&
-	    ledger_message_set_rescued(l->ledger, m.id, 1) < 0)
-		goto rollback;
+	if (o->rescue && !m.rescued) {
+		if (ledger_message_set_rescued(l->ledger, m.id, 1) < 0)
+			goto rollback;
+		unrescue = 1;
+	}
 	if (o->want == NULL || strcmp(o->want, old) == 0) {
 		if (ledger_commit(l->ledger) < 0)
 			goto rollback;
@@ -157,32 +178,41 @@ retrain(struct learner *l, const struct observation *o, const char *hash,
 	snprintf(c.old_trained, sizeof(c.old_trained), "%s", old);
 	snprintf(c.new_trained, sizeof(c.new_trained), "%s", o->want);
 	if (ledger_message_set_trained(l->ledger, m.id, o->want) < 0 ||
-	    ledger_correction_add(l->ledger, &c, NULL) < 0)
+	    ledger_correction_add(l->ledger, &c, &cid) < 0)
 		goto rollback;
+	if (filter_begin(l->filter, &err) < 0)
+		goto model_failed;
 	if (model_change(l, o->msg, old, o->want, &err) < 0) {
-		ledger_rollback(l->ledger);
-		log_warnx("%s uid %u: cannot train as %s (%s): %s", o->folder,
-		    o->msg->uid, o->want, o->reason, err);
-		res = RETRAIN_MODEL_FAILED;
-		goto out;
+		filter_rollback(l->filter);
+		goto model_failed;
 	}
 	if (ledger_commit(l->ledger) < 0) {
-		char *uerr = NULL;
-		/* The ledger must say what the model holds: undo. */
-		if (model_change(l, o->msg, o->want, old, &uerr) < 0) {
-			log_error("%s uid %u: cannot undo the training after "
-			    "a ledger failure, the model now counts this "
-			    "message as %s: %s", o->folder, o->msg->uid,
-			    o->want, uerr);
-			free(uerr);
-		}
+		filter_rollback(l->filter);
 		goto rollback;
+	}
+	if (filter_commit(l->filter, &err) < 0) {
+		filter_rollback(l->filter);
+		if (ledger_undo(l, m.id, old, unrescue, cid) < 0) {
+			log_error("%s uid %u: the ledger says trained as %s but "
+			    "the model could not be changed (%s), and the "
+			    "ledger cannot be corrected: %s", o->folder,
+			    o->msg->uid, o->want, err, ledger_error(l->ledger));
+			goto out;
+		}
+		goto model_failed_logged;
 	}
 	log_notice("%s uid %u: %s: trained as %s, was %s (%s)", o->folder,
 	    o->msg->uid, o->reason, o->want, trained_name(old),
 	    msgid ? msgid : "no Message-ID");
 	l->corrections++;
 	res = RETRAIN_CHANGED;
+	goto out;
+model_failed:
+	ledger_rollback(l->ledger);
+model_failed_logged:
+	log_warnx("%s uid %u: cannot train as %s (%s): %s", o->folder,
+	    o->msg->uid, o->want, o->reason, err);
+	res = RETRAIN_MODEL_FAILED;
 	goto out;
 rollback:
 	ledger_rollback(l->ledger);

@@ -555,6 +555,17 @@ ledger_correction_add(struct ledger *l, const struct ledger_correction *c,
 }
 
 int
+ledger_correction_delete(struct ledger *l, int64_t id)
+{
+	sqlite3_stmt *stmt = prepare(l, "DELETE FROM corrections WHERE id = ?");
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	return step_done(stmt);
+}
+
+int
 ledger_corrections_recent(struct ledger *l, int64_t message, int n,
     struct ledger_correction **v_r, size_t *n_r)
 {

@@ -115,6 +115,9 @@ void ledger_message_release(struct ledger_message *m);
 /* Records a change of training; *id_r (may be NULL) receives its id. */
 int ledger_correction_add(struct ledger *l, const struct ledger_correction *c,
     int64_t *id_r);
+/* Takes back a correction recorded by mistake (the model change it
+ * records could not be made). */
+int ledger_correction_delete(struct ledger *l, int64_t id);
 /* The newest n corrections (n <= 0: all), newest first, of one message
  * (message = its id) or of all (message = 0).  Array owned by the caller;
  * free with ledger_corrections_free. */
