@@ -23,8 +23,8 @@ appears in the Maildir a fraction of a millisecond before the server
 answers mailsift's MOVE.
 
 Standard library only (socket, select, ctypes for inotify).  Prints one
-tab-separated line per round: index, dovecot ms, mailsift ms (or "-"
-when nothing arrived within the timeout).
+tab-separated line per round: index, dovecot ms, mailsift ms, and their
+difference (each "-" when nothing arrived within the timeout).
 """
 import argparse
 import ctypes
@@ -218,8 +218,11 @@ def main():
                     if line.endswith(b" EXISTS") and t_exists is None:
                         t_exists = now
         fmt = lambda t, t_0: "-" if t is None else "%.3f" % ((t - t_0) * 1000)
-        print("%d\t%s\t%s" % (i, fmt(t_exists, t0_base), fmt(t_target, t0)),
-              flush=True)
+        diff = "-"
+        if t_exists is not None and t_target is not None:
+            diff = "%.1f" % (((t_target - t0) - (t_exists - t0_base)) * 1000)
+        print("%d\t%s\t%s\t%s" % (i, fmt(t_exists, t0_base),
+                                   fmt(t_target, t0), diff), flush=True)
         rest = a.interval - (time.monotonic() - started)
         if rest > 0 and i < a.n:
             time.sleep(rest)
