@@ -105,14 +105,25 @@ mark_key(const struct learner *l)
 }
 
 /* Changes the model from one training of msg ("" / "spam" / "ham") to
- * another inside the filter's open transaction.  -1 with *err_r. */
+ * another inside the filter's open transaction.  *missing_r is set when
+ * the model did not hold the old training (a new or restored token
+ * store): there was nothing to take back.  -1 with *err_r. */
 static int
 model_change(struct learner *l, const struct store_msg *msg,
-    const char *from, const char *to, char **err_r)
+    const char *from, const char *to, int *missing_r, char **err_r)
 {
-	if (from[0] != '\0' && filter_learn(l->filter, msg->data, msg->len,
-	    strcmp(from, "spam") == 0, 1, err_r) < 0)
-		return -1;
+	*missing_r = 0;
+	if (from[0] != '\0') {
+		int rc = filter_learn(l->filter, msg->data, msg->len,
+		    strcmp(from, "spam") == 0, 1, err_r);
+		if (rc == -2) {
+			*missing_r = 1;
+			free(*err_r);
+			*err_r = NULL;
+		} else if (rc < 0) {
+			return -1;
+		}
+	}
 	if (to[0] != '\0' && filter_learn(l->filter, msg->data, msg->len,
 	    strcmp(to, "spam") == 0, 0, err_r) < 0)
 		return -1;
@@ -151,7 +162,7 @@ retrain(struct learner *l, const struct observation *o, const char *hash,
 	enum retrain_result res = RETRAIN_LEDGER_FAILED;
 	char *err = NULL, old[sizeof(m.trained)];
 	int64_t cid = 0;
-	int found, unrescue = 0;
+	int found, unrescue = 0, missing;
 
 	if (ledger_begin(l->ledger) < 0)
 		return RETRAIN_LEDGER_FAILED;
@@ -182,7 +193,7 @@ retrain(struct learner *l, const struct observation *o, const char *hash,
 		goto rollback;
 	if (filter_begin(l->filter, &err) < 0)
 		goto model_failed;
-	if (model_change(l, o->msg, old, o->want, &err) < 0) {
+	if (model_change(l, o->msg, old, o->want, &missing, &err) < 0) {
 		filter_rollback(l->filter);
 		goto model_failed;
 	}
@@ -201,6 +212,11 @@ retrain(struct learner *l, const struct observation *o, const char *hash,
 		}
 		goto model_failed_logged;
 	}
+	if (missing)
+		log_warnx("%s uid %u: the model did not hold this message's "
+		    "training as %s that the ledger records (token store "
+		    "replaced?): nothing to take back", o->folder, o->msg->uid,
+		    old);
 	log_notice("%s uid %u: %s: trained as %s, was %s (%s)", o->folder,
 	    o->msg->uid, o->reason, o->want, trained_name(old),
 	    msgid ? msgid : "no Message-ID");

@@ -856,6 +856,47 @@ START_TEST(random_owner_actions_keep_the_model_equal_to_the_ledger)
 }
 END_TEST
 
+START_TEST(a_replaced_model_does_not_block_corrections)
+{
+	struct snapshot fresh, after;
+	struct ledger_message m = { 0 };
+	char *ham = message("h3", "friend@home.example", "smtp.home.example",
+	    "203.0.113.5", "hello", "The plumber comes on Wednesday.");
+	char *cmd;
+
+	make_probes();
+	cycle();
+	deliver("INBOX", ham);
+	cycle();
+	store_mem_client_move(fx.store, "INBOX", uid_of("INBOX", "h3"),
+	    "Junk");
+	cycle();
+	ledger_state(ham, &m);
+	ck_assert_str_eq(m.trained, "spam");
+	ledger_message_release(&m);
+	/* The owner starts the model afresh; the ledger remembers. */
+	close_state();
+	cmd = xasprintf("rm -f '%s'/tokens.db*", fx.dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	open_state();
+	train_background_into(fx.filter);
+	snap(&fresh);
+	store_mem_client_move(fx.store, "Junk", uid_of("Junk", "h3"),
+	    "INBOX");
+	cycle();
+	ledger_state(ham, &m);
+	ck_assert_str_eq(m.trained, "ham");
+	ledger_message_release(&m);
+	snap(&after);
+	ck_assert_uint_eq(after.nham, fresh.nham + 1);
+	ck_assert_uint_eq(after.nspam, fresh.nspam);
+	ck_assert_uint_eq(ncorrections(), 2);
+	free(ham);
+	free_probes();
+}
+END_TEST
+
 static void
 count_progress(void *arg, const char *folder, size_t done, size_t total)
 {
@@ -942,6 +983,7 @@ learn_suite(void)
 	tcase_add_test(tc, first_look_leaves_old_junk_to_bootstrap);
 	tcase_add_test(tc, junk_created_later_is_watched_from_its_start);
 	tcase_add_test(tc, random_owner_actions_keep_the_model_equal_to_the_ledger);
+	tcase_add_test(tc, a_replaced_model_does_not_block_corrections);
 	suite_add_tcase(s, tc);
 	return s;
 }
