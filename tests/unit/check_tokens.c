@@ -1,0 +1,245 @@
+/*
+ * check_tokens.c - the token store: counts and weights in and out, exact
+ * reversal (train then untrain leaves every row bit-identical), refusal
+ * to untrain what was not trained, and clear errors for a corrupt, a
+ * foreign and a too-new database file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "agent/xmem.h"
+#include "state/tokens.h"
+#include "tests/unit/unit.h"
+
+static char dir[] = "/tmp/check_tokens.XXXXXX";
+
+static void
+setup(void)
+{
+	ck_assert(mkdtemp(dir) != NULL);
+}
+
+static void
+teardown(void)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	strcpy(dir, "/tmp/check_tokens.XXXXXX");
+}
+
+/* Every row of the store as text, in key order. */
+static char *
+dump(const char *path)
+{
+	static const char *const q[] = {
+		"SELECT hash, spam, ham, weight FROM tokens ORDER BY hash",
+		"SELECT spam, ham, bias FROM totals",
+		"SELECT msg, is_spam, delta FROM trained ORDER BY id",
+	};
+	struct buf b = { 0 };
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	for (size_t i = 0; i < 3; i++) {
+		sqlite3_stmt *st;
+		ck_assert_int_eq(sqlite3_prepare_v2(db, q[i], -1, &st, NULL),
+		    SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(st); c++)
+				buf_printf(&b, "%lld ", (long long)
+				    sqlite3_column_int64(st, c));
+			buf_appends(&b, "\n");
+		}
+		sqlite3_finalize(st);
+		buf_appends(&b, "--\n");
+	}
+	sqlite3_close(db);
+	return buf_steal(&b);
+}
+
+static const uint64_t msg_a[] = { 1, 5, 9, 0xffffffffffffffffULL };
+static const uint64_t msg_b[] = { 5, 7, 9 };
+
+START_TEST(test_learn_get)
+{
+	struct tokens *t;
+	struct token_counts c[4];
+	struct token_totals tot;
+	char *err = NULL;
+
+	ck_assert_int_eq(tokens_open(":memory:", &t, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 100, msg_a, 4, 1, 500, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 200, msg_b, 3, 0, -300, &err), 0);
+	ck_assert_int_eq(tokens_get(t, msg_a, 4, c, &tot, &err), 0);
+	ck_assert_uint_eq(tot.spam, 1);
+	ck_assert_uint_eq(tot.ham, 1);
+	ck_assert_int_eq(tot.bias, 200);
+	ck_assert_uint_eq(c[0].spam, 1);
+	ck_assert_uint_eq(c[0].ham, 0);
+	ck_assert_int_eq(c[0].weight, 500);
+	ck_assert_uint_eq(c[1].spam, 1);	/* hash 5: in both */
+	ck_assert_uint_eq(c[1].ham, 1);
+	ck_assert_int_eq(c[1].weight, 200);
+	ck_assert_uint_eq(c[3].spam, 1);	/* the top bit survives */
+	tokens_close(&t);
+}
+END_TEST
+
+START_TEST(test_untrain_exact)
+{
+	char *path = xasprintf("%s/tokens.db", dir), *before, *after;
+	struct tokens *t;
+	char *err = NULL;
+
+	ck_assert_int_eq(tokens_open(path, &t, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 100, msg_a, 4, 1, 500, &err), 0);
+	tokens_close(&t);
+	before = dump(path);
+
+	ck_assert_int_eq(tokens_open(path, &t, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 200, msg_b, 3, 0, -321, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 300, msg_a, 4, 0, -77, &err), 0);
+	/* Untrain in another order than trained. */
+	ck_assert_int_eq(tokens_unlearn(t, 200, msg_b, 3, 0, NULL, &err), 0);
+	ck_assert_int_eq(tokens_unlearn(t, 300, msg_a, 4, 0, NULL, &err), 0);
+	tokens_close(&t);
+	after = dump(path);
+	ck_assert_str_eq(before, after);
+	free(after);
+
+	/* Untraining the first leaves an empty store. */
+	ck_assert_int_eq(tokens_open(path, &t, &err), 0);
+	ck_assert_int_eq(tokens_unlearn(t, 100, msg_a, 4, 1, NULL, &err), 0);
+	tokens_close(&t);
+	after = dump(path);
+	ck_assert_str_eq(after, "--\n0 0 0 \n--\n--\n");
+	free(after);
+	free(before);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_untrain_refused)
+{
+	struct tokens *t;
+	struct token_totals tot;
+	char *err = NULL;
+	int not_trained = 0;
+
+	ck_assert_int_eq(tokens_open(":memory:", &t, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 100, msg_a, 4, 1, 500, &err), 0);
+	/* Trained as spam, not as ham; and an unknown message. */
+	ck_assert_int_eq(tokens_unlearn(t, 100, msg_a, 4, 0, &not_trained,
+	    &err), -1);
+	ck_assert_int_eq(not_trained, 1);
+	ck_assert_ptr_nonnull(strstr(err, "not trained as ham"));
+	free(err);
+	err = NULL;
+	ck_assert_int_eq(tokens_unlearn(t, 999, msg_b, 3, 1, &not_trained,
+	    &err), -1);
+	free(err);
+	err = NULL;
+	ck_assert_int_eq(tokens_totals(t, &tot, &err), 0);
+	ck_assert_uint_eq(tot.spam, 1);
+	ck_assert_int_eq(tot.bias, 500);
+	tokens_close(&t);
+}
+END_TEST
+
+START_TEST(test_batch_rollback)
+{
+	struct tokens *t;
+	struct token_totals tot;
+	char *err = NULL;
+
+	ck_assert_int_eq(tokens_open(":memory:", &t, &err), 0);
+	ck_assert_int_eq(tokens_begin(t, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 1, msg_a, 4, 1, 5, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 2, msg_b, 3, 1, 5, &err), 0);
+	tokens_rollback(t);
+	ck_assert_int_eq(tokens_totals(t, &tot, &err), 0);
+	ck_assert_uint_eq(tot.spam, 0);
+	ck_assert_int_eq(tokens_begin(t, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 1, msg_a, 4, 1, 5, &err), 0);
+	ck_assert_int_eq(tokens_commit(t, &err), 0);
+	ck_assert_int_eq(tokens_totals(t, &tot, &err), 0);
+	ck_assert_uint_eq(tot.spam, 1);
+	tokens_close(&t);
+}
+END_TEST
+
+static void
+write_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+START_TEST(test_bad_files)
+{
+	char *path = xasprintf("%s/bad.db", dir), *err = NULL;
+	struct tokens *t = NULL;
+	char junk[8192];
+	sqlite3 *db;
+
+	/* Not SQLite at all. */
+	memset(junk, 'x', sizeof(junk));
+	write_file(path, junk, sizeof(junk));
+	ck_assert_int_eq(tokens_open(path, &t, &err), -1);
+	ck_assert_ptr_null(t);
+	ck_assert_ptr_nonnull(strstr(err, path));
+	free(err);
+	err = NULL;
+	unlink(path);
+
+	/* SQLite, but someone else's. */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE x (y)", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(tokens_open(path, &t, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not made by mailsift"));
+	free(err);
+	err = NULL;
+	unlink(path);
+
+	/* Ours, from a newer mailsift. */
+	ck_assert_int_eq(tokens_open(path, &t, &err), 0);
+	tokens_close(&t);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(tokens_open(path, &t, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "newer"));
+	free(err);
+	free(path);
+}
+END_TEST
+
+static Suite *
+tokens_suite(void)
+{
+	Suite *s = suite_create("tokens");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_learn_get);
+	tcase_add_test(tc, test_untrain_exact);
+	tcase_add_test(tc, test_untrain_refused);
+	tcase_add_test(tc, test_batch_rollback);
+	tcase_add_test(tc, test_bad_files);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(tokens_suite)
