@@ -7,8 +7,11 @@
  * learner (agent/learn.c) trains it as spam in the real classifier.
  * Afterwards ordinary mail from customers B and C through the same relay
  * must still score as ham, while further spam from A's exact host must
- * score as spam.  The model starts from a small, realistic ham and spam
- * background from other senders, so there is something to compare with.
+ * score as spam.  The model starts from a realistic background of ham and
+ * spam from other senders (120 ham, 60 spam: what 'train --from-folders'
+ * gives on a small mailbox; the classifier does not speak with confidence
+ * before it has seen some tens of each), so there is something to compare
+ * with.
  * No stub: the real tokenizer, model and token store, the real ledger and
  * the learner over store_mem.
  */
@@ -25,6 +28,8 @@
 #include "tests/unit/unit.h"
 
 #define CAP	(1 << 20)
+#define ROUNDS	10
+#define NLINES	5
 
 struct customer {
 	const char *host;	/* the customer's own subdomain */
@@ -87,59 +92,87 @@ direct(const char *from, const char *host, const char *ip,
 	    subject, seq % 60, body);
 }
 
-static const struct {
-	const char *from, *host, *ip, *subject, *body;
-} ham_background[] = {
-	{ "anna@work.example", "mail.work.example", "192.0.2.10",
+struct background {
+	const char *from, *host;
+	const char *ip;		/* first three octets */
+	const char *subject, *body;
+};
+
+static const struct background ham_background[] = {
+	{ "anna@work.example", "mail.work.example", "192.0.2",
 	  "Quarterly numbers", "Hi, the quarterly report is attached. Can we "
 	  "go through the numbers on Tuesday before the board meeting?" },
-	{ "ben@work.example", "mail.work.example", "192.0.2.10",
+	{ "ben@work.example", "mail.work.example", "192.0.2",
 	  "Re: code review", "Thanks for the review. I pushed the fixes to "
 	  "the branch and the tests pass again." },
-	{ "mum@family.example", "smtp.family.example", "192.0.2.33",
+	{ "mum@family.example", "smtp.family.example", "192.0.2",
 	  "Sunday lunch", "Are you coming on Sunday? Dad is making his "
 	  "lasagne, bring a jacket, it gets cold in the garden." },
-	{ "noreply@bank.example", "out.bank.example", "192.0.2.44",
+	{ "noreply@bank.example", "out.bank.example", "192.0.2",
 	  "Your monthly statement", "Your statement for November is "
 	  "available in online banking. We will never ask for your PIN." },
-	{ "club@chess.example", "lists.chess.example", "192.0.2.55",
+	{ "club@chess.example", "lists.chess.example", "192.0.2",
 	  "Tournament schedule", "Round one starts at 10:00 in the town hall; "
 	  "pairings will be posted on the club website on Friday." },
-	{ "carol@friends.example", "mx.friends.example", "192.0.2.66",
+	{ "carol@friends.example", "mx.friends.example", "192.0.2",
 	  "Photos", "Here are the photos from the hike, the view from the "
 	  "ridge was amazing. Let's do it again in spring." },
-	{ "it@work.example", "mail.work.example", "192.0.2.10",
+	{ "it@work.example", "mail.work.example", "192.0.2",
 	  "Maintenance window", "The VPN will be down on Saturday between six "
 	  "and eight for the firmware upgrade." },
-	{ "dave@univ.example", "smtp.univ.example", "192.0.2.77",
+	{ "dave@univ.example", "smtp.univ.example", "192.0.2",
 	  "Paper draft", "I went through section three and rewrote the "
 	  "related work; comments welcome before the deadline." },
-	{ "tickets@rail.example", "mail.rail.example", "192.0.2.88",
+	{ "tickets@rail.example", "mail.rail.example", "192.0.2",
 	  "Your booking", "Your seat reservation for the 08:12 train is "
 	  "confirmed, coach 5 seat 42." },
-	{ "emma@neighbours.example", "mx.neighbours.example", "192.0.2.99",
+	{ "emma@neighbours.example", "mx.neighbours.example", "192.0.2",
 	  "Parcel", "I took in a parcel for you this morning, just ring "
 	  "when you are home." },
-	{ "library@city.example", "mail.city.example", "192.0.2.111",
+	{ "library@city.example", "mail.city.example", "192.0.2",
 	  "Book due", "The book you borrowed is due next Monday; you can "
 	  "renew it once online." },
-	{ "frank@work.example", "mail.work.example", "192.0.2.10",
+	{ "frank@work.example", "mail.work.example", "192.0.2",
 	  "Lunch?", "Lunch at the Thai place at half past twelve? I booked "
 	  "a table for four." },
 };
 
-static const struct {
-	const char *from, *host, *ip, *subject, *body;
-} spam_background[] = {
-	{ "win@lotto.example", "bulk.lotto.example", "198.51.100.70",
+static const struct background spam_background[] = {
+	{ "win@lotto.example", "bulk.lotto.example", "198.18.0",
 	  "You have won", "Congratulations, you have won the lottery prize, "
 	  "send your bank details to claim one million dollars today." },
-	{ "rx@pills.example", "relay.pills.example", "198.51.100.71",
+	{ "rx@pills.example", "relay.pills.example", "198.18.0",
 	  "Cheap meds", "Cheap pills online without prescription, best "
 	  "prices, order now and save." },
-	{ "crypto@coins.example", "out.coins.example", "198.51.100.72",
+	{ "security@paypa1-verify.example", "mail.paypa1-verify.example",
+	  "198.18.0", "Your account is suspended", "We noticed unusual "
+	  "activity. Verify your account within 24 hours or it will be "
+	  "closed: log in at the secure link below." },
+	{ "jobs@easy-money.example", "smtp.easy-money.example", "198.18.0",
+	  "Work from home", "Earn 5000 dollars a week working from home, no "
+	  "experience needed, start today." },
+	{ "hello@meet-singles.example", "out.meet-singles.example",
+	  "198.18.0", "Someone likes you", "Hot singles in your area want "
+	  "to meet you tonight, click to see their photos." },
+	{ "crypto@coins.example", "out.coins.example", "198.18.0",
 	  "Double your bitcoin", "Invest today and double your bitcoin in "
 	  "one week, guaranteed returns, act now." },
+};
+
+static const char *const ham_lines[NLINES] = {
+	"Best regards, and have a nice weekend.",
+	"Let me know if you have questions.",
+	"Talk soon.",
+	"Thanks again for your help last week.",
+	"See you then.",
+};
+
+static const char *const spam_lines[NLINES] = {
+	"Reply STOP to unsubscribe from our list.",
+	"Act now, this offer expires tonight!",
+	"100% guaranteed, risk free, no obligation.",
+	"You received this because you are a valued winner.",
+	"Limited time only, do not miss out!",
 };
 
 /* Customer A's spam: a replica-watch shop with a recognisable style. */
@@ -167,6 +200,30 @@ learn_one(const char *m, int is_spam)
 	    0, "%s", err);
 }
 
+/* One background message, varied by round: its own host, address and
+ * IP, and a round-specific line. */
+static void
+learn_background(const struct background *b, unsigned idx, unsigned round,
+    int is_spam)
+{
+	char *from = xasprintf("%.*s%u%s", (int)strcspn(b->from, "@"), b->from,
+	    round, strchr(b->from, '@'));
+	char *host = xasprintf("m%u.%s", round, b->host);
+	char *ip = xasprintf("%s.%u", b->ip, 1 + idx * ROUNDS + round);
+	char *subject = xasprintf("%s (%u)", b->subject, round);
+	char *body = xasprintf("%s\r\n\r\n%s\r\n", b->body,
+	    is_spam ? spam_lines[round % NLINES] : ham_lines[round % NLINES]);
+	char *m = direct(from, host, ip, subject, body);
+
+	learn_one(m, is_spam);
+	free(m);
+	free(body);
+	free(subject);
+	free(ip);
+	free(host);
+	free(from);
+}
+
 static void
 setup(void)
 {
@@ -182,21 +239,18 @@ setup(void)
 	path = xasprintf("%s/tokens.db", dir);
 	ck_assert_msg(filter_open(path, &filter, &err) == 0, "%s", err);
 	free(path);
-	for (size_t i = 0; i < sizeof(ham_background) /
-	    sizeof(*ham_background); i++) {
-		char *m = direct(ham_background[i].from,
-		    ham_background[i].host, ham_background[i].ip,
-		    ham_background[i].subject, ham_background[i].body);
-		learn_one(m, 0);
-		free(m);
-	}
-	for (size_t i = 0; i < sizeof(spam_background) /
-	    sizeof(*spam_background); i++) {
-		char *m = direct(spam_background[i].from,
-		    spam_background[i].host, spam_background[i].ip,
-		    spam_background[i].subject, spam_background[i].body);
-		learn_one(m, 1);
-		free(m);
+	/* A trained model, as after 'train --from-folders' on a mailbox:
+	 * ten rounds of the background, each from its own host and address,
+	 * so no single sender dominates. */
+	for (unsigned round = 0; round < ROUNDS; round++) {
+		for (size_t i = 0; i < sizeof(ham_background) /
+		    sizeof(*ham_background); i++)
+			learn_background(&ham_background[i], (unsigned)i,
+			    round, 0);
+		for (size_t i = 0; i < sizeof(spam_background) /
+		    sizeof(*spam_background); i++)
+			learn_background(&spam_background[i], (unsigned)i,
+			    round, 1);
 	}
 }
 
