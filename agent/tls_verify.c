@@ -147,13 +147,13 @@ tls_verify_chain(const struct tls_der *certs, size_t n, const char *host,
 	if (ca_file != NULL) {
 		r = gnutls_x509_trust_list_add_trust_file(tl, ca_file, NULL,
 		    GNUTLS_X509_FMT_PEM, 0, 0);
-		if (r < 0) {
+		if (r < 0 && r != GNUTLS_E_NO_CERTIFICATE_FOUND) {
 			*err_r = xasprintf("cannot verify certificate for "
 			    "%s: cannot read imap.ca_file '%s': %s", host,
 			    ca_file, gnutls_strerror(r));
 			goto out;
 		}
-		if (r == 0) {
+		if (r <= 0) {
 			*err_r = xasprintf("cannot verify certificate for "
 			    "%s: imap.ca_file '%s' holds no PEM certificate",
 			    host, ca_file);
