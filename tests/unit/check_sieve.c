@@ -421,6 +421,34 @@ START_TEST(malformed_messages)
 }
 END_TEST
 
+START_TEST(hostile_header)
+{
+	/* libsieve's own :matches never returns on this; match.c is
+	 * linear, so the rule still applies */
+	const char *text = "require \"fileinto\";\n"
+	    "if header :matches \"subject\" \"*a*a*a*b\" { fileinto \"M\"; }\n"
+	    "if header :matches \"subject\" \"*a*a*\" { fileinto \"A\"; }\n";
+	struct sieve_script *s = NULL;
+	struct sieve_result r;
+	struct buf msg = { 0 };
+	char *err = NULL, *got;
+
+	buf_appends(&msg, "From: a@example.org\nSubject: ");
+	for (int i = 0; i < 300000; i++)
+		buf_appends(&msg, "a");
+	buf_appends(&msg, "\n\nbody\n");
+	ck_assert(sieve_script_parse("t", text, &s, &err) == 0);
+	ck_assert_msg(sieve_eval(s, msg.data, msg.len, -1, &r, &err) == 0,
+	    "%s", err);
+	got = show(&r);
+	ck_assert_str_eq(got, "fileinto:A[]");
+	free(got);
+	sieve_result_release(&r);
+	sieve_script_free(&s);
+	buf_release(&msg);
+}
+END_TEST
+
 START_TEST(load_file)
 {
 	struct sieve_script *s = NULL;
@@ -462,6 +490,7 @@ sieve_suite(void)
 	tcase_add_test(tc, rule_text);
 	tcase_add_test(tc, default_script);
 	tcase_add_test(tc, malformed_messages);
+	tcase_add_test(tc, hostile_header);
 	tcase_add_test(tc, load_file);
 	suite_add_tcase(s, tc);
 	return s;
