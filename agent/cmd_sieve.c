@@ -82,6 +82,8 @@ cmd_check(int argc, char **argv)
 			rc = EXIT_RUNTIME;
 			goto out;
 		}
+		if (sieve_script_warnings(script) != NULL)
+			fprintf(stderr, "%s", sieve_script_warnings(script));
 		printf("%s: ok\n", path);
 	} else {
 		text = sieve_default_script(config->folders.junk ?

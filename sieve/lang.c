@@ -287,6 +287,7 @@ struct parser {
 	const char *name;
 	struct buf errs;
 	int nerr;
+	struct buf warns;	/* valid, but probably not what was meant */
 };
 
 static void
@@ -937,6 +938,23 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 		    "only compare whole numbers: use :is or :value");
 		return -1;
 	}
+	if ((ta->m.mt == SV_MT_VALUE || ta->m.mt == SV_MT_COUNT) &&
+	    ta->m.cmp != SV_CMP_NUMERIC && ta->npos > 0) {
+		const struct arg *keys = ta->pos[ta->npos - 1];
+
+		for (size_t i = 0; i < keys->n; i++) {
+			const char *k = keys->strs[i];
+
+			if (*k == '\0' || k[strspn(k, "0123456789")] != '\0')
+				continue;
+			buf_printf(&cc->ps->warns, "%s:%d: warning: %s compares "
+			    "text here, so \"10\" comes before \"9\": add "
+			    ":comparator \"i;ascii-numeric\" to compare "
+			    "numbers\n", cc->ps->name, t->line,
+			    ta->m.mt == SV_MT_VALUE ? ":value" : ":count");
+			break;
+		}
+	}
 	return 0;
 }
 
@@ -1571,6 +1589,8 @@ sv_compile(const char *name, const char *text, struct sieve_script *s,
 	/* libsieve refuses a script without commands */
 	buf_appends(&cc.out, "\nstop;\n");
 	s->rewritten = buf_steal(&cc.out);
+	if (ps.warns.len > 0)
+		s->warnings = buf_steal(&ps.warns);
 	ret = 0;
 out:
 	if (ret < 0) {
@@ -1580,6 +1600,7 @@ out:
 		sv_script_release(s);
 	}
 	buf_release(&ps.errs);
+	buf_release(&ps.warns);
 	buf_release(&cc.out);
 	free(ps.lx.text);
 	free(ps.lx.err);

@@ -251,6 +251,12 @@ sieve_script_free(struct sieve_script **script)
 	*script = NULL;
 }
 
+const char *
+sieve_script_warnings(const struct sieve_script *script)
+{
+	return script->warnings;
+}
+
 char *
 sieve_default_script(const char *junk, double threshold)
 {

@@ -42,6 +42,9 @@ int sieve_script_load(const char *path, struct sieve_script **script_r,
 int sieve_script_parse(const char *name, const char *text,
     struct sieve_script **script_r, char **errors_r);
 void sieve_script_free(struct sieve_script **script);
+/* "NAME:LINE: warning: ..." lines about constructs that are valid but
+ * probably not what the owner meant, or NULL.  Borrowed from script. */
+const char *sieve_script_warnings(const struct sieve_script *script);
 
 /* Runs the script on len bytes of msg.  score is the classifier's score in
  * [0,1], or negative if the message was not scored.  On failure (the

@@ -339,6 +339,27 @@ START_TEST(check_messages)
 }
 END_TEST
 
+START_TEST(warnings)
+{
+	struct sieve_script *s = NULL;
+	char *err = NULL;
+
+	ck_assert(sieve_script_parse("t.sieve", "require \"relational\";\n"
+	    "if header :value \"ge\" \"x-level\" \"10\" { keep; }\n", &s,
+	    &err) == 0);
+	ck_assert(sieve_script_warnings(s) != NULL);
+	ck_assert(strstr(sieve_script_warnings(s), "t.sieve:2: warning: "
+	    ":value compares text") != NULL);
+	sieve_script_free(&s);
+	ck_assert(sieve_script_parse("t.sieve", "require [\"relational\", "
+	    "\"comparator-i;ascii-numeric\"];\nif header :value \"ge\" "
+	    ":comparator \"i;ascii-numeric\" \"x-level\" \"10\" { keep; }\n",
+	    &s, &err) == 0);
+	ck_assert(sieve_script_warnings(s) == NULL);
+	sieve_script_free(&s);
+}
+END_TEST
+
 START_TEST(refused)
 {
 	expect_error("redirect \"a@example.org\";\n", 1, "never sends mail");
@@ -487,6 +508,7 @@ sieve_suite(void)
 	tcase_add_test(tc, matcher);
 	tcase_add_test(tc, check_messages);
 	tcase_add_test(tc, refused);
+	tcase_add_test(tc, warnings);
 	tcase_add_test(tc, rule_text);
 	tcase_add_test(tc, default_script);
 	tcase_add_test(tc, malformed_messages);
