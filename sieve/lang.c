@@ -33,7 +33,7 @@ struct lexer {
 	int line;
 	enum tok t;		/* current token */
 	int tline;		/* its line */
-	char *text;		/* owned; identifier, tag (without ':'), string */
+	char *text;		/* owned; identifier, tag (no ':'), string */
 	unsigned long num;
 	char *err;		/* owned; T_ERR */
 };
@@ -97,14 +97,15 @@ lex_multiline(struct lexer *lx)
 	lx->p++;
 	lx->line++;
 	for (;;) {
-		const char *eol = memchr(lx->p, '\n', (size_t)(lx->end - lx->p));
+		size_t left = (size_t)(lx->end - lx->p);
+		const char *eol = memchr(lx->p, '\n', left);
 		const char *s = lx->p;
 		size_t n;
 
 		if (eol == NULL) {
 			buf_release(&b);
-			lex_error(lx, "this text: string never ends: add a line "
-			    "holding only a dot");
+			lex_error(lx, "this text: string never ends: add a "
+			    "line holding only a dot");
 			return;
 		}
 		n = (size_t)(eol - s);
@@ -141,18 +142,21 @@ lex_next(struct lexer *lx)
 				lx->p++;
 			continue;
 		}
-		if (lx->end - lx->p >= 2 && lx->p[0] == '/' && lx->p[1] == '*') {
+		if (lx->end - lx->p >= 2 && lx->p[0] == '/' &&
+		    lx->p[1] == '*') {
 			const char *q = lx->p + 2;
 			int nl = 0;
 
-			while (q + 1 < lx->end && !(q[0] == '*' && q[1] == '/')) {
+			while (q + 1 < lx->end &&
+			    !(q[0] == '*' && q[1] == '/')) {
 				if (*q == '\n')
 					nl++;
 				q++;
 			}
 			if (q + 1 >= lx->end) {
 				lx->tline = lx->line;
-				lex_error(lx, "this comment is never closed: add */");
+				lex_error(lx, "this comment is never closed: "
+				    "add */");
 				return;
 			}
 			lx->line += nl;
@@ -202,7 +206,8 @@ lex_next(struct lexer *lx)
 				lx->p++;
 				v *= mul;
 				if (v > (unsigned long long)INT_MAX) {
-					lex_error(lx, "this number is too large");
+					lex_error(lx, "this number is too "
+					    "large");
 					return;
 				}
 			}
@@ -852,8 +857,8 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 				return -1;
 			}
 			if (strcmp(tag, "regex") == 0) {
-				perr(cc->ps, a->line, "the :regex match type is "
-				    "not supported (libsieve leaks memory on "
+				perr(cc->ps, a->line, "the :regex match type "
+				    "is not supported (libsieve leaks memory on "
 				    "every use and mishandles escapes): use "
 				    ":matches or :contains");
 				return -1;
@@ -862,7 +867,8 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 			    tag[0] == 'c' && tag[1] == 'o' && tag[2] == 'n' ?
 			    SV_MT_CONTAINS : tag[0] == 'm' ? SV_MT_MATCHES :
 			    tag[0] == 'v' ? SV_MT_VALUE : SV_MT_COUNT;
-			if (ta->m.mt == SV_MT_VALUE || ta->m.mt == SV_MT_COUNT) {
+			if (ta->m.mt == SV_MT_VALUE ||
+			    ta->m.mt == SV_MT_COUNT) {
 				static const char *const rels[] = { "gt", "ge",
 				    "lt", "le", "eq", "ne" };
 				const struct arg *v = i + 1 < t->nargs ?
@@ -876,8 +882,9 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 				if (v == NULL || v->type != A_STRS ||
 				    v->n != 1) {
 					perr(cc->ps, a->line, ":%s must be "
-					    "followed by one of \"gt\", \"ge\", "
-					    "\"lt\", \"le\", \"eq\", \"ne\"",
+					    "followed by one of \"gt\", "
+					    "\"ge\", \"lt\", \"le\", \"eq\", "
+					    "\"ne\"",
 					    tag);
 					return -1;
 				}
@@ -910,7 +917,8 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 			    PART_LOCAL : tag[0] == 'd' && tag[1] == 'o' ?
 			    PART_DOMAIN : tag[0] == 'u' ? PART_USER :
 			    PART_DETAIL;
-			if ((ta->part == PART_USER || ta->part == PART_DETAIL) &&
+			if ((ta->part == PART_USER ||
+			    ta->part == PART_DETAIL) &&
 			    need(cc, a->line, CAP_SUBADDRESS, tag[0] == 'u' ?
 			    ":user" : ":detail", "subaddress") < 0)
 				return -1;
@@ -947,8 +955,8 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 
 			if (*k == '\0' || k[strspn(k, "0123456789")] != '\0')
 				continue;
-			buf_printf(&cc->ps->warns, "%s:%d: warning: %s compares "
-			    "text here, so \"10\" comes before \"9\": add "
+			buf_printf(&cc->ps->warns, "%s:%d: warning: %s "
+			    "compares text here, so \"10\" comes before \"9\": add "
 			    ":comparator \"i;ascii-numeric\" to compare "
 			    "numbers\n", cc->ps->name, t->line,
 			    ta->m.mt == SV_MT_VALUE ? ":value" : ":count");

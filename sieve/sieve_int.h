@@ -21,13 +21,19 @@
 #include <stddef.h>
 
 /* Names the rewritten script asks libsieve's GETHEADER callback for. */
-#define SV_HDR_PREFIX	"X-Mailsift-H-"	/* decoded, unfolded values */
-#define SV_ADDR_PREFIX	"X-Mailsift-A-"	/* raw values, for address tests */
-#define SV_NUM_PREFIX	"X-Mailsift-N-"	/* i;ascii-numeric normal form */
-#define SV_TEST_PREFIX	"X-Mailsift-T-"	/* test N, evaluated by match.c */
+/* decoded, unfolded values */
+#define SV_HDR_PREFIX	"X-Mailsift-H-"
+/* raw values, for address tests */
+#define SV_ADDR_PREFIX	"X-Mailsift-A-"
+/* i;ascii-numeric normal form */
+#define SV_NUM_PREFIX	"X-Mailsift-N-"
+/* test N, evaluated by match.c */
+#define SV_TEST_PREFIX	"X-Mailsift-T-"
+/* spamtest and spamtestplus :percent values */
 #define SV_SPAMTEST	"X-Mailsift-Spamtest"
 #define SV_SPAMPCT	"X-Mailsift-Spamtest-Percent"
-#define SV_OP_PREFIX	"op"		/* fileinto "opN": statement N ran */
+/* fileinto "opN": statement N ran */
+#define SV_OP_PREFIX	"op"
 
 /* The spam score as a header, for scripts written for other filters. */
 #define SV_SCORE_HEADER	"X-Spam-Score"
@@ -88,7 +94,8 @@ struct sieve_script {
 	size_t nops;
 	struct sv_own *owns;	/* owned */
 	size_t nowns;
-	char *warnings;		/* owned; "NAME:LINE: warning: ..." or NULL */
+	/* owned; "NAME:LINE: warning: ..." lines, or NULL */
+	char *warnings;
 };
 
 /* lang.c: parses and checks text, fills everything in *s but nothing that

@@ -77,7 +77,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		msg = (const char *)split + 4;
 		msg_len = size - (size_t)(split + 4 - data);
 		if (msg_len > 0)
-			score = msg[0] % 2 ? -1 : (double)(uint8_t)msg[0] / 255.0;
+			score = msg[0] % 2 ? -1 :
+			    (double)(uint8_t)msg[0] / 255.0;
 	}
 	if (sieve_script_parse(NAME, text, &script, &errors) == 0) {
 		if (errors != NULL)
