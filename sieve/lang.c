@@ -858,9 +858,9 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 			}
 			if (strcmp(tag, "regex") == 0) {
 				perr(cc->ps, a->line, "the :regex match type "
-				    "is not supported (libsieve leaks memory on "
-				    "every use and mishandles escapes): use "
-				    ":matches or :contains");
+				    "is not supported (libsieve leaks memory "
+				    "on every use and mishandles escapes): "
+				    "use :matches or :contains");
 				return -1;
 			}
 			ta->m.mt = tag[0] == 'i' ? SV_MT_IS :
@@ -956,9 +956,9 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 			if (*k == '\0' || k[strspn(k, "0123456789")] != '\0')
 				continue;
 			buf_printf(&cc->ps->warns, "%s:%d: warning: %s "
-			    "compares text here, so \"10\" comes before \"9\": add "
-			    ":comparator \"i;ascii-numeric\" to compare "
-			    "numbers\n", cc->ps->name, t->line,
+			    "compares text here, so \"10\" comes before "
+			    "\"9\": add :comparator \"i;ascii-numeric\" to "
+			    "compare numbers\n", cc->ps->name, t->line,
 			    ta->m.mt == SV_MT_VALUE ? ":value" : ":count");
 			break;
 		}
