@@ -35,7 +35,8 @@ struct sieve_result {
 struct sieve_script;
 
 /* Reads and checks the script at path.  On error returns -1 and sets
- * *errors_r to malloc'd "PATH:LINE: message" lines. */
+ * *errors_r to malloc'd "PATH:LINE: message" lines.  A script that loads
+ * is fully supported: nothing in it is ignored or half-run. */
 int sieve_script_load(const char *path, struct sieve_script **script_r,
     char **errors_r);
 /* The same for a script held in memory; name is used in messages. */
@@ -49,7 +50,11 @@ const char *sieve_script_warnings(const struct sieve_script *script);
 /* Runs the script on len bytes of msg.  score is the classifier's score in
  * [0,1], or negative if the message was not scored.  On failure (the
  * evaluator crashed or timed out) returns -1 with *err_r set, and the
- * caller keeps the message where it is. */
+ * caller keeps the message where it is.
+ * The evaluation runs in a forked child (libsieve can crash or leak)
+ * that is given 5 seconds and reaped with waitpid(): the caller must not
+ * ignore SIGCHLD nor reap children with waitpid(-1).  result_r is always
+ * at least one action; sieve_result_release() it after success. */
 int sieve_eval(const struct sieve_script *script, const char *msg,
     size_t len, double score, struct sieve_result *result_r, char **err_r);
 void sieve_result_release(struct sieve_result *r);
