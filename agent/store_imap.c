@@ -66,11 +66,17 @@ is_conn_error(int r)
 }
 
 /* Closes the session without a LOGOUT: after a stream error there is no
- * one to say goodbye to. */
+ * one to say goodbye to.  mailimap_free() itself would send LOGOUT on a
+ * still-open stream and wait the whole timeout for a silent server, so
+ * the stream is closed first. */
 static void
 drop(struct store_imap *si)
 {
 	if (si->imap != NULL) {
+		if (si->imap->imap_stream != NULL) {
+			mailstream_close(si->imap->imap_stream);
+			si->imap->imap_stream = NULL;
+		}
 		mailimap_free(si->imap);
 		si->imap = NULL;
 	}

@@ -11,12 +11,15 @@
  * of flags and mailbox names, kick), so the store is not checked against
  * itself.  Each case uses its own mailboxes.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -273,6 +276,76 @@ START_TEST(test_connection_refused)
 }
 END_TEST
 
+/* A server that greets and then says nothing more: the command timeout
+ * turns into STORE_CONN_LOST, not a hang. */
+struct mute_server {
+	int listen_fd;
+	int greet;
+};
+
+static void *
+mute_accept(void *arg)
+{
+	struct mute_server *m = arg;
+	int fd = accept(m->listen_fd, NULL, NULL);
+
+	if (fd >= 0 && m->greet &&
+	    write(fd, "* OK mute\r\n", 11) != 11)
+		abort();
+	usleep(1500 * 1000);	/* outlasts the client's 1 s timeout */
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void
+timeout_case(int greet)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	struct mute_server m = { socket(AF_INET, SOCK_STREAM, 0), greet };
+	struct store_imap_params p = params();
+	struct store *s;
+	pthread_t t;
+	int64_t t0, dt;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(m.listen_fd, 0);
+	ck_assert_int_eq(bind(m.listen_fd, (struct sockaddr *)&sa,
+	    sizeof(sa)), 0);
+	ck_assert_int_eq(listen(m.listen_fd, 1), 0);
+	ck_assert_int_eq(getsockname(m.listen_fd, (struct sockaddr *)&sa,
+	    &len), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, mute_accept, &m), 0);
+	p.host = "127.0.0.1";
+	p.port = ntohs(sa.sin_port);
+	p.timeout = 1;
+	s = store_imap_new(&p);
+	t0 = now_ms();
+	ck_assert_int_eq(s->ops->connect(s), STORE_CONN_LOST);
+	dt = now_ms() - t0;
+	printf("silent server (%s greeting): %s after %lld ms\n",
+	    greet ? "with" : "without", store_last_error(s), (long long)dt);
+	/* One timeout, not two (mailimap_free would wait for a LOGOUT). */
+	ck_assert_msg(dt >= 900 && dt < 1500, "gave up after %lld ms",
+	    (long long)dt);
+	store_free(&s);
+	pthread_join(t, NULL);
+	close(m.listen_fd);
+}
+
+START_TEST(test_timeout_no_greeting)
+{
+	timeout_case(0);
+}
+END_TEST
+
+START_TEST(test_timeout_after_greeting)
+{
+	timeout_case(1);
+}
+END_TEST
+
 /* ------------------------------------------------------- TLS */
 
 static void
@@ -451,6 +524,47 @@ START_TEST(test_fetch)
 	ck_assert_int_eq(s->ops->fetch(s, uid + 100, 0, &m, &trunc),
 	    STORE_MSG_GONE);
 	ck_assert_ptr_null(m.data);
+	free(msg);
+	store_free(&s);
+}
+END_TEST
+
+/* A 3 MB message (a literal much larger than libetpan's buffers)
+ * arrives byte for byte; a limit cuts it. */
+START_TEST(test_fetch_large)
+{
+	struct store *s = plain_store();
+	struct store_msg m;
+	mailimap *raw = raw_login();
+	size_t size = 3 * 1024 * 1024, at;
+	char *msg = malloc(size + 1);
+	uint32_t uid;
+	int trunc = -1;
+
+	at = (size_t)snprintf(msg, size, "From: big@example.org\r\n"
+	    "Subject: large\r\nMessage-ID: <large@mailsift.test>\r\n\r\n");
+	while (at + 80 < size) {
+		for (int i = 0; i < 76; i++)
+			msg[at + i] = (char)('!' + (at / 78 + i) % 90);
+		msg[at + 76] = '\r';
+		msg[at + 77] = '\n';
+		at += 78;
+	}
+	msg[at] = '\0';
+	uid = raw_append(raw, "large", msg);
+	mailimap_logout(raw);
+	mailimap_free(raw);
+	select_box(s, "large", NULL);
+	ck_assert_int_eq(s->ops->fetch(s, uid, 0, &m, &trunc), STORE_OK);
+	ck_assert_int_eq(trunc, 0);
+	ck_assert_uint_eq(m.len, at);
+	ck_assert(memcmp(m.data, msg, at) == 0);
+	store_msg_release(&m);
+	ck_assert_int_eq(s->ops->fetch(s, uid, 100000, &m, &trunc), STORE_OK);
+	ck_assert_int_eq(trunc, 1);
+	ck_assert_uint_eq(m.len, 100000);
+	ck_assert(memcmp(m.data, msg, m.len) == 0);
+	store_msg_release(&m);
 	free(msg);
 	store_free(&s);
 }
@@ -1099,6 +1213,8 @@ store_imap_suite(void)
 	tcase_add_test(tc, test_login);
 	tcase_add_test(tc, test_login_bad_password);
 	tcase_add_test(tc, test_connection_refused);
+	tcase_add_test(tc, test_timeout_no_greeting);
+	tcase_add_test(tc, test_timeout_after_greeting);
 	tcase_add_test(tc, test_tls_implicit_with_ca);
 	tcase_add_test(tc, test_starttls_with_ca);
 	tcase_add_test(tc, test_tls_untrusted);
@@ -1107,6 +1223,7 @@ store_imap_suite(void)
 	tcase_add_test(tc, test_select);
 	tcase_add_test(tc, test_list_uids);
 	tcase_add_test(tc, test_fetch);
+	tcase_add_test(tc, test_fetch_large);
 	tcase_add_test(tc, test_flags);
 	tcase_add_test(tc, test_copy);
 	tcase_add_test(tc, test_move);
