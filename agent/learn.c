@@ -56,6 +56,8 @@ struct observation {
 					 * upon: else it would be lost) */
 	const char *mark;		/* ledger folder mark to advance to
 					 * msg->uid afterwards, or NULL */
+	int bulk;			/* one of many (bootstrap): log each
+					 * training at info level only */
 	enum retrain_result result;	/* out */
 };
 
@@ -217,9 +219,9 @@ retrain(struct learner *l, const struct observation *o, const char *hash,
 		    "training as %s that the ledger records (token store "
 		    "replaced?): nothing to take back", o->folder, o->msg->uid,
 		    old);
-	log_notice("%s uid %u: %s: trained as %s, was %s (%s)", o->folder,
-	    o->msg->uid, o->reason, o->want, trained_name(old),
-	    msgid ? msgid : "no Message-ID");
+	(o->bulk ? log_info : log_notice)("%s uid %u: %s: trained as %s, "
+	    "was %s (%s)", o->folder, o->msg->uid, o->reason, o->want,
+	    trained_name(old), msgid ? msgid : "no Message-ID");
 	l->corrections++;
 	res = RETRAIN_CHANGED;
 	goto out;
@@ -622,7 +624,7 @@ bootstrap_folder(struct learner *l, const char *folder, const char *want,
 		struct store_msg msg = { 0 };
 		struct observation o = { .folder = folder,
 		    .uidvalidity = uidvalidity, .msg = &msg,
-		    .reason = reason };
+		    .reason = reason, .bulk = 1 };
 		const char *kw;
 		int truncated;
 
