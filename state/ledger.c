@@ -79,7 +79,7 @@ static const struct db_schema ledger_schema = {
 };
 
 static const char *const state_names[] = {
-	"pending", "done", "skipped", "failed"
+	"pending", "done", "skipped", "failed", "undone"
 };
 
 struct ledger {
@@ -399,7 +399,7 @@ ledger_decision_finish(struct ledger *l, int64_t id, enum decision_state state,
 
 #define DECISION_COLUMNS "d.id, d.message, d.time, d.folder, d.uidvalidity, " \
 	"d.uid, d.score, d.verdict, d.rule, d.actions, d.state, " \
-	"d.dest_folder, d.dest_uid, d.error, m.message_id"
+	"d.dest_folder, d.dest_uid, d.error, m.message_id, m.hash"
 
 static void
 decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
@@ -421,6 +421,7 @@ decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
 	d->dest_uid = (uint32_t)sqlite3_column_int64(stmt, 12);
 	d->error = column_strdup(stmt, 13);
 	d->message_id = column_strdup(stmt, 14);
+	d->hash = column_strdup(stmt, 15);
 }
 
 /* Collects every row of stmt (finalized here). */
@@ -447,6 +448,30 @@ decisions_collect(sqlite3_stmt *stmt, struct ledger_decision **v_r,
 	*v_r = v;
 	*n_r = n;
 	return 0;
+}
+
+int
+ledger_decision_get(struct ledger *l, int64_t id, struct ledger_decision *d_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT " DECISION_COLUMNS
+	    " FROM decisions d JOIN messages m ON m.id = d.message"
+	    " WHERE d.id = ?");
+	int rc = -1;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	switch (sqlite3_step(stmt)) {
+	case SQLITE_ROW:
+		decision_read(stmt, d_r);
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
 }
 
 int
@@ -515,6 +540,7 @@ ledger_decision_release(struct ledger_decision *d)
 	free(d->dest_folder);
 	free(d->error);
 	free(d->message_id);
+	free(d->hash);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -21,7 +21,8 @@ enum decision_state {
 	DECISION_PENDING,	/* intent recorded, store not (fully) changed */
 	DECISION_DONE,		/* carried out */
 	DECISION_SKIPPED,	/* nothing to do, or could not be read */
-	DECISION_FAILED		/* gave up; the message was left in place */
+	DECISION_FAILED,	/* gave up; the message was left in place */
+	DECISION_UNDONE		/* carried out, then undone by the owner */
 };
 
 /* One known message (by content). */
@@ -75,6 +76,8 @@ struct ledger_decision {
 	uint32_t dest_uid;	/* 0 if unknown */
 	char *error;		/* owned, may be NULL */
 	char *message_id;	/* owned, from the message row, may be NULL */
+	char *hash;		/* owned, from the message row (readers fill
+				 * it; ledger_decision_begin ignores it) */
 };
 
 struct ledger;
@@ -144,6 +147,10 @@ int ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
 int ledger_decision_finish(struct ledger *l, int64_t id,
     enum decision_state state, const char *dest_folder, uint32_t dest_uid,
     const char *error);
+/* Decision id: 1 found (d_r filled, release with
+ * ledger_decision_release), 0 not found, -1 error. */
+int ledger_decision_get(struct ledger *l, int64_t id,
+    struct ledger_decision *d_r);
 /* The pending decision for (folder, uidvalidity, uid): 1 found, 0 none. */
 int ledger_decision_pending(struct ledger *l, const char *folder,
     uint32_t uidvalidity, uint32_t uid, struct ledger_decision *d_r);
