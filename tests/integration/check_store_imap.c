@@ -826,17 +826,25 @@ cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* _i = 0: plain, 1: implicit TLS. */
 START_TEST(test_wait_wakes_on_append)
 {
 	enum { ROUNDS = 5 };
-	struct store *s = plain_store();
-	struct appender a = { raw_login(), "idle", 300, 0 };
+	struct store_imap_params p = params();
+	struct store *s;
+	struct appender a = { raw_login(), _i ? "idle-tls" : "idle", 300, 0 };
 	int64_t lat[ROUNDS];
 	uint32_t *uids = NULL;
 	size_t n = 0;
 
-	seed("idle", 1);
-	select_box(s, "idle", NULL);
+	if (_i) {
+		p.tls = TLS_IMPLICIT;
+		p.port = tls_port;
+		p.ca_file = cafile;
+	}
+	s = open_store(&p);
+	seed(a.box, 1);
+	select_box(s, a.box, NULL);
 	ck_assert_int_eq(s->ops->list_uids(s, 1, &uids, &n), STORE_OK);
 	free(uids);
 	for (int i = 0; i < ROUNDS; i++) {
@@ -858,8 +866,9 @@ START_TEST(test_wait_wakes_on_append)
 		free(uids);
 	}
 	qsort(lat, ROUNDS, sizeof(lat[0]), cmp_i64);
-	printf("wait() woke after APPEND by another client: min %lld ms, "
-	    "median %lld ms, max %lld ms (%d rounds)\n", (long long)lat[0],
+	printf("wait() woke after APPEND by another client (%s): min %lld "
+	    "ms, median %lld ms, max %lld ms (%d rounds)\n",
+	    _i ? "implicit TLS" : "plain", (long long)lat[0],
 	    (long long)lat[ROUNDS / 2], (long long)lat[ROUNDS - 1], ROUNDS);
 	mailimap_logout(a.raw);
 	mailimap_free(a.raw);
@@ -1232,7 +1241,7 @@ store_imap_suite(void)
 	tcase_add_test(tc, test_move_without_uidplus);
 	tcase_add_test(tc, test_find_message_id);
 	tcase_add_test(tc, test_find_special);
-	tcase_add_test(tc, test_wait_wakes_on_append);
+	tcase_add_loop_test(tc, test_wait_wakes_on_append, 0, 2);
 	tcase_add_test(tc, test_wait_timeout);
 	tcase_add_test(tc, test_wait_wake_fd);
 	tcase_add_test(tc, test_wait_change_before_idle);
