@@ -334,16 +334,15 @@ read_capabilities(struct store_imap *si)
 	    si->has_uidplus ? "yes" : "no");
 }
 
+/* Dials, secures, verifies and logs in; see imap_connect(). */
 static enum store_status
-imap_connect(struct store *s)
+open_session(struct store_imap *si)
 {
-	struct store_imap *si = (struct store_imap *)s;
+	struct store *s = &si->store;
 	struct mailimap_capability_data *caps = NULL;
 	enum store_status st;
 	int r;
 
-	if (si->imap != NULL)
-		return STORE_OK;
 	si->imap = mailimap_new(0, NULL);
 	if (si->imap == NULL)
 		abort();
@@ -369,7 +368,6 @@ imap_connect(struct store *s)
 			store_set_error(s, "TLS handshake with %s:%d failed; "
 			    "check imap.port and imap.tls (implicit TLS is "
 			    "usually port 993)", si->host, si->port);
-			drop(si);
 			return STORE_FATAL;
 		}
 		store_set_error(s, "cannot connect to %s:%d: %s", si->host,
@@ -378,7 +376,6 @@ imap_connect(struct store *s)
 		    : r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION
 		    ? "the server does not accept connections"
 		    : "no greeting (network error or timeout)");
-		drop(si);
 		return STORE_CONN_LOST;
 	}
 
@@ -393,24 +390,30 @@ imap_connect(struct store *s)
 			    "server may not offer it (try imap.tls "
 			    "\"implicit\" on port 993)", si->host,
 			    server_text(si));
-			drop(si);
 			return STORE_FATAL;
 		}
 	}
-	if (si->tls != TLS_NONE && (st = verify_peer(si)) != STORE_OK) {
-		drop(si);
+	if (si->tls != TLS_NONE && (st = verify_peer(si)) != STORE_OK)
 		return st;
-	}
 
 	si->in_login = 1;
 	r = mailimap_login(si->imap, si->username, si->password);
 	si->in_login = 0;
 	log_debug("imap %s > LOGIN %s <password>", si->host, si->username);
 	if (r != MAILIMAP_NO_ERROR) {
+		/* Dovecot answers "[UNAVAILABLE] Temporary authentication
+		 * failure" while its auth process restarts (libetpan drops
+		 * the response code, the text remains): worth a retry. */
+		if (r == MAILIMAP_ERROR_LOGIN &&
+		    strcasestr(server_text(si), "temporar") != NULL) {
+			store_set_error(s, "login for user %s on %s failed for "
+			    "now: %s", si->username, si->host,
+			    server_text(si));
+			return STORE_CONN_LOST;
+		}
 		if (r == MAILIMAP_ERROR_LOGIN) {
 			store_set_error(s, "login failed for user %s on %s: %s",
 			    si->username, si->host, server_text(si));
-			drop(si);
 			return STORE_FATAL;
 		}
 		return op_fail(si, r, STORE_FATAL, "log in as %s",
@@ -427,6 +430,21 @@ imap_connect(struct store *s)
 	    si->username, si->tls == TLS_IMPLICIT ? "implicit TLS"
 	    : si->tls == TLS_STARTTLS ? "STARTTLS" : "no TLS");
 	return STORE_OK;
+}
+
+static enum store_status
+imap_connect(struct store *s)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	enum store_status st;
+
+	if (si->imap != NULL)
+		return STORE_OK;
+	/* A half-open session (say, refused after STARTTLS) must not make
+	 * the next connect() a no-op. */
+	if ((st = open_session(si)) != STORE_OK)
+		drop(si);
+	return st;
 }
 
 /* ------------------------------------------------------------ mailbox */

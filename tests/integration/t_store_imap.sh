@@ -14,6 +14,12 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" \
 	|| fail "openssl could not create a certificate"
 export OTHER_CAFILE=$T_DIR/other.pem
 
+# A user Dovecot cannot look up (unreadable passwd-file): its LOGIN gets
+# "[UNAVAILABLE] Temporary authentication failure".
+printf 'store_tmpfail:{PLAIN}x::::::\n' > "$DOVECOT_DIR/passwd.d/store_tmpfail"
+chmod 000 "$DOVECOT_DIR/passwd.d/store_tmpfail"
+export IMAP_USER_TMPFAIL=store_tmpfail
+
 new_user store2
 IMAP_USER2=$IMAP_USER IMAP_PASS2=$IMAP_PASS
 new_user store
