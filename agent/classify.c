@@ -18,7 +18,7 @@ classify_defaults(struct classify_params *p)
 	p->min_dev = 0.375;
 	p->eta = 0.03;
 	p->lr_weight = 1.0;
-	p->conf = 50;
+	p->spread = 3.0;
 	p->spam_cut = 0.99;
 	p->ham_cut = 0.5;
 }
@@ -114,7 +114,7 @@ compress(double logit)
 double
 classify_chi(const struct classify_params *p, const double *f, size_t n)
 {
-	double a = 0, b = 0, lnqa, lnpa, lnqb, lnpb;
+	double a = 0, b = 0, lnqa, lnpa, lnqb, lnpb, robinson, balance;
 	size_t used = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -135,18 +135,25 @@ classify_chi(const struct classify_params *p, const double *f, size_t n)
 	chi2_tails(a, used, &lnqa, &lnpa);
 	chi2_tails(b, used, &lnqb, &lnpb);
 	/* Robinson's I = (1 + Qa - Qb) / 2 = (Qa + Pb) / 2, and
-	 * 1 - I = (Pa + Qb) / 2: the log-odds of I without cancellation. */
-	return compress(log_add(lnqa, lnpb) - log_add(lnpa, lnqb));
+	 * 1 - I = (Pa + Qb) / 2: its log-odds without cancellation.  I stays
+	 * near 0.5 whenever both tests find something, so on its own it
+	 * cannot tell a message with a little ham evidence and overwhelming
+	 * spam evidence from a truly mixed one. */
+	robinson = compress(log_add(lnqa, lnpb) - log_add(lnpa, lnqb));
+	/* Half the difference of the two one-sided tests' log-odds: which
+	 * side's evidence is stronger, and by how much. */
+	balance = ((lnpb - lnqb) - (lnpa - lnqa)) / 2;
+	return robinson + balance;
 }
 
 double
 classify_score(const struct classify_params *p, double chi, double z,
     uint32_t nspam, uint32_t nham)
 {
-	double n = nspam < nham ? nspam : nham;
-	double logit = (chi + p->lr_weight * z) * (n / (n + p->conf));
+	double logit = compress((chi + p->lr_weight * z) / p->spread);
 
-	logit = compress(logit);
+	if (nspam == 0 || nham == 0)	/* nothing to compare with yet */
+		return 0.5;
 	return 1 / (1 + exp(-logit));
 }
 

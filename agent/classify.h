@@ -10,20 +10,25 @@
  *   that a message containing it is spam, f(w) = (s*x + n*p(w)) / (s + n),
  *   where p(w) compares the token's share of spam to its share of ham and
  *   n is how often it was seen.  Tokens close to 0.5 (|f - 0.5| < min_dev)
- *   are left out; the rest are combined with Fisher's method both ways
- *   (Robinson's chi-square indicator I, as bogofilter does), computed in
- *   log space so confident messages still rank instead of rounding to 0
- *   or 1.  Its log-odds are compressed beyond 16 so that a long message
- *   full of weak, correlated evidence cannot outvote everything else.
+ *   are left out; the rest go into Fisher's chi-square test both ways, as
+ *   in bogofilter.  Two statistics of those tests are added: Robinson's
+ *   indicator I (its log-odds, compressed beyond 16), and half the
+ *   difference of the two tests' own log-odds.  I alone stays near 0.5
+ *   whenever both sides have some evidence; the difference says which
+ *   side is stronger.  Everything is computed in log space, so confident
+ *   messages still rank against each other instead of rounding to 0 or 1.
  * - Discriminative: online logistic regression over the same binary
  *   features (the strongest filters of the TREC spam tracks), weights in
  *   fixed point so that an update and its reversal cancel exactly.  It
  *   learns which correlated features matter, where the counts over-count.
  *
- * The sum is scaled by N / (N + conf), N the smaller of the trained spam
- * and ham counts: a model that has seen little mail does not speak with
- * confidence.  The score is the logistic of that, kept strictly monotone
- * beyond double precision (see classify_score).
+ * The score is the logistic of the sum divided by spread = 3: log-odds
+ * summed over hundreds of correlated features overstate the evidence, and
+ * undivided, almost every message would score within 1e-6 of 0 or 1, which
+ * leaves nothing for score thresholds (Sieve's spamtest, the verdict cut)
+ * to work with.  With 3, the 0.99 spam cut is where the raw sum gives
+ * odds of a million to one.  The score stays strictly monotone beyond
+ * double precision (see classify_score).
  */
 #ifndef MAILSIFT_CLASSIFY_H
 #define MAILSIFT_CLASSIFY_H
@@ -42,16 +47,17 @@ struct classify_params {
 				 * ignored */
 	double eta;		/* logistic regression learning rate */
 	double lr_weight;	/* weight of its log-odds in the sum */
-	double conf;		/* N at which the model is half confident */
+	double spread;		/* the sum is divided by this (see below) */
 	double spam_cut;	/* score >= spam_cut: spam */
 	double ham_cut;		/* score < ham_cut: ham; between: unsure */
 };
 
-/* The defaults: bogofilter's published s = 0.0178... rounded up to 0.1
- * (a token seen once is not yet certain), x = 0.52 and min_dev = 0.375;
- * eta = 0.03 (TREC logistic regression used 0.002 per byte 4-gram, some
- * 3000 per message; ours are ~500 words and pairs), lr_weight 1,
- * conf 50 messages; spam at >= 0.99 like bogofilter, ham below 0.5. */
+/* The defaults: bogofilter's published x = 0.52 and min_dev = 0.375, and
+ * s = 0.1 (bogofilter's 0.0178 makes a token seen once all but certain);
+ * eta = 0.03 (TREC's logistic regression used 0.002 per byte 4-gram, some
+ * 3000 of them per message; ours are some 500 words and pairs), the two
+ * views weighted alike, spread 3; ham below 0.5, spam at 0.99 or more
+ * (bogofilter's cuts; config.c uses the same). */
 void classify_defaults(struct classify_params *p);
 
 /* f(w) for a token seen in spam spam messages and ham ham messages, when
@@ -62,16 +68,17 @@ double classify_token(const struct classify_params *p, uint32_t spam,
 /* 1 if a token of probability f takes part in the score. */
 int classify_significant(const struct classify_params *p, double f);
 
-/* The compressed log-odds of Robinson's indicator for the n token
- * probabilities f[] (tokens that are not significant are skipped); 0
- * without evidence, positive for spam. */
+/* The chi-square log-odds (see above) of the n token probabilities f[]
+ * (tokens that are not significant are skipped); 0 without evidence,
+ * positive for spam. */
 double classify_chi(const struct classify_params *p, const double *f,
     size_t n);
 
 /* The score in [0,1] from the chi-square log-odds, the regression's
  * log-odds z (bias plus the weights of the features present) and the
- * numbers of trained messages.  0.5 without evidence; strictly monotone
- * in the evidence, never exactly 0 or 1. */
+ * numbers of trained messages: 0.5 until both classes were trained, and
+ * without evidence; else strictly monotone in the evidence, never
+ * exactly 0 or 1. */
 double classify_score(const struct classify_params *p, double chi, double z,
     uint32_t nspam, uint32_t nham);
 

@@ -1,6 +1,6 @@
 /*
  * check_classify.c - the model's arithmetic: token probabilities, the
- * chi-square combination against values worked out by hand, symmetry,
+ * chi-square statistics against values worked out by hand, symmetry,
  * monotonicity without saturation, the regression update and verdicts.
  */
 #include <math.h>
@@ -41,10 +41,11 @@ START_TEST(test_chi_by_hand)
 	struct classify_params p = params();
 	double f = 0.9, chi;
 
-	/* One token: Q(x | 2) = e^(-x/2), so Robinson's I is f itself and
-	 * the log-odds are ln(f / (1 - f)). */
+	/* One token: Q(x | 2) = e^(-x/2), so Robinson's I is f itself, the
+	 * spam test's P is f and the ham test's is 1 - f: both statistics
+	 * are ln(f / (1 - f)). */
 	chi = classify_chi(&p, &f, 1);
-	ck_assert_double_eq_tol(chi, log(0.9 / 0.1), 1e-12);
+	ck_assert_double_eq_tol(chi, 2 * log(0.9 / 0.1), 1e-12);
 	/* No significant token: no evidence. */
 	f = 0.6;
 	ck_assert_double_eq(classify_chi(&p, &f, 1), 0);
@@ -76,26 +77,25 @@ START_TEST(test_chi_symmetric_and_monotone)
 }
 END_TEST
 
-START_TEST(test_score_range_and_confidence)
+START_TEST(test_score_range)
 {
 	struct classify_params p = params();
-	double s_small, s_big, s;
+	double s;
 
-	/* Nothing trained: 0.5 whatever the evidence. */
+	/* Until both classes were trained: 0.5 whatever the evidence. */
 	ck_assert_double_eq(classify_score(&p, 50, 3, 0, 100), 0.5);
+	ck_assert_double_eq(classify_score(&p, 50, 3, 100, 0), 0.5);
 	ck_assert_double_eq(classify_score(&p, 0, 0, 100, 100), 0.5);
-	/* The same evidence counts for more once more mail was seen. */
-	s_small = classify_score(&p, 4, 0, 5, 5);
-	s_big = classify_score(&p, 4, 0, 500, 500);
-	ck_assert(s_small > 0.5 && s_big > s_small);
-	/* Huge evidence: below 1, above a little less. */
+	/* The logistic of the sum over the spread while not extreme. */
+	ck_assert_double_eq_tol(classify_score(&p, 2, 1, 10, 10),
+	    1 / (1 + exp(-3 / p.spread)), 1e-12);
+	ck_assert_double_eq_tol(classify_score(&p, -2, -1, 10, 10),
+	    1 / (1 + exp(3 / p.spread)), 1e-12);
+	/* Huge evidence: below 1, and more still ranks higher. */
 	s = classify_score(&p, 1e6, 0, 1000, 1000);
 	ck_assert(s < 1 && s > classify_score(&p, 1e5, 0, 1000, 1000));
 	s = classify_score(&p, -1e6, 0, 1000, 1000);
-	ck_assert(s > 0);
-	/* The logistic while not extreme. */
-	ck_assert_double_eq_tol(classify_score(&p, 2, 1, 1e9, 1e9),
-	    1 / (1 + exp(-3)), 1e-6);
+	ck_assert(s > 0 && s < classify_score(&p, -1e5, 0, 1000, 1000));
 }
 END_TEST
 
@@ -136,7 +136,7 @@ classify_suite(void)
 	tcase_add_test(tc, test_token_probability);
 	tcase_add_test(tc, test_chi_by_hand);
 	tcase_add_test(tc, test_chi_symmetric_and_monotone);
-	tcase_add_test(tc, test_score_range_and_confidence);
+	tcase_add_test(tc, test_score_range);
 	tcase_add_test(tc, test_update);
 	tcase_add_test(tc, test_verdict);
 	suite_add_tcase(s, tc);
