@@ -18,6 +18,7 @@
 
 #include <json.h>
 
+#include "agent/bootstrap.h"
 #include "agent/commands.h"
 #include "agent/config.h"
 #include "agent/filter.h"
@@ -51,6 +52,13 @@ target_open(struct target *t, const char *cmd)
 			if (err[0] && err[strlen(err) - 1] != '\n')
 				fputc('\n', stderr);
 			rc = EXIT_USAGE;
+			goto out;
+		}
+		/* A new user trains before the first run: make state_dir
+		 * as the daemon would. */
+		if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
+			fprintf(stderr, "mailsift %s: cannot create state_dir "
+			    "%s: %s\n", cmd, cfg->state_dir, strerror(errno));
 			goto out;
 		}
 		db = config_tokens_db(cfg);
@@ -346,30 +354,77 @@ learn_maildir(struct learn_ctx *c, const char *dir, size_t max)
 	return rc;
 }
 
+/* train -c CONFIG --from-folders: the account's folders, through the
+ * ledger (agent/bootstrap.c), so each message is learned once. */
+static int
+train_from_folders(const char *cmd, const struct target *tg, int conflict,
+    const char **ham_folders, size_t nham)
+{
+	struct config *cfg = NULL;
+	char *err = NULL;
+	int rc;
+
+	if (conflict || tg->config_path == NULL || tg->db_path != NULL) {
+		fprintf(stderr, "mailsift %s: --from-folders needs -c CONFIG "
+		    "and no --spam, --ham, --db, files, --mbox or --maildir; "
+		    "--ham-folder goes with --from-folders\n", cmd);
+		return EXIT_USAGE;
+	}
+	if (config_load(tg->config_path, &cfg, &err) < 0) {
+		fprintf(stderr, "%s", err);
+		if (err[0] && err[strlen(err) - 1] != '\n')
+			fputc('\n', stderr);
+		free(err);
+		return EXIT_USAGE;
+	}
+	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "mailsift %s: cannot create state_dir %s: %s\n",
+		    cmd, cfg->state_dir, strerror(errno));
+		config_free(&cfg);
+		return EXIT_RUNTIME;
+	}
+	rc = bootstrap_from_folders(cfg, nham ? ham_folders : NULL, nham);
+	config_free(&cfg);
+	return rc;
+}
+
 static void
 train_usage(FILE *out, const char *cmd)
 {
+	int untrain = strcmp(cmd, "untrain") == 0;
+
 	fprintf(out,
 	    "usage: mailsift %s --spam|--ham [-c CONFIG | --db PATH] "
 	    "[FILE...]\n"
 	    "       mailsift %s --spam|--ham [-c CONFIG | --db PATH] "
-	    "--mbox FILE | --maildir DIR\n\n"
-	    "%s\n\n"
+	    "--mbox FILE | --maildir DIR\n"
+	    "%s"
+	    "\n%s\n\n"
 	    "  --spam, --ham     the class of the messages\n"
 	    "  -c, --config FILE use the token store of this configuration\n"
 	    "  --db PATH         use this token store file (created if "
 	    "missing)\n"
 	    "  --mbox FILE       every message of an mbox file\n"
 	    "  --maildir DIR     every message of a Maildir (cur/ and new/)\n"
+	    "%s"
 	    "  -h, --help        show this help\n\n"
 	    "With no FILE, one message is read from standard input.  All "
 	    "messages are\nlearned in one transaction: on a store error "
 	    "nothing is kept.  Exit status:\n0 ok, 1 a message or the store "
 	    "failed, 2 usage or configuration error.\n", cmd, cmd,
-	    strcmp(cmd, "untrain") == 0 ?
-	    "Reverses an earlier 'mailsift train' of the same messages and "
-	    "class exactly." :
-	    "Learns messages as spam or as ham.");
+	    untrain ? "" : "       mailsift train -c CONFIG --from-folders "
+	    "[--ham-folder NAME]...\n",
+	    untrain ? "Reverses an earlier 'mailsift train' of the same "
+	    "messages and class exactly;\na message that was not trained so "
+	    "is skipped with a warning." :
+	    "Learns messages as spam or as ham.",
+	    untrain ? "" : "  --from-folders    learn the account's Junk "
+	    "folder as spam and the watched\n"
+	    "                    folders as ham, each message once (needs "
+	    "-c)\n"
+	    "  --ham-folder NAME with --from-folders: learn this folder as "
+	    "ham instead\n"
+	    "                    (repeatable)\n");
 }
 
 int
@@ -382,10 +437,16 @@ cmd_train(int argc, char **argv)
 		{ "db", required_argument, NULL, 'd' },
 		{ "mbox", required_argument, NULL, 'm' },
 		{ "maildir", required_argument, NULL, 'M' },
+		{ "from-folders", no_argument, NULL, 'F' },
+		{ "ham-folder", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = argv[0];
+	const char **ham_folders = xcalloc((size_t)argc + 1,
+	    sizeof(*ham_folders));
+	size_t nham_folders = 0;
+	int from_folders = 0;
 	struct target tg = { 0 };
 	struct learn_ctx c = { .cmd = cmd, .is_spam = -1 };
 	struct source *src = xcalloc((size_t)argc + 1, sizeof(*src));
@@ -418,6 +479,12 @@ cmd_train(int argc, char **argv)
 			src[nsrc].kind = o == 'm' ? SRC_MBOX : SRC_MAILDIR;
 			src[nsrc++].path = optarg;
 			break;
+		case 'F':
+			from_folders = 1;
+			break;
+		case 'f':
+			ham_folders[nham_folders++] = optarg;
+			break;
 		case 'h':
 			train_usage(stdout, cmd);
 			rc = EXIT_OK;
@@ -426,6 +493,12 @@ cmd_train(int argc, char **argv)
 			train_usage(stderr, cmd);
 			goto out;
 		}
+	}
+	if (from_folders || nham_folders > 0) {
+		rc = train_from_folders(cmd, &tg, c.untrain || !from_folders ||
+		    c.is_spam != -1 || nsrc > 0 || optind < argc, ham_folders,
+		    nham_folders);
+		goto out;
 	}
 	if (c.is_spam == -1) {
 		fprintf(stderr, "mailsift %s: say whether the messages are "
@@ -490,6 +563,7 @@ cmd_train(int argc, char **argv)
 out:
 	free(err);
 	free(src);
+	free(ham_folders);
 	filter_close(&tg.filter);
 	return rc;
 }
