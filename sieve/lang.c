@@ -772,14 +772,12 @@ utf8_ok(const char *s)
  * positional string lists after them. */
 struct targs {
 	struct sv_match m;
-	int part;		/* address part tag, or NULL */
-	const char *part_name;
+	enum sv_part part;
+	const char *part_name;	/* the tag, or NULL */
 	int percent;
 	const struct arg *pos[3];
 	size_t npos;
 };
-
-enum { PART_ALL, PART_LOCAL, PART_DOMAIN, PART_USER, PART_DETAIL };
 
 static int
 parse_targs(struct compiler *cc, const struct test *t, int allow_part,
@@ -790,7 +788,7 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 	memset(ta, 0, sizeof(*ta));
 	ta->m.cmp = SV_CMP_CASEMAP;
 	ta->m.mt = SV_MT_IS;
-	ta->part = PART_ALL;
+	ta->part = SV_PART_ALL;
 	for (size_t i = 0; i < t->nargs; i++) {
 		const struct arg *a = &t->args[i];
 		const char *tag = a->tag;
@@ -913,12 +911,12 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 				return -1;
 			}
 			ta->part_name = tag;
-			ta->part = tag[0] == 'a' ? PART_ALL : tag[0] == 'l' ?
-			    PART_LOCAL : tag[0] == 'd' && tag[1] == 'o' ?
-			    PART_DOMAIN : tag[0] == 'u' ? PART_USER :
-			    PART_DETAIL;
-			if ((ta->part == PART_USER ||
-			    ta->part == PART_DETAIL) &&
+			ta->part = tag[0] == 'a' ? SV_PART_ALL :
+			    tag[0] == 'l' ? SV_PART_LOCAL :
+			    tag[0] == 'd' && tag[1] == 'o' ? SV_PART_DOMAIN :
+			    tag[0] == 'u' ? SV_PART_USER : SV_PART_DETAIL;
+			if ((ta->part == SV_PART_USER ||
+			    ta->part == SV_PART_DETAIL) &&
 			    need(cc, a->line, CAP_SUBADDRESS, tag[0] == 'u' ?
 			    ":user" : ":detail", "subaddress") < 0)
 				return -1;
@@ -1043,6 +1041,7 @@ emit_own(struct compiler *cc, enum sv_own_kind kind, const struct targs *ta,
 	o->kind = kind;
 	o->m = ta->m;
 	o->percent = ta->percent;
+	o->part = ta->part;
 	if (names) {
 		o->names = strv_dup(names->strs, names->n);
 		o->nnames = names->n;
@@ -1205,14 +1204,12 @@ compile_test(struct compiler *cc, const struct test *t)
 		if (check_header_names(cc, names, "address") < 0 ||
 		    check_address_headers(cc, names) < 0)
 			return -1;
-		if (ta.m.cmp == SV_CMP_NUMERIC || ta.m.mt == SV_MT_COUNT ||
+		/* libsieve's atoi() would see address parts, which the
+		 * numeric normal form cannot reach: match.c does those */
+		if (ta.m.cmp == SV_CMP_NUMERIC ||
 		    !lsv_can_match(&ta.m, keys->strs, keys->n)) {
-			perr(cc->ps, t->line, "mailsift's Sieve engine cannot "
-			    "do this address test correctly (:count, "
-			    "i;ascii-numeric, :value with i;octet, or a key "
-			    "with a double quote, line break or backslash): "
-			    "use a header test");
-			return -1;
+			emit_own(cc, SV_OWN_ADDRESS, &ta, names, keys, NULL);
+			return 0;
 		}
 		buf_printf(&cc->out, "address :%s", ta.part_name ?
 		    ta.part_name : "all");

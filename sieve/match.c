@@ -41,10 +41,14 @@ numeric_cmp(const char *a, const char *b)
 	return strncmp(a, b, la);
 }
 
+/* i;ascii-casemap folds to lower case here: RFC 4790 says upper, which
+ * orders "[" and "\\" differently against letters, but Pigeonhole and
+ * libsieve both fold to lower case, and scripts must mean the same on
+ * both. */
 static int
 fold(enum sv_cmp cmp, unsigned char c)
 {
-	return cmp == SV_CMP_CASEMAP ? toupper(c) : c;
+	return cmp == SV_CMP_CASEMAP ? tolower(c) : c;
 }
 
 static int

@@ -311,69 +311,6 @@ values_clear(struct eval *ev)
 		ev->last[0] = NULL;
 }
 
-/* An address list without RFC 5322 group syntax: "Team: a, b;, c"
- * becomes "a, b, c".  libsieve's address parser fails on groups and then
- * sees none of their members; Pigeonhole reads them.  malloc'd. */
-static char *
-ungroup(const char *s)
-{
-	struct buf out = { 0 };
-	const char *start = s, *p = s;
-	int quote = 0, comment = 0, angle = 0;
-
-	for (;; p++) {
-		if (*p == '\0' || (!quote && !comment && !angle &&
-		    (*p == ',' || *p == ';'))) {
-			const char *b = start, *e = p, *q;
-			int bq = 0, bc = 0, ba = 0;
-
-			/* drop a "display-name:" that opens a group */
-			for (q = b; q < e; q++) {
-				if (*q == '\\' && (bq || bc) && q + 1 < e)
-					q++;
-				else if (*q == '"' && !bc)
-					bq = !bq;
-				else if (*q == '(' && !bq)
-					bc++;
-				else if (*q == ')' && !bq && bc)
-					bc--;
-				else if (*q == '<' && !bq && !bc)
-					ba = 1;
-				else if (*q == '>' && !bq && !bc)
-					ba = 0;
-				else if (*q == ':' && !bq && !bc && !ba)
-					b = q + 1;
-			}
-			while (b < e && (*b == ' ' || *b == '\t'))
-				b++;
-			while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
-				e--;
-			if (e > b) {
-				if (out.len)
-					buf_appends(&out, ", ");
-				buf_append(&out, b, (size_t)(e - b));
-			}
-			if (*p == '\0')
-				break;
-			start = p + 1;
-			continue;
-		}
-		if (*p == '\\' && (quote || comment) && p[1] != '\0')
-			p++;
-		else if (*p == '"' && !comment)
-			quote = !quote;
-		else if (*p == '(' && !quote)
-			comment++;
-		else if (*p == ')' && !quote && comment)
-			comment--;
-		else if (*p == '<' && !quote && !comment)
-			angle = 1;
-		else if (*p == '>' && !quote && !comment)
-			angle = 0;
-	}
-	return buf_steal(&out);
-}
-
 /* Adds one value, decoded (RFC 2047) unless raw, numeric if asked. */
 static void
 value_add(struct eval *ev, const char *v, size_t len, int raw, int numeric)
@@ -388,7 +325,7 @@ value_add(struct eval *ev, const char *v, size_t len, int raw, int numeric)
 		free(s);
 		s = d;
 	} else if (strpbrk(s, ":;") != NULL) {
-		char *u = ungroup(s);
+		char *u = sv_ungroup(s);
 
 		free(s);
 		s = u;
@@ -459,6 +396,36 @@ header_values(struct eval *ev, const char *name, int raw, int numeric)
 	buf_release(&cur);
 }
 
+/* The address test over the addresses in values (raw header values). */
+static int
+address_match(const struct sv_own *o, char *const *values, size_t n)
+{
+	char **parts = NULL;
+	size_t nparts = 0;
+	int hit;
+
+	for (size_t i = 0; i < n; i++) {
+		struct sv_addr *a;
+		size_t na = sv_addresses(values[i], &a);
+
+		for (size_t k = 0; k < na; k++) {
+			char *part = sv_address_part(&a[k], o->part);
+
+			if (part == NULL)
+				continue;
+			parts = xreallocarray(parts, nparts + 1,
+			    sizeof(char *));
+			parts[nparts++] = part;
+		}
+		sv_addresses_free(a, na);
+	}
+	hit = sv_match_values(&o->m, parts, nparts, o->keys, o->nkeys);
+	for (size_t i = 0; i < nparts; i++)
+		free(parts[i]);
+	free(parts);
+	return hit;
+}
+
 static int
 own_test(struct eval *ev, size_t idx)
 {
@@ -474,6 +441,12 @@ own_test(struct eval *ev, size_t idx)
 			header_values(ev, o->names[i], 0, 0);
 		hit = sv_match_values(&o->m, ev->last, ev->nlast, o->keys,
 		    o->nkeys);
+		break;
+	case SV_OWN_ADDRESS:
+		values_clear(ev);
+		for (size_t i = 0; i < o->nnames; i++)
+			header_values(ev, o->names[i], 1, 0);
+		hit = address_match(o, ev->last, ev->nlast);
 		break;
 	case SV_OWN_HASFLAG:
 		hit = sv_match_values(&o->m, ev->flags.v, ev->flags.n,
@@ -689,7 +662,23 @@ resolve(const struct sieve_script *s, const char *trace,
 			/* a repeated store keeps its place and takes the
 			 * latest flags, as Pigeonhole does */
 			if (op->has_flags) {
-				sv_flags_add(&given, op->flags, op->nflags);
+				/* :flags is taken as written (Pigeonhole
+				 * keeps "b" and "B"); only exact repeats
+				 * go */
+				for (size_t i = 0; i < op->nflags; i++) {
+					size_t j;
+
+					for (j = 0; j < given.n; j++)
+						if (strcmp(given.v[j],
+						    op->flags[i]) == 0)
+							break;
+					if (j < given.n)
+						continue;
+					given.v = xreallocarray(given.v,
+					    given.n + 1, sizeof(char *));
+					given.v[given.n++] =
+					    xstrdup(op->flags[i]);
+				}
 				action_set_flags(a, &given);
 				sv_flags_release(&given);
 			} else {

@@ -74,17 +74,23 @@ struct sv_match {
 	enum sv_rel rel;	/* SV_MT_VALUE and SV_MT_COUNT */
 };
 
-enum sv_own_kind { SV_OWN_HEADER, SV_OWN_HASFLAG, SV_OWN_SPAMTEST };
+enum sv_own_kind { SV_OWN_HEADER, SV_OWN_ADDRESS, SV_OWN_HASFLAG,
+	SV_OWN_SPAMTEST };
+
+/* address test parts (RFC 5228 5.1, RFC 5233) */
+enum sv_part { SV_PART_ALL, SV_PART_LOCAL, SV_PART_DOMAIN, SV_PART_USER,
+	SV_PART_DETAIL };
 
 /* A test match.c evaluates because libsieve would get it wrong. */
 struct sv_own {
 	enum sv_own_kind kind;
 	struct sv_match m;
-	char **names;		/* owned; HEADER: header names */
+	char **names;		/* owned; HEADER, ADDRESS: header names */
 	size_t nnames;
 	char **keys;		/* owned */
 	size_t nkeys;
 	int percent;		/* SPAMTEST: spamtestplus :percent */
+	enum sv_part part;	/* ADDRESS */
 };
 
 struct sieve_script {
@@ -118,6 +124,23 @@ char *sv_numeric_form(const char *s);
  * score in [0,1], or "0" (not tested) for a negative score.  Writes at
  * most 4 bytes plus NUL. */
 void sv_spamtest_value(double score, int percent, char out[8]);
+
+/* address.c */
+struct sv_addr {
+	char *local;		/* owned; unquoted */
+	char *domain;		/* owned */
+};
+/* The addresses in an address-list header value (raw, unfolded); what is
+ * not an address is skipped.  Returns the count; *addrs_r is malloc'd,
+ * free it with sv_addresses_free(). */
+size_t sv_addresses(const char *value, struct sv_addr **addrs_r);
+void sv_addresses_free(struct sv_addr *a, size_t n);
+/* The part of a as a malloc'd string, or NULL when it has none (:detail
+ * of an address without "+"). */
+char *sv_address_part(const struct sv_addr *a, enum sv_part part);
+/* value with RFC 5322 group syntax removed ("Team: a, b;, c" becomes
+ * "a, b, c"): libsieve's address parser cannot read groups; malloc'd. */
+char *sv_ungroup(const char *value);
 
 /* Flag set in the order flags were first added, compared without case
  * (RFC 5232 section 3). */

@@ -295,6 +295,17 @@ START_TEST(matcher)
 	}
 	m.cmp = SV_CMP_OCTET;
 	ck_assert(!sv_match_values(&m, v, 1, k3, 1));
+	{
+		/* casemap orders as lower case, like Pigeonhole: "[" sits
+		 * between "L" and "l" */
+		struct sv_match le = { SV_CMP_CASEMAP, SV_MT_VALUE,
+		    SV_REL_LE };
+		char *lunch[] = { "Lunch" }, *br[] = { "[" };
+
+		ck_assert(!sv_match_values(&le, lunch, 1, br, 1));
+		le.cmp = SV_CMP_OCTET;
+		ck_assert(sv_match_values(&le, lunch, 1, br, 1));
+	}
 	m.cmp = SV_CMP_NUMERIC;
 	m.mt = SV_MT_VALUE;
 	m.rel = SV_REL_GT;
