@@ -129,6 +129,7 @@ decision_json(const struct ledger_decision *d)
 {
 	struct json_object *o = json_object_new_object();
 
+	json_object_object_add(o, "id", json_object_new_int64(d->id));
 	json_object_object_add(o, "time", json_object_new_int64(d->time));
 	json_object_object_add(o, "folder", json_object_new_string(d->folder));
 	json_object_object_add(o, "uid", json_object_new_int64(d->uid));
@@ -185,12 +186,14 @@ print_status_text(struct json_object *status, struct ledger_decision *v,
 				printf("%s\n", json_object_get_string(x));
 		}
 	}
-	printf("\nrecent decisions (newest first):\n");
+	printf("\nrecent decisions (newest first; 'mailsift undo -c CONFIG "
+	    "#' moves one back):\n");
 	if (n == 0)
 		printf("  none yet\n");
 	for (size_t i = 0; i < n; i++) {
-		printf("  %s  %s uid %u  %s\n", time_text(v[i].time, tbuf,
-		    sizeof(tbuf)), v[i].folder, v[i].uid,
+		printf("  #%lld  %s  %s uid %u  %s\n", (long long)v[i].id,
+		    time_text(v[i].time, tbuf, sizeof(tbuf)), v[i].folder,
+		    v[i].uid,
 		    v[i].message_id ? v[i].message_id : "(no Message-ID)");
 		if (v[i].score >= 0)
 			printf("    score %.4f (%s)\n", v[i].score,

@@ -13,6 +13,7 @@
 
 int cmd_run(int argc, char **argv);		/* cmd_run.c */
 int cmd_status(int argc, char **argv);		/* cmd_run.c */
+int cmd_undo(int argc, char **argv);		/* cmd_undo.c */
 int cmd_train(int argc, char **argv);		/* cmd_train.c: train, untrain */
 int cmd_score(int argc, char **argv);		/* cmd_train.c */
 int cmd_check(int argc, char **argv);		/* cmd_sieve.c */
