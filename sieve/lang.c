@@ -989,6 +989,10 @@ lsv_can_match(const struct sv_match *m, char *const *keys, size_t n)
 		return 0;
 	if (m->mt == SV_MT_VALUE && m->cmp == SV_CMP_OCTET)
 		return 0;	/* libsieve orders i;octet wrongly */
+	/* an empty value :is only the empty key, which the numeric normal
+	 * form ("infinity" for both) cannot say */
+	if (m->mt == SV_MT_IS && m->cmp == SV_CMP_NUMERIC)
+		return 0;
 	for (size_t i = 0; i < n; i++) {
 		if (m->cmp != SV_CMP_NUMERIC && !lsv_quotable(keys[i]))
 			return 0;

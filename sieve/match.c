@@ -160,7 +160,11 @@ sv_match_values(const struct sv_match *m, char *const *values, size_t n,
 
 			switch (m->mt) {
 			case SV_MT_IS:
-				hit = order(m->cmp, values[i], keys[k]) == 0;
+				/* an empty value is only ever the empty key
+				 * (Pigeonhole; it matters for i;ascii-numeric,
+				 * where both would be "infinity") */
+				hit = values[i][0] == '\0' ? keys[k][0] == '\0' :
+				    order(m->cmp, values[i], keys[k]) == 0;
 				break;
 			case SV_MT_CONTAINS:
 				hit = contains(m->cmp, values[i], keys[k]);
