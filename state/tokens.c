@@ -111,6 +111,20 @@ create_small_pages(const char *path)
 	sqlite3_close(db);
 }
 
+/* The prepared statement i, prepared now if not yet; NULL with *err_r. */
+static sqlite3_stmt *
+stmt(struct tokens *t, int i, char **err_r)
+{
+	if (t->st[i] == NULL && sqlite3_prepare_v3(t->db, sql[i], -1,
+	    SQLITE_PREPARE_PERSISTENT, &t->st[i], NULL) != SQLITE_OK) {
+		*err_r = xasprintf("%s: not a usable token store (%s); move it "
+		    "away and train again", sqlite3_db_filename(t->db, "main"),
+		    sqlite3_errmsg(t->db));
+		return NULL;
+	}
+	return t->st[i];
+}
+
 int
 tokens_open(const char *path, struct tokens **t_r, char **err_r)
 {
@@ -128,15 +142,8 @@ tokens_open(const char *path, struct tokens **t_r, char **err_r)
 	 * a power loss between a write and the kernel's flush can. */
 	if (db_exec(t->db, "PRAGMA synchronous = OFF", err_r) < 0)
 		goto fail;
-	for (int i = 0; i < ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(t->db, sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &t->st[i], NULL) != SQLITE_OK) {
-			*err_r = xasprintf("%s: not a usable token store (%s); "
-			    "move it away and train again", path,
-			    sqlite3_errmsg(t->db));
-			goto fail;
-		}
-	}
+	/* Statements are prepared on first use (stmt()): a scoring process
+	 * needs two of them. */
 	*t_r = t;
 	return 0;
 fail:
@@ -163,9 +170,11 @@ tokens_close(struct tokens **tp)
 int
 tokens_totals(struct tokens *t, struct token_totals *totals_r, char **err_r)
 {
-	sqlite3_stmt *st = t->st[ST_TOTALS];
+	sqlite3_stmt *st = stmt(t, ST_TOTALS, err_r);
 	int rc = -1;
 
+	if (st == NULL)
+		return -1;
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		fail(t, "reading totals", err_r);
 		goto out;
@@ -184,9 +193,11 @@ tokens_get(struct tokens *t, const uint64_t *hashes, size_t n,
     struct token_counts *counts_r, struct token_totals *totals_r,
     char **err_r)
 {
-	sqlite3_stmt *st = t->st[ST_GET];
+	sqlite3_stmt *st = stmt(t, ST_GET, err_r);
 	int own = !t->in_batch, rc = -1;
 
+	if (st == NULL)
+		return -1;
 	/* One read transaction: a consistent snapshot, and one lock instead
 	 * of one per lookup. */
 	if (own && db_exec(t->db, "BEGIN", err_r) < 0)
@@ -268,7 +279,8 @@ apply(struct tokens *t, const uint64_t *hashes, size_t n, int is_spam,
 	int ds = is_spam ? 1 : 0, dh = is_spam ? 0 : 1;
 
 	for (size_t i = 0; i < n; i++) {
-		st = t->st[sign > 0 ? ST_ADD : ST_SUB];
+		if ((st = stmt(t, sign > 0 ? ST_ADD : ST_SUB, err_r)) == NULL)
+			return -1;
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)hashes[i]);
 		sqlite3_bind_int(st, 2, ds);
 		sqlite3_bind_int(st, 3, dh);
@@ -277,12 +289,14 @@ apply(struct tokens *t, const uint64_t *hashes, size_t n, int is_spam,
 			return -1;
 		if (sign > 0)
 			continue;
-		st = t->st[ST_PRUNE];
+		if ((st = stmt(t, ST_PRUNE, err_r)) == NULL)
+			return -1;
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)hashes[i]);
 		if (step_done(t, st, "pruning counts", err_r) < 0)
 			return -1;
 	}
-	st = t->st[ST_TOTALS_ADD];
+	if ((st = stmt(t, ST_TOTALS_ADD, err_r)) == NULL)
+		return -1;
 	sqlite3_bind_int(st, 1, sign * ds);
 	sqlite3_bind_int(st, 2, sign * dh);
 	sqlite3_bind_int64(st, 3, sign * delta);
@@ -294,11 +308,12 @@ tokens_learn(struct tokens *t, uint64_t msg_key, const uint64_t *hashes,
     size_t n, int is_spam, int64_t delta, char **err_r)
 {
 	int own = !t->in_batch;
-	sqlite3_stmt *st = t->st[ST_RECORD];
+	sqlite3_stmt *st;
 
 	if (own && tokens_begin(t, err_r) < 0)
 		return -1;
-	if (apply(t, hashes, n, is_spam, 1, delta, err_r) < 0)
+	if (apply(t, hashes, n, is_spam, 1, delta, err_r) < 0 ||
+	    (st = stmt(t, ST_RECORD, err_r)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)msg_key);
 	sqlite3_bind_int(st, 2, is_spam ? 1 : 0);
@@ -319,7 +334,7 @@ tokens_unlearn(struct tokens *t, uint64_t msg_key, const uint64_t *hashes,
     size_t n, int is_spam, int *not_trained_r, char **err_r)
 {
 	int own = !t->in_batch, step;
-	sqlite3_stmt *st = t->st[ST_FIND];
+	sqlite3_stmt *st;
 	sqlite3_int64 id;
 	int64_t delta;
 
@@ -327,6 +342,8 @@ tokens_unlearn(struct tokens *t, uint64_t msg_key, const uint64_t *hashes,
 		*not_trained_r = 0;
 	if (own && tokens_begin(t, err_r) < 0)
 		return -1;
+	if ((st = stmt(t, ST_FIND, err_r)) == NULL)
+		goto fail;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)msg_key);
 	sqlite3_bind_int(st, 2, is_spam ? 1 : 0);
 	step = sqlite3_step(st);
@@ -346,7 +363,8 @@ tokens_unlearn(struct tokens *t, uint64_t msg_key, const uint64_t *hashes,
 	}
 	if (apply(t, hashes, n, is_spam, -1, delta, err_r) < 0)
 		goto fail;
-	st = t->st[ST_FORGET];
+	if ((st = stmt(t, ST_FORGET, err_r)) == NULL)
+		goto fail;
 	sqlite3_bind_int64(st, 1, id);
 	if (step_done(t, st, "forgetting the training", err_r) < 0)
 		goto fail;
