@@ -47,9 +47,9 @@ struct classify_params {
 				 * ignored */
 	double eta;		/* logistic regression learning rate */
 	double lr_weight;	/* weight of its log-odds in the sum */
-	double spread;		/* the sum is divided by this (see below) */
+	double spread;		/* the sum is divided by this (below) */
 	double spam_cut;	/* score >= spam_cut: spam */
-	double ham_cut;		/* score < ham_cut: ham; between: unsure */
+	double ham_cut;		/* score < ham_cut: ham; else unsure */
 };
 
 /* The defaults: bogofilter's published x = 0.52 and min_dev = 0.375, and

@@ -251,7 +251,8 @@ message_key(const struct features *ft)
 	for (size_t i = 0; i < ft->n; i++) {
 		for (int k = 0; k < 8; k++)
 			b[k] = (unsigned char)(ft->v[i].hash >> (8 * k));
-		h = feature_hash((const char *)b, 8) ^ (h * 0x9e3779b97f4a7c15ULL);
+		h = feature_hash((const char *)b, 8) ^
+		    (h * 0x9e3779b97f4a7c15ULL);
 	}
 	return h;
 }

@@ -435,9 +435,9 @@ html_entity(const char *s, size_t len, struct buf *out)
 		size_t d0;
 		i = hex ? 3 : 2;
 		d0 = i;
-		while (i < len && i < d0 + 7 && (hex ?
-		    isxdigit((unsigned char)s[i]) : isdigit((unsigned char)s[i])))
-		{
+		while (i < len && i < d0 + 7 &&
+		    (hex ? isxdigit((unsigned char)s[i]) :
+		    isdigit((unsigned char)s[i]))) {
 			int c = (unsigned char)s[i];
 			cp = cp * (hex ? 16 : 10) + (unsigned long)(isdigit(c) ?
 			    c - '0' : tolower(c) - 'a' + 10);
@@ -732,7 +732,8 @@ walk_multipart(struct tk *t, const char *body, size_t len,
 		}
 		p = next;
 	}
-	if (part != NULL && part < end)	/* unterminated: keep what came */
+	/* Unterminated: keep what came. */
+	if (part != NULL && part < end)
 		walk_message(t, part, (size_t)(end - part), depth + 1, 0);
 }
 

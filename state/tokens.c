@@ -24,7 +24,7 @@ static const char *const migrations[] = {
 	"  hash INTEGER PRIMARY KEY,"	/* feature_hash() as signed 64 */
 	"  spam INTEGER NOT NULL CHECK (spam >= 0),"
 	"  ham INTEGER NOT NULL CHECK (ham >= 0),"
-	"  weight INTEGER NOT NULL);"	/* regression weight, fixed point */
+	"  weight INTEGER NOT NULL);"	/* fixed-point regression weight */
 	"CREATE TABLE totals ("
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  spam INTEGER NOT NULL CHECK (spam >= 0),"

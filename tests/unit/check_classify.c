@@ -102,7 +102,8 @@ END_TEST
 START_TEST(test_update)
 {
 	struct classify_params p = params();
-	int64_t up = classify_update(&p, 0, 1), down = classify_update(&p, 0, 0);
+	int64_t up = classify_update(&p, 0, 1);
+	int64_t down = classify_update(&p, 0, 0);
 
 	/* At z = 0 (p = 0.5) a spam moves the weights by +eta/2. */
 	ck_assert_int_eq(up, llround(p.eta * 0.5 * CLASSIFY_WEIGHT_SCALE));

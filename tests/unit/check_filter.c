@@ -122,7 +122,8 @@ train_background(struct filter *f)
 		    i);
 		learn(f, m, 0);
 		free(m);
-		snprintf(from, sizeof(from), "promo%u@spam%u.example", i, i % 7);
+		snprintf(from, sizeof(from), "promo%u@spam%u.example", i,
+		    i % 7);
 		snprintf(host, sizeof(host), "smtp.spam%u.example", i % 7);
 		snprintf(ip, sizeof(ip), "192.0.2.%u", 100 + i % 7);
 		m = make_msg(from, host, ip, NULL, NULL, spam_words,
@@ -183,7 +184,8 @@ START_TEST(test_golden_fixtures)
 		ck_assert_msg(fabs(s - want) <= 1e-9 * (1 + fabs(want)),
 		    "%s: score %.17g, golden %.17g", name, s, want);
 		ck_assert_msg(strcmp(verdict_name(v), verdict) == 0,
-		    "%s: verdict %s, golden %s", name, verdict_name(v), verdict);
+		    "%s: verdict %s, golden %s", name, verdict_name(v),
+		    verdict);
 		free(m);
 		checked++;
 	}
