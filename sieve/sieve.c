@@ -401,13 +401,14 @@ static int
 address_match(const struct sv_own *o, char *const *values, size_t n)
 {
 	char **parts = NULL;
-	size_t nparts = 0;
+	size_t nparts = 0, naddrs = 0;
 	int hit;
 
 	for (size_t i = 0; i < n; i++) {
 		struct sv_addr *a;
 		size_t na = sv_addresses(values[i], &a);
 
+		naddrs += na;
 		for (size_t k = 0; k < na; k++) {
 			char *part = sv_address_part(&a[k], o->part);
 
@@ -419,7 +420,13 @@ address_match(const struct sv_own *o, char *const *values, size_t n)
 		}
 		sv_addresses_free(a, na);
 	}
-	hit = sv_match_values(&o->m, parts, nparts, o->keys, o->nkeys);
+	/* :count counts addresses, whether or not they have the part (an
+	 * address without "+" has no :detail), as Pigeonhole does */
+	if (o->m.mt == SV_MT_COUNT)
+		hit = sv_match_values(&o->m, NULL, naddrs, o->keys, o->nkeys);
+	else
+		hit = sv_match_values(&o->m, parts, nparts, o->keys,
+		    o->nkeys);
 	for (size_t i = 0; i < nparts; i++)
 		free(parts[i]);
 	free(parts);

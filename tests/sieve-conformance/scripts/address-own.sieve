@@ -10,3 +10,5 @@ if address :localpart :value "gt" :comparator "i;octet" "from" "Z" { fileinto "O
 if address :user :matches "to" "m*e*" { fileinto "UserStars"; }
 if address :detail :matches ["to", "cc", "delivered-to"] "*o*r*" { fileinto "DetailStars"; }
 if address :localpart :value "ge" :comparator "i;ascii-numeric" "from" "5" { fileinto "NumericLocal"; }
+# :count counts addresses, with or without the part
+if address :detail :count "ge" :comparator "i;ascii-numeric" ["to", "cc"] "2" { fileinto "DetailCount2"; }
