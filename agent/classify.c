@@ -143,7 +143,9 @@ classify_chi(const struct classify_params *p, const double *f, size_t n)
 	/* Half the difference of the two one-sided tests' log-odds: which
 	 * side's evidence is stronger, and by how much. */
 	balance = ((lnpb - lnqb) - (lnpa - lnqa)) / 2;
-	return robinson + balance;
+	/* Compressed again, so that the regression keeps a say however
+	 * long the message. */
+	return compress(robinson + balance);
 }
 
 double
