@@ -110,7 +110,8 @@ static void
 sieve_test_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: mailsift sieve-test [--score S] SCRIPT MESSAGE\n\n"
+	    "usage: mailsift sieve-test [--score S] [--trace] SCRIPT "
+	    "MESSAGE\n\n"
 	    "Runs a Sieve script on a message file, without any server, and "
 	    "prints the\nactions as JSON, the implicit keep included, e.g.\n"
 	    "  {\"actions\":[{\"action\":\"fileinto\",\"mailbox\":\"Junk\","
@@ -121,6 +122,8 @@ sieve_test_usage(FILE *out)
 	    "  --score S    the spam score in [0,1] as 'mailsift score' prints "
 	    "it, seen by\n               spamtest and as the header "
 	    "X-Spam-Score (default: not scored)\n"
+	    "  --trace      also print \"trace\": the lines of the actions "
+	    "and flag\n               commands that ran, in order\n"
 	    "  -h, --help   show this help\n\n"
 	    "Exit status: 0 ok, 1 invalid script or evaluation failure, "
 	    "2 usage error.\n");
@@ -171,6 +174,7 @@ cmd_sieve_test(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "score", required_argument, NULL, 's' },
+		{ "trace", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -180,7 +184,7 @@ cmd_sieve_test(int argc, char **argv)
 	json_object *root = NULL, *actions;
 	char *errors = NULL, *end;
 	double score = -1;
-	int o, rc = EXIT_USAGE;
+	int o, rc = EXIT_USAGE, trace = 0;
 
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -195,6 +199,9 @@ cmd_sieve_test(int argc, char **argv)
 				    optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case 't':
+			trace = 1;
 			break;
 		case 'h':
 			sieve_test_usage(stdout);
@@ -232,6 +239,14 @@ cmd_sieve_test(int argc, char **argv)
 	if (res.rule)
 		json_object_object_add(root, "rule",
 		    json_object_new_string(res.rule));
+	if (trace) {
+		json_object *lines = json_object_new_array();
+
+		for (size_t i = 0; i < res.nlines; i++)
+			json_object_array_add(lines,
+			    json_object_new_int(res.lines[i]));
+		json_object_object_add(root, "trace", lines);
+	}
 	printf("%s\n", json_object_to_json_string_ext(root,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	rc = EXIT_OK;

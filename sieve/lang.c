@@ -1062,9 +1062,9 @@ emit_own(struct compiler *cc, enum sv_own_kind kind, const struct targs *ta,
 	cc->s->nowns++;
 }
 
-/* hasflag keys are flag lists like the flags themselves: "A B" is two
- * keys, "" none (as in Pigeonhole; not for :count, which compares a
- * number). */
+/* hasflag keys of :is and :contains are flag lists like the flags
+ * themselves: "A B" is two keys, "" none.  That is what Pigeonhole does
+ * (measured); its :matches, :value and :count take the key whole. */
 static void
 split_keys(struct sv_own *o)
 {
@@ -1231,7 +1231,7 @@ compile_test(struct compiler *cc, const struct test *t)
 			return -1;
 		}
 		emit_own(cc, SV_OWN_HASFLAG, &ta, NULL, ta.pos[0], NULL);
-		if (ta.m.mt != SV_MT_COUNT)
+		if (ta.m.mt == SV_MT_IS || ta.m.mt == SV_MT_CONTAINS)
 			split_keys(&cc->s->owns[cc->s->nowns - 1]);
 		return 0;
 	}
@@ -1281,19 +1281,6 @@ compile_test(struct compiler *cc, const struct test *t)
 	return -1;
 }
 
-/* IMAP system flags are case-insensitive: write them the usual way. */
-static char *
-canonical_flag(const char *p, size_t len)
-{
-	static const char *const sys[] = { "\\Seen", "\\Answered",
-	    "\\Flagged", "\\Deleted", "\\Draft" };
-
-	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
-		if (strlen(sys[i]) == len && strncasecmp(p, sys[i], len) == 0)
-			return xstrdup(sys[i]);
-	return xstrndup(p, len);
-}
-
 /* Splits each string at spaces into single flags (RFC 5232 section 3). */
 static void
 split_flags(const struct arg *a, struct sv_op *op)
@@ -1311,7 +1298,7 @@ split_flags(const struct arg *a, struct sv_op *op)
 				break;
 			op->flags = xreallocarray(op->flags, op->nflags + 1,
 			    sizeof(char *));
-			op->flags[op->nflags++] = canonical_flag(p, len);
+			op->flags[op->nflags++] = xstrndup(p, len);
 			p += len;
 		}
 	}

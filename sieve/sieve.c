@@ -570,6 +570,21 @@ child_eval(void *arg, struct buf *out)
 	return ret;
 }
 
+/* IMAP system flags are case-insensitive: the action list writes them
+ * the usual way.  The script's flag variable keeps them as written,
+ * which hasflag with i;octet can tell apart (as in Pigeonhole). */
+static char *
+canonical_flag(const char *flag)
+{
+	static const char *const sys[] = { "\\Seen", "\\Answered",
+	    "\\Flagged", "\\Deleted", "\\Draft" };
+
+	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
+		if (strcasecmp(flag, sys[i]) == 0)
+			return xstrdup(sys[i]);
+	return xstrdup(flag);
+}
+
 static void
 action_set_flags(struct sieve_action *a, const struct sv_flags *f)
 {
@@ -577,9 +592,19 @@ action_set_flags(struct sieve_action *a, const struct sv_flags *f)
 		free(a->flags[i]);
 	free(a->flags);
 	a->flags = xcalloc(f->n + 1, sizeof(char *));
-	for (size_t i = 0; i < f->n; i++)
-		a->flags[i] = xstrdup(f->v[i]);
-	a->nflags = f->n;
+	a->nflags = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		char *c = canonical_flag(f->v[i]);
+		size_t j;
+
+		for (j = 0; j < a->nflags; j++)
+			if (strcmp(a->flags[j], c) == 0)
+				break;
+		if (j < a->nflags)
+			free(c);
+		else
+			a->flags[a->nflags++] = c;
+	}
 }
 
 static struct sieve_action *
@@ -638,6 +663,9 @@ resolve(const struct sieve_script *s, const char *trace,
 		while (*p == ' ')
 			p++;
 		op = &s->ops[idx];
+		r->lines = xreallocarray(r->lines, r->nlines + 1,
+		    sizeof(int));
+		r->lines[r->nlines++] = op->line;
 		switch (op->type) {
 		case SV_OP_SETFLAG:
 		case SV_OP_ADDFLAG:
@@ -737,5 +765,6 @@ sieve_result_release(struct sieve_result *r)
 	}
 	free(r->actions);
 	free(r->rule);
+	free(r->lines);
 	memset(r, 0, sizeof(*r));
 }

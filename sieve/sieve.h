@@ -30,6 +30,9 @@ struct sieve_result {
 	char *rule;		/* owned; which rule decided, for the ledger
 				 * and explanations (e.g. "line 4: fileinto
 				 * \"Junk\""), or NULL */
+	int *lines;		/* owned; source lines of the actions and
+				 * flag commands that ran, in order */
+	size_t nlines;
 };
 
 struct sieve_script;
