@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t_learn_junk.sh - into Junk = spam, Trash = no opinion, against real
 # Dovecot.  Mail the daemon kept in INBOX is dragged into Junk by another
-# client: it is trained as spam once and tagged $Junk.  Deleting from
+# client: it is trained as spam once and tagged $Junk; so is mail dragged
+# into Junk from a folder mailsift does not watch.  Deleting from
 # Junk into Trash trains nothing, neither for those messages nor for spam
 # mailsift filed there itself.  Prints the time from each drag to the
 # retraining (Junk is looked at every poll_interval: 1 s here).
@@ -74,6 +75,22 @@ for n in 1 2 3; do
 	wait_until 5 has_flag "$u" Junk "$uid" '$Junk'
 done
 
+# From a folder mailsift does not watch, nothing wakes the IDLE on INBOX:
+# Junk is looked at every poll_interval (1 s here).
+poll_latencies=()
+for n in 4 5 6; do
+	f=$T_DIR/msgs/ham$n.eml
+	mid=$(make_msg "$f" "From: archive$n@old.example" "Subject: old $n" \
+		"body=An old message number $n from the archive.")
+	mids+=("$mid")
+	uid=$(imap_append "$u" Archive "$f")
+	imap_move "$u" Archive "$uid" Junk
+	t1=$(now_ms)
+	wait_until 10 count_sql "SELECT count(*) FROM corrections" "$n"
+	poll_latencies+=( $(( $(q "SELECT max(time_ms) FROM corrections") - t1 )) )
+	sleep 0.$((RANDOM % 10))	# land at different points of the poll
+done
+
 # Spam that mailsift filed itself.
 smid=$(make_msg "$T_DIR/msgs/spam.eml" "From: prizes@lotto.example" \
 	"Subject: WINNER of the lottery" "body=Claim your prize, WINNER.")
@@ -89,9 +106,9 @@ for uid in $(imap_uids "$u" Junk); do
 	imap_move "$u" Junk "$uid" Trash
 done
 sleep 4
-assert_eq 4 "$(imap_count "$u" Trash)" "messages in Trash"
-assert_eq 3 "$(q "SELECT count(*) FROM corrections")" "corrections after Trash"
-assert_eq "spam spam spam" "$(for m in "${mids[@]}"; do q "SELECT trained
+assert_eq 7 "$(imap_count "$u" Trash)" "messages in Trash"
+assert_eq 6 "$(q "SELECT count(*) FROM corrections")" "corrections after Trash"
+assert_eq "spam spam spam spam spam spam" "$(for m in "${mids[@]}"; do q "SELECT trained
 	FROM messages WHERE message_id = '$m'"; done | paste -sd ' ')" \
 	"training after Trash"
 assert_eq "" "$(q "SELECT trained FROM messages WHERE message_id = '$smid'")" \
@@ -105,4 +122,6 @@ bg_stop "$pid" || fail "daemon exit status $?"
 sorted=$(printf '%s\n' "${latencies[@]}" | sort -n | paste -sd ' ')
 echo "drag into Junk -> retrain latency (ms): $sorted; median" \
 	"$(printf '%s\n' "${latencies[@]}" | sort -n | sed -n 2p)"
+echo "drag from an unwatched folder -> retrain latency (ms):" \
+	"$(printf '%s\n' "${poll_latencies[@]}" | sort -n | paste -sd ' ')"
 echo ok
