@@ -32,8 +32,9 @@
 #                            Message-ID (echoed on stdout) unless a
 #                            "Message-ID: ..." HDR is given; HDR "Subject: x"
 #                            etc.; a HDR "body=TEXT" sets the body
-#   imap_append USER BOX FILE [FLAGS]  saves FILE into BOX (created if
-#                            missing), FLAGS e.g. '\Seen $Junk'; echoes the uid
+#   imap_append USER BOX FILE [FLAGS]  APPENDs FILE to BOX over IMAP
+#                            (BOX created if missing), FLAGS set atomically,
+#                            e.g. '\Seen $Junk'; echoes the uid (APPENDUID)
 #   imap_count USER BOX      number of messages (0 if BOX does not exist)
 #   imap_uids USER BOX       uids, one per line, ascending
 #   imap_search USER BOX QUERY...  uids matching a doveadm search query,
@@ -202,22 +203,52 @@ imap_search() {
 	dadm search -u "$user" mailbox "$box" "$@" | awk '{print $2}' | sort -n
 }
 
+# Reads IMAP responses from fd $1 up to the tagged one for tag $2; that
+# line (without CR) goes to LIB_IMAP_LINE; true if it says OK.
+lib_imap_tagged() {
+	local fd=$1 tag=$2 line
+	while IFS= read -r -t 20 line <&"$fd"; do
+		line=${line%$'\r'}
+		case "$line" in
+		"$tag "*) LIB_IMAP_LINE=$line
+			[[ $line == "$tag OK"* ]]
+			return ;;
+		esac
+	done
+	LIB_IMAP_LINE="(no answer to $tag)"
+	return 1
+}
+
+# An IMAP APPEND as another client would do it (bash's /dev/tcp): the
+# flags are set atomically and APPENDUID names the uid, so a daemon that
+# moves the message away at once cannot confuse the helper.
 imap_append() {
-	local user=$1 box=$2 file=$3 flags=${4:-} next uid
+	local user=$1 box=$2 file=$3 flags=${4:-} pass wire size fd uid
+	pass=$(cat "$T_DIR/$user.pass" 2>/dev/null) \
+		|| fail "imap_append: no password for '$user' (use new_user)"
 	dadm mailbox status -u "$user" messages "$box" >/dev/null 2>&1 \
 		|| imap_create "$user" "$box"
-	next=$(dadm -f tab mailbox status -u "$user" uidnext "$box" \
-		| awk -F '\t' 'END { print $NF }')
-	dadm save -u "$user" -m "$box" < "$file" \
-		|| fail "doveadm save to '$box' for $user failed"
-	# The uid of the saved message is the UIDNEXT seen before the save
-	# (each test owns its user, so nothing else saves concurrently).
-	uid=$(imap_uids "$user" "$box" | awk -v n="$next" '$1 >= n' | head -n 1)
-	[ -n "$uid" ] || fail "saved message not found in '$box' for $user"
-	if [ -n "$flags" ]; then
-		dadm flags add -u "$user" "$flags" mailbox "$box" uid "$uid" \
-			|| fail "cannot set flags '$flags'"
-	fi
+	wire=$(dadm mailbox mutf7 "$box") || fail "cannot encode '$box'"
+	wire=${wire//\\/\\\\}
+	wire=${wire//\"/\\\"}
+	size=$(wc -c < "$file") || fail "cannot read $file"
+	exec {fd}<>"/dev/tcp/$IMAP_HOST/$IMAP_PORT" \
+		|| fail "imap_append: cannot connect to $IMAP_HOST:$IMAP_PORT"
+	printf 'a LOGIN "%s" "%s"\r\n' "$user" "$pass" >&"$fd"
+	lib_imap_tagged "$fd" a || fail "imap_append: LOGIN: $LIB_IMAP_LINE"
+	# LITERAL+: no need to wait for a continuation.
+	{
+		printf 'b APPEND "%s" (%s) {%d+}\r\n' "$wire" "$flags" "$size"
+		cat "$file"
+		printf '\r\n'
+	} >&"$fd"
+	lib_imap_tagged "$fd" b \
+		|| fail "imap_append to '$box' for $user: $LIB_IMAP_LINE"
+	printf 'c LOGOUT\r\n' >&"$fd"
+	exec {fd}>&-
+	uid=$(sed -nE 's/.*\[APPENDUID [0-9]+ ([0-9]+)\].*/\1/p' \
+		<<<"$LIB_IMAP_LINE")
+	[ -n "$uid" ] || fail "imap_append: no APPENDUID in: $LIB_IMAP_LINE"
 	echo "$uid"
 }
 

@@ -26,6 +26,12 @@ imap_create "$u" "Spam/Ünicode"
 imap_move "$u" INBOX 2 "Spam/Ünicode"
 assert_eq 1 "$(imap_count "$u" "Spam/Ünicode")" "moved message"
 imap_boxes "$u" | grep -qx "Spam/Ünicode" || fail "box list lacks Spam/Ünicode"
+# APPEND over IMAP to a non-ASCII name and to one that needs quoting.
+uid3=$(imap_append "$u" "Spam/Ünicode" "$T_DIR/m1.eml" '\Flagged')
+assert_eq 2 "$uid3" "uid in Spam/Ünicode"
+assert_eq '\Flagged' "$(imap_flags "$u" "Spam/Ünicode" 2)" "flags via APPEND"
+assert_eq 1 "$(imap_append "$u" 'Say "hi" \ bye' "$T_DIR/m1.eml")" "quoted name"
+assert_eq 1 "$(imap_count "$u" 'Say "hi" \ bye')" "count in quoted name"
 
 new_user
 [ "$IMAP_USER" != "$u" ] || fail "new_user reused a name"
@@ -51,7 +57,7 @@ start=$(now_ms)
 dovecot_restart
 echo "dovecot_restart took $(( $(now_ms) - start )) ms"
 assert_eq "$port" "$IMAP_PORT" "port after restart"
-assert_eq 1 "$(imap_count "$u" "Spam/Ünicode")" "mail after restart"
+assert_eq 2 "$(imap_count "$u" "Spam/Ünicode")" "mail after restart"
 exec 3<>"/dev/tcp/$IMAP_HOST/$IMAP_PORT" || fail "no listener after restart"
 read -r -t 5 greeting <&3
 exec 3<&-
