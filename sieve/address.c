@@ -1,13 +1,13 @@
 /*
  * address.c - address lists in header values (RFC 5322 3.4) for the
- * Sieve address test: groups flattened, display names and comments
- * dropped, entries that are not addresses skipped.
+ * Sieve address test, read the way Pigeonhole reads them: groups
+ * flattened, display names, comments and source routes dropped, reading
+ * stops at the first entry that is not an address, and a value with no
+ * address at all is a "non-address" that only :all sees, whole.
  *
- * libsieve parses addresses itself for the address tests it evaluates;
- * it only gets the header values with the group syntax removed
- * (sv_ungroup), which its parser cannot read.  The address tests libsieve
- * would get wrong (:count, patterns with several stars, keys it cannot
- * quote) are answered by match.c over the addresses found here.
+ * Every address test is answered here and in match.c: libsieve's own
+ * address parser loses RFC 5322 groups, has no non-address fallback, and
+ * its :matches backtracks without bound.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -73,25 +73,6 @@ each_element(const char *s, void (*elem)(void *arg, const char *b,
 	}
 }
 
-static void
-join_element(void *arg, const char *b, const char *e)
-{
-	struct buf *out = arg;
-
-	if (out->len)
-		buf_appends(out, ", ");
-	buf_append(out, b, (size_t)(e - b));
-}
-
-char *
-sv_ungroup(const char *value)
-{
-	struct buf out = { 0 };
-
-	each_element(value, join_element, &out);
-	return buf_steal(&out);
-}
-
 static int
 atext(char c)
 {
@@ -116,6 +97,8 @@ dot_atom(const char *s, size_t n)
 struct collect {
 	struct sv_addr *v;
 	size_t n;
+	int stopped;		/* met an entry that is not an address */
+	int elements;
 };
 
 /* One element: "Name <local@domain>", "local@domain (comment)", ... */
@@ -125,7 +108,11 @@ add_element(void *arg, const char *b, const char *e)
 	struct collect *c = arg;
 	struct buf spec = { 0 };
 	const char *p, *lt = NULL, *gt = NULL, *at = NULL;
-	int quote = 0, comment = 0;
+	int quote = 0, comment = 0, added = 0;
+
+	c->elements++;
+	if (c->stopped)
+		return;
 
 	/* the part in angle brackets, if any, else the whole element */
 	for (p = b; p < e; p++) {
@@ -143,8 +130,10 @@ add_element(void *arg, const char *b, const char *e)
 			gt = p;
 	}
 	if (lt != NULL) {
-		if (gt == NULL)
+		if (gt == NULL) {
+			c->stopped = 1;
 			return;
+		}
 		b = lt + 1;
 		e = gt;
 		/* obsolete source route "@a,@b:local@domain" */
@@ -172,6 +161,7 @@ add_element(void *arg, const char *b, const char *e)
 	}
 	if (spec.len == 0) {
 		buf_release(&spec);
+		c->stopped = 1;
 		return;
 	}
 	quote = 0;
@@ -201,22 +191,28 @@ add_element(void *arg, const char *b, const char *e)
 			c->v = xreallocarray(c->v, c->n + 1, sizeof(*c->v));
 			c->v[c->n].local = u.data ? buf_steal(&u) : xstrdup("");
 			c->v[c->n++].domain = xstrndup(domain, dl);
+			added = 1;
 		} else if (ok && dot_atom(local, ll)) {
 			c->v = xreallocarray(c->v, c->n + 1, sizeof(*c->v));
 			c->v[c->n].local = xstrndup(local, ll);
 			c->v[c->n++].domain = xstrndup(domain, dl);
+			added = 1;
 		}
 	}
+	if (!added)
+		c->stopped = 1;
 	buf_release(&spec);
 }
 
 size_t
-sv_addresses(const char *value, struct sv_addr **addrs_r)
+sv_addresses(const char *value, struct sv_addr **addrs_r,
+    int *nonaddress_r)
 {
-	struct collect c = { NULL, 0 };
+	struct collect c = { NULL, 0, 0, 0 };
 
 	each_element(value, add_element, &c);
 	*addrs_r = c.v;
+	*nonaddress_r = c.n == 0;
 	return c.n;
 }
 

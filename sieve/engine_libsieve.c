@@ -26,18 +26,7 @@ struct run {
 	struct buf errs;
 	int nparse;
 	int nruntime;
-	char **keep_alive;		/* strings handed to libsieve */
-	size_t nkeep;
 };
-
-static char *
-hold(struct run *r, char *s)
-{
-	r->keep_alive = xreallocarray(r->keep_alive, r->nkeep + 1,
-	    sizeof(char *));
-	r->keep_alive[r->nkeep++] = s;
-	return s;
-}
 
 static int
 cb_getscript(sieve2_context_t *c, void *u)
@@ -69,36 +58,6 @@ cb_getsize(sieve2_context_t *c, void *u)
 	size_t n = r->msg ? r->msg->size : 0;
 
 	sieve2_setvalue_int(c, "size", n > 0x7fffffff ? 0x7fffffff : (int)n);
-	return SIEVE2_OK;
-}
-
-/* RFC 5233 with "+" as separator: "user+detail@domain".  Without a "+"
- * the detail does not exist (so :detail matches nothing). */
-static int
-cb_getsubaddress(sieve2_context_t *c, void *u)
-{
-	struct run *r = u;
-	const char *addr = sieve2_getvalue_string(c, "address");
-	const char *at, *plus;
-	char *local;
-
-	if (addr == NULL)
-		return SIEVE2_OK;
-	at = strrchr(addr, '@');
-	local = hold(r, at ? xstrndup(addr, (size_t)(at - addr)) :
-	    xstrdup(addr));
-	sieve2_setvalue_string(c, "localpart", local);
-	sieve2_setvalue_string(c, "domain", hold(r, xstrdup(at ? at + 1 :
-	    "")));
-	plus = strchr(local, '+');
-	if (plus != NULL) {
-		sieve2_setvalue_string(c, "user", hold(r, xstrndup(local,
-		    (size_t)(plus - local))));
-		sieve2_setvalue_string(c, "detail", hold(r,
-		    xstrdup(plus + 1)));
-	} else {
-		sieve2_setvalue_string(c, "user", local);
-	}
 	return SIEVE2_OK;
 }
 
@@ -169,8 +128,8 @@ cb_runtime_error(sieve2_context_t *c, void *u)
 	return SIEVE2_OK;
 }
 
-/* A malformed address makes the address test false, as in Pigeonhole; a
- * bad header line is skipped.  Neither stops the script. */
+/* The rewritten script has no address test; a bad header line is
+ * skipped.  Neither stops the script. */
 static int
 cb_ignore(sieve2_context_t *c, void *u)
 {
@@ -184,7 +143,6 @@ run_libsieve(struct run *r, int execute)
 		{ SIEVE2_SCRIPT_GETSCRIPT, cb_getscript },
 		{ SIEVE2_MESSAGE_GETHEADER, cb_getheader },
 		{ SIEVE2_MESSAGE_GETSIZE, cb_getsize },
-		{ SIEVE2_MESSAGE_GETSUBADDRESS, cb_getsubaddress },
 		{ SIEVE2_ACTION_FILEINTO, cb_fileinto },
 		{ SIEVE2_ACTION_KEEP, cb_unexpected },
 		{ SIEVE2_ACTION_DISCARD, cb_unexpected },
@@ -214,9 +172,6 @@ run_libsieve(struct run *r, int execute)
 static void
 run_release(struct run *r)
 {
-	for (size_t i = 0; i < r->nkeep; i++)
-		free(r->keep_alive[i]);
-	free(r->keep_alive);
 	buf_release(&r->errs);
 }
 

@@ -324,11 +324,6 @@ value_add(struct eval *ev, const char *v, size_t len, int raw, int numeric)
 
 		free(s);
 		s = d;
-	} else if (strpbrk(s, ":;") != NULL) {
-		char *u = sv_ungroup(s);
-
-		free(s);
-		s = u;
 	}
 	if (numeric) {
 		char *num = sv_numeric_form(s);
@@ -406,8 +401,18 @@ address_match(const struct sv_own *o, char *const *values, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		struct sv_addr *a;
-		size_t na = sv_addresses(values[i], &a);
+		int nonaddress;
+		size_t na = sv_addresses(values[i], &a, &nonaddress);
 
+		if (nonaddress) {
+			/* Pigeonhole: the whole value, for :all only */
+			naddrs++;
+			if (o->part == SV_PART_ALL) {
+				parts = xreallocarray(parts, nparts + 1,
+				    sizeof(char *));
+				parts[nparts++] = xstrdup(values[i]);
+			}
+		}
 		naddrs += na;
 		for (size_t k = 0; k < na; k++) {
 			char *part = sv_address_part(&a[k], o->part);
@@ -471,8 +476,8 @@ static char **
 eval_get_header(void *ctx, const char *name)
 {
 	struct eval *ev = ctx;
-	size_t hl = strlen(SV_HDR_PREFIX), al = strlen(SV_ADDR_PREFIX);
-	size_t nl = strlen(SV_NUM_PREFIX), tl = strlen(SV_TEST_PREFIX);
+	size_t hl = strlen(SV_HDR_PREFIX), nl = strlen(SV_NUM_PREFIX);
+	size_t tl = strlen(SV_TEST_PREFIX);
 	char value[8];
 
 	/* own_test may fill ev->last itself: decide first, then clear */
@@ -488,8 +493,6 @@ eval_get_header(void *ctx, const char *name)
 	values_clear(ev);
 	if (strncasecmp(name, SV_HDR_PREFIX, hl) == 0) {
 		header_values(ev, name + hl, 0, 0);
-	} else if (strncasecmp(name, SV_ADDR_PREFIX, al) == 0) {
-		header_values(ev, name + al, 1, 0);
 	} else if (strncasecmp(name, SV_NUM_PREFIX, nl) == 0) {
 		header_values(ev, name + nl, 0, 1);
 	} else if (strcasecmp(name, SV_SPAMPCT) == 0 ||

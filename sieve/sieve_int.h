@@ -23,8 +23,6 @@
 /* Names the rewritten script asks libsieve's GETHEADER callback for. */
 /* decoded, unfolded values */
 #define SV_HDR_PREFIX	"X-Mailsift-H-"
-/* raw values, for address tests */
-#define SV_ADDR_PREFIX	"X-Mailsift-A-"
 /* i;ascii-numeric normal form */
 #define SV_NUM_PREFIX	"X-Mailsift-N-"
 /* test N, evaluated by match.c */
@@ -130,17 +128,18 @@ struct sv_addr {
 	char *local;		/* owned; unquoted */
 	char *domain;		/* owned */
 };
-/* The addresses in an address-list header value (raw, unfolded); what is
- * not an address is skipped.  Returns the count; *addrs_r is malloc'd,
- * free it with sv_addresses_free(). */
-size_t sv_addresses(const char *value, struct sv_addr **addrs_r);
+/* The addresses in an address-list header value (raw, unfolded), up to
+ * the first entry that is not an address, as Pigeonhole reads them.
+ * Returns the count; *addrs_r is malloc'd, free it with
+ * sv_addresses_free().  Zero addresses in a value that is not a valid
+ * address list ("undisclosed-recipients:;", "plain words", "") set
+ * *nonaddress_r: the test then sees the whole value as :all. */
+size_t sv_addresses(const char *value, struct sv_addr **addrs_r,
+    int *nonaddress_r);
 void sv_addresses_free(struct sv_addr *a, size_t n);
 /* The part of a as a malloc'd string, or NULL when it has none (:detail
  * of an address without "+"). */
 char *sv_address_part(const struct sv_addr *a, enum sv_part part);
-/* value with RFC 5322 group syntax removed ("Team: a, b;, c" becomes
- * "a, b, c"): libsieve's address parser cannot read groups; malloc'd. */
-char *sv_ungroup(const char *value);
 
 /* Flag set in the order flags were first added, compared without case
  * (RFC 5232 section 3). */
