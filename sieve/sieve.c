@@ -405,9 +405,10 @@ address_match(const struct sv_own *o, char *const *values, size_t n)
 		size_t na = sv_addresses(values[i], &a, &nonaddress);
 
 		if (nonaddress) {
-			/* Pigeonhole: the whole value, for :all only */
+			/* Pigeonhole: the whole value, for :all only; an
+			 * empty value is "" for every part */
 			naddrs++;
-			if (o->part == SV_PART_ALL) {
+			if (o->part == SV_PART_ALL || values[i][0] == '\0') {
 				parts = xreallocarray(parts, nparts + 1,
 				    sizeof(char *));
 				parts[nparts++] = xstrdup(values[i]);

@@ -12,3 +12,7 @@ if address :localpart :is "bcc" "plain" { fileinto "BccLocal"; }
 if address :all :is "reply-to" "" { fileinto "EmptyRaw"; }
 if address :count "eq" :comparator "i;ascii-numeric" "to" "1" { fileinto "ToCount1"; }
 if address :count "eq" :comparator "i;ascii-numeric" "to" "0" { fileinto "ToCount0"; }
+# an empty address header is "" for every part
+if address :localpart :is "reply-to" "" { fileinto "EmptyLocal"; }
+if address :domain :value "le" "reply-to" "007" { fileinto "EmptyDomainLe"; }
+if address :localpart :is "to" "" { fileinto "InvalidLocalEmpty"; }
