@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/account.h"
@@ -52,7 +54,8 @@ struct daemon {
 	int once;
 	int stop;
 	int reload;			/* SIGHUP: read the script again */
-	int script_touched;		/* its directory changed: look */
+	int script_touched;		/* the script's directory entry changed */
+	char *script_name;		/* its file name, for inotify events */
 };
 
 static int signal_pipe[2] = { -1, -1 };
@@ -99,6 +102,7 @@ wake_setup(struct daemon *d)
 	if (d->config->sieve != NULL) {
 		/* Watch the directory: editors replace files by rename. */
 		char *copy = xstrdup(d->config->sieve);
+		d->script_name = xstrdup(basename(copy));
 		d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (d->inotify_fd < 0 ||
 		    inotify_add_watch(d->inotify_fd, dirname(copy),
@@ -134,7 +138,8 @@ static void
 wake_drain(struct daemon *d)
 {
 	unsigned char sig[64];
-	char events[4096];
+	char events[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n;
 
 	while ((n = read(signal_pipe[0], sig, sizeof(sig))) > 0) {
@@ -145,9 +150,17 @@ wake_drain(struct daemon *d)
 				d->stop = 1;
 		}
 	}
-	if (d->inotify_fd >= 0)
-		while (read(d->inotify_fd, events, sizeof(events)) > 0)
-			d->script_touched = 1;
+	if (d->inotify_fd < 0)
+		return;
+	while ((n = read(d->inotify_fd, events, sizeof(events))) > 0) {
+		for (ssize_t off = 0; off < n; ) {
+			const struct inotify_event *ev =
+			    (const struct inotify_event *)(events + off);
+			if (ev->len > 0 && strcmp(ev->name, d->script_name) == 0)
+				d->script_touched = 1;
+			off += (ssize_t)(sizeof(*ev) + ev->len);
+		}
+	}
 }
 
 /* Sleeps up to seconds, or until a signal or script edit. */
@@ -307,14 +320,38 @@ sort_all(struct daemon *d)
 	return st;
 }
 
-/* Waits on the first watched folder until it changes, the wait times
- * out, or a signal or script edit arrives. */
+/* 1 if the ledger's mark for folder is behind what the server holds. */
+static int
+behind(struct daemon *d, const char *folder, uint32_t uidvalidity,
+    uint32_t uidnext)
+{
+	uint32_t known_validity, mark;
+
+	if (ledger_folder_get(d->ledger, folder, &known_validity, &mark) <= 0)
+		return 1;
+	return known_validity != uidvalidity || uidnext - 1 > mark;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits on the first watched folder until it changes, poll_interval
+ * passes (the other folders and Junk are due), or a signal or script edit
+ * arrives.  Wake-ups for other files next to the script go back to
+ * waiting without a pass. */
 static enum store_status
 wait_for_news(struct daemon *d)
 {
 	const struct config *c = d->config;
 	uint32_t uidvalidity, uidnext;
 	int changed = 0, timeout;
+	int64_t deadline;
 	enum store_status st;
 
 	d->report.state = "idle";
@@ -323,14 +360,27 @@ wait_for_news(struct daemon *d)
 	    &uidvalidity, &uidnext);
 	if (st != STORE_OK)
 		return st;
-	/* IDLE sees only the first watched folder: the others and Junk
-	 * (the owner's drags into it) are looked at every poll_interval. */
+	/* Mail that arrived before this SELECT is never announced by IDLE. */
+	if (behind(d, c->folders.watch[0], uidvalidity, uidnext))
+		return STORE_OK;
+	/* Parsing the TLS trust store and messages leaves freed heap that
+	 * glibc keeps; an idle daemon should not hold it. */
+	malloc_trim(0);
 	timeout = c->imap.poll_interval < c->imap.idle_restart ?
 	    c->imap.poll_interval : c->imap.idle_restart;
-	st = d->store->ops->wait(d->store, timeout * 1000, d->epoll_fd,
-	    &changed);
-	wake_drain(d);
-	return st;
+	deadline = now_ms() + (int64_t)timeout * 1000;
+	while (!changed && !d->stop && !d->reload && !d->script_touched) {
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0)
+			break;
+		st = d->store->ops->wait(d->store, (int)left, d->epoll_fd,
+		    &changed);
+		wake_drain(d);
+		if (st != STORE_OK)
+			return st;
+	}
+	return STORE_OK;
 }
 
 static int
@@ -370,6 +420,7 @@ daemon_close(struct daemon *d)
 	free(d->junk);
 	free(d->trash);
 	free(d->account);
+	free(d->script_name);
 }
 
 /* Connects, sorts, waits; forever, or once. */

@@ -592,7 +592,14 @@ sort_folder(struct sorter *s, const char *folder, struct sort_stats *stats)
 		if (ledger_folder_set(s->ledger, folder, uidvalidity,
 		    uids[i]) < 0)
 			goto ledger_failed;
+		last_uid = uids[i];
 	}
+	/* Every UID below UIDNEXT was listed after the SELECT or is gone:
+	 * the mark may move past the gaps, so a waiter can tell news by
+	 * comparing UIDNEXT with it. */
+	if (uidnext > 0 && uidnext - 1 > last_uid &&
+	    ledger_folder_set(s->ledger, folder, uidvalidity, uidnext - 1) < 0)
+		goto ledger_failed;
 	st = STORE_OK;
 	goto out;
 ledger_failed:

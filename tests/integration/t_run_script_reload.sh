@@ -30,6 +30,12 @@ make_msg "$T_DIR/b.eml" "From: x@example.org" "Subject: beta" >/dev/null
 imap_append "$u" INBOX "$T_DIR/b.eml" >/dev/null
 wait_until 10 count_is "$u" B 1
 
+# Other files next to the script are none of its business.
+echo unrelated > "$T_DIR/neighbour.txt"
+touch "$T_DIR/rules.sieve.swp"
+sleep 1
+assert_eq 1 "$(grep -c "reloaded sieve script" "$T_DIR/d.log")" "reloads"
+
 # A broken edit: reported, and the previous script still sorts.
 printf 'require "fileinto";\nif header :contains "Subject" "beta" {\n fileinto "C"\n' > "$T_DIR/rules.sieve"
 wait_until 10 grep -q "previous version stays in force" "$T_DIR/d.log"

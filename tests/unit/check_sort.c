@@ -375,6 +375,22 @@ START_TEST(message_arriving_after_a_pass_is_sorted)
 }
 END_TEST
 
+START_TEST(mark_moves_past_messages_gone_before_sorting)
+{
+	uint32_t uidvalidity, mark, uid;
+
+	append("INBOX", "a", "hello");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	uid = append("INBOX", "b", "here and gone");
+	store_mem_client_move(fx.store, "INBOX", uid, "Elsewhere");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(ledger_folder_get(fx.ledger, "INBOX", &uidvalidity,
+	    &mark), 1);
+	/* A waiter compares UIDNEXT - 1 with the mark: no phantom news. */
+	ck_assert_uint_eq(mark, uid);
+}
+END_TEST
+
 static Suite *
 sort_suite(void)
 {
@@ -396,6 +412,7 @@ sort_suite(void)
 	tcase_add_test(tc, unusable_target_leaves_message_in_place);
 	tcase_add_test(tc, vanished_message_is_skipped);
 	tcase_add_test(tc, message_arriving_after_a_pass_is_sorted);
+	tcase_add_test(tc, mark_moves_past_messages_gone_before_sorting);
 	suite_add_tcase(s, tc);
 	return s;
 }
