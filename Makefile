@@ -12,17 +12,22 @@
 # Sources are picked up by directory, so a new module needs no Makefile edit:
 # agent/*.c, sieve/*.c and state/*.c form the library, agent/main.c the binary,
 # tests/unit/check_*.c one check runner each, tests/fuzz/fuzz_*.c one fuzzer each.
+# The IMAP store (IMAP_SRC) is built apart as mailsift-imap.so, loaded by
+# agent/account.c only by the commands that talk to a server, so that the
+# classifier's commands do not pay for loading libetpan and GnuTLS.
 
 include packaging/deps.mk
 
 PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib/mailsift
 CC       ?= cc
-PKGS      = json-c sqlite3 gnutls
+PKGS      = json-c sqlite3
 CFLAGS   ?= -O2 -g
 WARN      = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-CPPFLAGS += -I. $(shell pkg-config --cflags $(PKGS))
+CPPFLAGS += -I. $(shell pkg-config --cflags $(PKGS) gnutls)
+LIBS      = -lsieve $(shell pkg-config --libs $(PKGS)) -lm -ldl
 # libetpan: link -letpan only; its .pc leaks Debian build flags (see README).
-LIBS      = -letpan -lsieve $(shell pkg-config --libs $(PKGS)) -lm
+IMAP_LIBS = -letpan $(shell pkg-config --libs gnutls)
 CHECK_LIBS = $(shell pkg-config --libs check)
 
 ifeq ($(SAN),1)
@@ -34,7 +39,9 @@ BUILD    ?= build
 SANFLAGS  =
 endif
 
-LIB_SRC  = $(filter-out agent/main.c,$(wildcard agent/*.c sieve/*.c state/*.c))
+IMAP_SRC = agent/store_imap.c agent/tls_verify.c
+IMAP_OBJ = $(IMAP_SRC:%.c=$(BUILD)/pic/%.o)
+LIB_SRC  = $(filter-out agent/main.c $(IMAP_SRC),$(wildcard agent/*.c sieve/*.c state/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/check_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -46,27 +53,46 @@ VERSION  = $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 .PHONY: deps all all-tests unit check integration valgrind fuzz install demo bench clean
 all: $(BUILD)/mailsift
 
+DEFS = -DMAILSIFT_VERSION='"$(VERSION)"' -DMAILSIFT_LIBDIR='"$(LIBDIR)"'
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) -DMAILSIFT_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(DEFS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(DEFS) -fPIC -MMD -MP -c -o $@ $<
 
 $(BUILD)/libmailsift.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/mailsift: $(BUILD)/obj/agent/main.o $(BUILD)/libmailsift.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
+# For tests that use the IMAP store directly.
+$(BUILD)/libmailsift-imap.a: $(IMAP_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libmailsift.a
+# The module resolves log, memory and mUTF-7 functions in the executable,
+# which therefore carries the whole library and exports its symbols.
+$(BUILD)/mailsift-imap.so: $(IMAP_OBJ)
+	$(CC) $(CFLAGS) $(SANFLAGS) -shared -o $@ $^ $(IMAP_LIBS)
+
+$(BUILD)/mailsift: $(BUILD)/obj/agent/main.o $(BUILD)/libmailsift.a $(BUILD)/mailsift-imap.so
+	$(CC) $(CFLAGS) $(SANFLAGS) -rdynamic -o $@ $(BUILD)/obj/agent/main.o \
+		-Wl,--whole-archive $(BUILD)/libmailsift.a -Wl,--no-whole-archive $(LIBS)
+
+TEST_LIBS = $(BUILD)/libmailsift-imap.a $(BUILD)/libmailsift.a $(LIBS) $(IMAP_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libmailsift.a $(BUILD)/libmailsift-imap.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(shell pkg-config --cflags check) \
-		-DFIXTURES='"$(CURDIR)/tests/fixtures"' -o $@ $< $(BUILD)/libmailsift.a $(LIBS) $(CHECK_LIBS)
+		-DFIXTURES='"$(CURDIR)/tests/fixtures"' -o $@ $< $(TEST_LIBS)
 
 # C programs driven by the integration scripts (they need a live server).
-$(BUILD)/itests/%: tests/integration/%.c $(BUILD)/libmailsift.a
+$(BUILD)/itests/%: tests/integration/%.c $(BUILD)/libmailsift.a $(BUILD)/libmailsift-imap.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(shell pkg-config --cflags check) \
-		-o $@ $< $(BUILD)/libmailsift.a $(LIBS) $(CHECK_LIBS)
+		-o $@ $< $(TEST_LIBS)
 
 unit: $(UNIT_BIN) $(BUILD)/mailsift
 	@tests/unit/run-unit $(UNIT_BIN)
@@ -99,6 +125,7 @@ bench: $(BUILD)/mailsift
 
 install: $(BUILD)/mailsift
 	install -D -m 0755 $(BUILD)/mailsift $(DESTDIR)$(PREFIX)/bin/mailsift
+	install -D -m 0644 $(BUILD)/mailsift-imap.so $(DESTDIR)$(LIBDIR)/mailsift-imap.so
 	install -D -m 0644 packaging/mailsift.1 $(DESTDIR)$(PREFIX)/share/man/man1/mailsift.1
 	install -D -m 0644 packaging/mailsift@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mailsift@.service
 	install -D -m 0644 packaging/config.example.json $(DESTDIR)$(PREFIX)/share/doc/mailsift/config.example.json
@@ -110,4 +137,4 @@ deps:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/obj/agent/main.d
+-include $(LIB_OBJ:.o=.d) $(IMAP_OBJ:.o=.d) $(BUILD)/obj/agent/main.d

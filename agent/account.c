@@ -1,16 +1,86 @@
 /*
  * account.c - from configuration to a mail store (see account.h).
+ *
+ * libetpan and GnuTLS (with nettle, gmp, p11-kit, sasl, ...) take a few
+ * milliseconds to load and initialise, more than scoring a message, so
+ * the IMAP store is a module that only the commands talking to a server
+ * load.  It is never unloaded: those libraries keep global state.
  */
+#include <dlfcn.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "agent/account.h"
 #include "agent/log.h"
 #include "agent/store_imap.h"
 #include "agent/xmem.h"
 
-struct store *
-account_store(const struct config *c, const char *password)
+#define IMAP_MODULE "mailsift-imap.so"
+
+typedef struct store *(*store_imap_new_fn)(const struct store_imap_params *);
+
+/* Opens the module beside the executable (a build tree), else the
+ * installed one. */
+static void *
+module_open(char **err_r)
 {
+	char exe[PATH_MAX], *path;
+	ssize_t n;
+	void *h = NULL;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		path = xasprintf("%s/%s", dirname(exe), IMAP_MODULE);
+		if (access(path, R_OK) == 0)
+			h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		if (h == NULL && access(path, R_OK) == 0)
+			*err_r = xasprintf("cannot load %s: %s", path,
+			    dlerror());
+		free(path);
+		if (h != NULL || *err_r != NULL)
+			return h;
+	}
+	path = xasprintf("%s/%s", MAILSIFT_LIBDIR, IMAP_MODULE);
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL)
+		*err_r = xasprintf("cannot load the IMAP module %s: %s; "
+		    "reinstall mailsift", path, dlerror());
+	free(path);
+	return h;
+}
+
+static store_imap_new_fn
+module_entry(char **err_r)
+{
+	static store_imap_new_fn entry;
+	const char *version;
+	void *h;
+
+	if (entry != NULL)
+		return entry;
+	*err_r = NULL;
+	if ((h = module_open(err_r)) == NULL)
+		return NULL;
+	version = dlsym(h, "store_imap_module_version");
+	*(void **)&entry = dlsym(h, "store_imap_new");
+	if (version == NULL || entry == NULL ||
+	    strcmp(version, MAILSIFT_VERSION) != 0) {
+		*err_r = xasprintf("the IMAP module %s is not from mailsift "
+		    "%s; reinstall mailsift", IMAP_MODULE, MAILSIFT_VERSION);
+		entry = NULL;
+		dlclose(h);
+	}
+	return entry;
+}
+
+struct store *
+account_store(const struct config *c, const char *password, char **err_r)
+{
+	store_imap_new_fn store_new = module_entry(err_r);
 	struct store_imap_params p = {
 		.host = c->imap.host,
 		.port = c->imap.port,
@@ -23,7 +93,7 @@ account_store(const struct config *c, const char *password)
 		.idle_restart = c->imap.idle_restart,
 	};
 
-	return store_imap_new(&p);
+	return store_new != NULL ? store_new(&p) : NULL;
 }
 
 enum store_status

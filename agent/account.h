@@ -9,9 +9,12 @@
 #include "agent/config.h"
 #include "agent/store.h"
 
-/* A new, unconnected store for the account; password is copied. */
+/* A new, unconnected store for the account; password is copied.  The IMAP
+ * code lives in the module mailsift-imap.so, found beside the executable
+ * or in MAILSIFT_LIBDIR and loaded on first use; NULL with a malloc'd
+ * *err_r if it cannot be loaded. */
 struct store *account_store(const struct config *config,
-    const char *password);
+    const char *password, char **err_r);
 
 /* Finds the Junk and Trash folders: the configured names, else the
  * folders carrying the \Junk / \Trash special-use attribute, else "Junk"

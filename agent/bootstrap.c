@@ -59,7 +59,8 @@ bootstrap_from_folders(const struct config *c, const char *const *ham,
 	if (filter_open(path, &filter, &err) < 0 ||
 	    config_password(c, &password, &err) < 0)
 		goto failed;
-	store = account_store(c, password);
+	if ((store = account_store(c, password, &err)) == NULL)
+		goto failed;
 	if ((st = store->ops->connect(store)) != STORE_OK ||
 	    (st = account_folders(store, c, &junk, &trash)) != STORE_OK) {
 		err = xasprintf("%s@%s: %s", c->imap.username, c->imap.host,

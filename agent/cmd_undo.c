@@ -212,7 +212,8 @@ undo_run(struct undo *u, long long id)
 	if (filter_open(path, &u->filter, &err) < 0 ||
 	    config_password(u->config, &password, &err) < 0)
 		goto failed;
-	u->store = account_store(u->config, password);
+	if ((u->store = account_store(u->config, password, &err)) == NULL)
+		goto failed;
 	if ((st = u->store->ops->connect(u->store)) != STORE_OK ||
 	    (st = account_folders(u->store, u->config, &u->junk,
 	    &u->trash)) != STORE_OK) {

@@ -501,7 +501,10 @@ daemon_run(const struct config *config, int once)
 	}
 	if (wake_setup(&d) < 0)
 		goto out;
-	d.store = account_store(config, password);
+	if ((d.store = account_store(config, password, &err)) == NULL) {
+		log_error("%s", err);
+		goto out;
+	}
 	log_notice("mailsift %s sorting %s for %s%s", MAILSIFT_VERSION,
 	    config->folders.watch[0], d.account, once ? " (once)" : "");
 	rc = daemon_loop(&d);

@@ -1150,6 +1150,8 @@ static const struct store_ops store_imap_ops = {
 	.free = imap_free,
 };
 
+const char store_imap_module_version[] = MAILSIFT_VERSION;
+
 struct store *
 store_imap_new(const struct store_imap_params *params)
 {

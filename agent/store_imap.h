@@ -22,4 +22,10 @@ struct store_imap_params {
 /* Creates an unconnected store; the strings are copied. */
 struct store *store_imap_new(const struct store_imap_params *params);
 
+/* The mailsift version this code was built for.  The IMAP store is built
+ * as a module of its own (mailsift-imap.so, loaded by account.c) so that
+ * the commands that only read mail files do not load libetpan and GnuTLS;
+ * the stamp keeps a stale module from being used. */
+extern const char store_imap_module_version[];
+
 #endif

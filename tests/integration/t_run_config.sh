@@ -36,4 +36,15 @@ write_config "$T_DIR/wrongpw.json" "password_command=echo wrong"  -imap.password
 expect_exit 1 "wrong password" "$MAILSIFT" run -c "$T_DIR/wrongpw.json" --once
 grep -qi "login" "$T_DIR/out.log" || fail "login failure not explained: $(cat "$T_DIR/out.log")"
 grep -q "wrong" "$T_DIR/out.log" && fail "the password appears in the log"
+# A broken IMAP module is a clear runtime error, not a crash.
+mkdir -p "$T_DIR/bin"
+cp "$MAILSIFT" "$T_DIR/bin/mailsift"
+echo "not a shared object" > "$T_DIR/bin/mailsift-imap.so"
+write_config "$T_DIR/good.json"
+expect_exit 1 "unloadable IMAP module" "$T_DIR/bin/mailsift" run -c "$T_DIR/good.json" --once
+grep -q "cannot load .*mailsift-imap.so" "$T_DIR/out.log" \
+	|| fail "module error unclear: $(cat "$T_DIR/out.log")"
+# The classifier's commands do not need it.
+echo "Subject: hi" | "$T_DIR/bin/mailsift" score --db "$T_DIR/t.db" >/dev/null 2>&1 \
+	|| fail "score needed the IMAP module"
 echo ok

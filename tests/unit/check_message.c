@@ -141,6 +141,22 @@ START_TEST(hash_ignores_line_ending_style)
 	message_hash("", 0, c);
 	ck_assert_str_eq(c, "e3b0c44298fc1c149afbf4c8996fb924"
 	    "27ae41e4649b934ca495991b7852b855");
+	/* FIPS 180-4 examples: one block, two blocks, a million bytes. */
+	message_hash("abc", 3, c);
+	ck_assert_str_eq(c, "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad");
+	message_hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+	    56, c);
+	ck_assert_str_eq(c, "248d6a61d20638b8e5c026930c3e6039"
+	    "a33ce45964ff2167f6ecedd419db06c1");
+	{
+		char *million = malloc(1000000);
+		memset(million, 'a', 1000000);
+		message_hash(million, 1000000, c);
+		free(million);
+		ck_assert_str_eq(c, "cdc76e5c9914fb9281a1c7e284d73e67"
+		    "f1809a48a497200e046d39ccc7112cd0");
+	}
 }
 END_TEST
 
