@@ -3,10 +3,10 @@
  * RFC 5231), the spamtest values (RFC 5235) and the imap4flags flag set
  * (RFC 5232), evaluated by mailsift itself.
  *
- * Used for the few tests libsieve 2.2.6 gets wrong or cannot see (hasflag,
- * :count on a missing header, :matches patterns with backslash escapes,
- * keys libsieve cannot quote) and to put numbers into the form libsieve's
- * atoi()-based i;ascii-numeric compares correctly.
+ * Used for the tests libsieve 2.2.6 gets wrong or cannot see (see
+ * sieve_int.h) and to put numbers into the form libsieve's atoi()-based
+ * i;ascii-numeric compares correctly.  Where the RFC and Pigeonhole
+ * differ, Pigeonhole wins: scripts must mean the same on both.
  */
 #include <ctype.h>
 #include <stdio.h>

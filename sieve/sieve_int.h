@@ -6,11 +6,13 @@
  * supports, and writes a rewritten script for libsieve in which every
  * action and imap4flags command became `fileinto "opN"` (so libsieve's
  * callbacks tell us, in order, which statement ran), every header name got
- * a prefix saying how the header must be served (decoded, raw for address
- * parsing, numeric), and the few tests libsieve gets wrong (hasflag,
- * :count, escaped :matches patterns, keys it cannot quote) became
- * `exists "X-Mailsift-T-N"`, answered by match.c at the moment libsieve
- * asks.  libsieve still evaluates the control flow and the ordinary tests.
+ * a prefix saying how the header must be served (decoded, or in a numeric
+ * normal form), and the tests libsieve gets wrong (address, hasflag,
+ * :count, numeric :is, i;octet :value, :matches with escapes or several
+ * stars, keys it cannot quote) became `exists "X-Mailsift-T-N"`,
+ * answered by match.c (with address.c) at the moment libsieve asks.
+ * libsieve still evaluates the control flow and the header, exists, size
+ * and spamtest tests.
  * engine_libsieve.c is the only file that includes <sieve2.h>; sieve.c
  * runs it in a forked child and turns the trace of executed statements
  * into actions.
