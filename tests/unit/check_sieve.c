@@ -325,6 +325,53 @@ START_TEST(matcher)
 }
 END_TEST
 
+/* sv_addresses() of value as "local@domain local@domain", or "-" for a
+ * non-address value. */
+static char *
+addrs(const char *value)
+{
+	struct sv_addr *a;
+	struct buf b = { 0 };
+	int nonaddress;
+	size_t n = sv_addresses(value, &a, &nonaddress);
+
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%s@%s", i ? " " : "", a[i].local,
+		    a[i].domain);
+	if (nonaddress)
+		buf_appends(&b, "-");
+	sv_addresses_free(a, n);
+	return buf_steal(&b);
+}
+
+START_TEST(addresses)
+{
+	static const char *const cases[][2] = {
+		{ "Alice <alice@example.org>", "alice@example.org" },
+		{ "\"Mueller, Hans\" <hans@example.de> (work)",
+		    "hans@example.de" },
+		{ "a@x.org, Team: b@y.org, c@y.org;, d@z.org",
+		    "a@x.org b@y.org c@y.org d@z.org" },
+		{ "undisclosed-recipients:;", "-" },
+		{ "plain words", "-" },
+		{ "", "-" },
+		{ "good@x.org, bad@@x, other@y.org", "good@x.org" },
+		{ "\"q u\"@x.org", "q u@x.org" },
+		{ "<@route.example:r@x.org>", "r@x.org" },
+		{ "broken@example..com", "-" },
+		{ "\"weird <not@this>\" <real@x.org>", "real@x.org" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = addrs(cases[i][0]);
+
+		ck_assert_msg(strcmp(got, cases[i][1]) == 0, "'%s' -> '%s'",
+		    cases[i][0], got);
+		free(got);
+	}
+}
+END_TEST
+
 START_TEST(check_messages)
 {
 	expect_error("keep;\nfrobnicate \"x\";\nkeep;\n", 2,
@@ -517,6 +564,7 @@ sieve_suite(void)
 	tcase_add_test(tc, spamtest_values);
 	tcase_add_test(tc, numeric_form);
 	tcase_add_test(tc, matcher);
+	tcase_add_test(tc, addresses);
 	tcase_add_test(tc, check_messages);
 	tcase_add_test(tc, refused);
 	tcase_add_test(tc, warnings);
