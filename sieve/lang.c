@@ -518,6 +518,15 @@ parse_command(struct parser *ps, struct cmd *c, int depth)
 		    "parentheses: use anyof(...) or allof(...)", c->name);
 		return -1;
 	}
+	if (lx->t != T_LBRACE && lx->t != T_ERR &&
+	    (strcmp(c->name, "if") == 0 || strcmp(c->name, "elsif") == 0 ||
+	    strcmp(c->name, "else") == 0)) {
+		perr(ps, lx->tline, "%s needs a block in braces%s, but found "
+		    "%s", c->name, strcmp(c->name, "else") == 0 ?
+		    ": else { ... }" : " after its test: if TEST { ... }",
+		    tok_name(lx->t));
+		return -1;
+	}
 	if (lx->t == T_SEMI) {
 		lex_next(lx);
 		return 0;
