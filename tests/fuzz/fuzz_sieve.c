@@ -8,7 +8,8 @@
  * message (a crash or timeout of the libsieve child shows up as a failed
  * evaluation, which is a bug here) into a well-formed action list: at
  * least one action, at most one implicit keep, discard only alone, every
- * fileinto with a folder.  Seed corpus: tests/fixtures/sieve/ and
+ * fileinto with a folder.  Seed corpus: tests/fixtures/sieve/ (the
+ * fuzz-pair-* files are SCRIPT, "%%", MESSAGE) and
  * tests/sieve-conformance/scripts/ (scripts alone are valid inputs).
  */
 #include <stddef.h>
