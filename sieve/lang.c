@@ -1325,6 +1325,36 @@ check_flags(struct compiler *cc, const struct arg *a)
 	return 0;
 }
 
+/* Flags that are valid Sieve but probably not what the owner wants. */
+static void
+warn_flags(struct compiler *cc, const struct sv_op *op)
+{
+	static const char *const sys[] = { "\\Seen", "\\Answered",
+	    "\\Flagged", "\\Deleted", "\\Draft" };
+
+	for (size_t i = 0; i < op->nflags; i++) {
+		const char *f = op->flags[i];
+		size_t k;
+
+		if (f[0] != '\\')
+			continue;
+		for (k = 0; k < sizeof(sys) / sizeof(sys[0]); k++)
+			if (strcasecmp(f, sys[k]) == 0)
+				break;
+		if (k == sizeof(sys) / sizeof(sys[0]))
+			buf_printf(&cc->ps->warns, "%s:%d: warning: \"%s\" is "
+			    "not an IMAP system flag (\\Seen, \\Answered, "
+			    "\\Flagged, \\Deleted, \\Draft) and is "
+			    "ignored\n", cc->ps->name, op->line, f);
+		else if (k == 3)
+			buf_printf(&cc->ps->warns, "%s:%d: warning: \"%s\" "
+			    "lets any mail client's expunge delete the "
+			    "message: use discard (mailsift moves it to "
+			    "Trash) or a keyword such as \"$Done\"\n",
+			    cc->ps->name, op->line, f);
+	}
+}
+
 /* Records an action or flag statement and emits fileinto "opN". */
 static struct sv_op *
 add_op(struct compiler *cc, enum sv_op_type type, int line)
@@ -1421,6 +1451,7 @@ compile_action(struct compiler *cc, const struct cmd *c)
 		if (flags) {
 			op->has_flags = 1;
 			split_flags(flags, op);
+			warn_flags(cc, op);
 		}
 		return 0;
 	}
@@ -1441,6 +1472,8 @@ compile_action(struct compiler *cc, const struct cmd *c)
 		    SV_OP_ADDFLAG : SV_OP_REMOVEFLAG;
 		op = add_op(cc, type, c->line);
 		split_flags(&c->args[0], op);
+		if (type != SV_OP_REMOVEFLAG)
+			warn_flags(cc, op);
 		return 0;
 	}
 	if (strcmp(n, "redirect") == 0 || strcmp(n, "vacation") == 0 ||

@@ -576,7 +576,9 @@ child_eval(void *arg, struct buf *out)
 
 /* IMAP system flags are case-insensitive: the action list writes them
  * the usual way.  The script's flag variable keeps them as written,
- * which hasflag with i;octet can tell apart (as in Pigeonhole). */
+ * which hasflag with i;octet can tell apart (as in Pigeonhole).  Other
+ * "\\" names (\\Recent, typos) cannot be set: NULL, dropped, as
+ * Pigeonhole does (`check` warns). */
 static char *
 canonical_flag(const char *flag)
 {
@@ -586,7 +588,7 @@ canonical_flag(const char *flag)
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
 		if (strcasecmp(flag, sys[i]) == 0)
 			return xstrdup(sys[i]);
-	return xstrdup(flag);
+	return flag[0] == '\\' ? NULL : xstrdup(flag);
 }
 
 static void
@@ -601,6 +603,8 @@ action_set_flags(struct sieve_action *a, const struct sv_flags *f)
 		char *c = canonical_flag(f->v[i]);
 		size_t j;
 
+		if (c == NULL)
+			continue;
 		for (j = 0; j < a->nflags; j++)
 			if (strcmp(a->flags[j], c) == 0)
 				break;

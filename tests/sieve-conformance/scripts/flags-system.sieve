@@ -7,3 +7,6 @@ setflag "\\flagged";
 if hasflag :is :comparator "i;octet" "\\flagged" { addflag "AsWritten"; }
 if hasflag :is :comparator "i;octet" "\\Flagged" { addflag "Canonical"; }
 keep;
+# "\" names that are not system flags cannot be set: both engines drop them
+addflag ["\\Foo", "\\Recent", "\\Draft"];
+keep;
