@@ -219,6 +219,9 @@ script_load(struct daemon *d, int startup)
 	}
 	if (!startup)
 		log_notice("reloaded sieve script %s", d->config->sieve);
+	if (sieve_script_warnings(script) != NULL)
+		log_warnx("sieve script %s:\n%s", d->config->sieve,
+		    sieve_script_warnings(script));
 	sieve_script_free(&d->script);
 	d->script = script;
 	d->script_stat = st;
