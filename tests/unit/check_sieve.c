@@ -528,6 +528,44 @@ START_TEST(hostile_header)
 }
 END_TEST
 
+/* Runs a valid script whose libsieve text was replaced by text, as if
+ * libsieve misbehaved on it; sieve_eval must fail, not the caller. */
+static void
+expect_isolated(const char *text, const char *msg, const char *words)
+{
+	struct sieve_script *s = NULL;
+	struct sieve_result r;
+	char *err = NULL;
+
+	ck_assert(sieve_script_parse("t", "keep;\n", &s, &err) == 0);
+	free(s->rewritten);
+	s->rewritten = xstrdup(text);
+	ck_assert(sieve_eval(s, msg, strlen(msg), -1, &r, &err) == -1);
+	ck_assert_msg(strstr(err, words) != NULL, "%s", err);
+	ck_assert(r.n == 0 && r.actions == NULL);
+	free(err);
+	sieve_script_free(&s);
+}
+
+START_TEST(isolation)
+{
+	struct buf msg = { 0 };
+
+	/* libsieve backtracks for ever on this (its setflag double free
+	 * would do too, but valgrind's allocator survives it, so the test
+	 * would depend on how it runs) */
+	buf_appends(&msg, "Subject: ");
+	for (int i = 0; i < 5000; i++)
+		buf_appends(&msg, "a");
+	buf_appends(&msg, "\n\nx\n");
+	expect_isolated("if header :matches \"X-Mailsift-H-subject\" "
+	    "\"*a*a*a*a*a*a*b\" { keep; }\n", msg.data, "longer than");
+	/* a parse error libsieve reports only through its callback */
+	expect_isolated("keep;\nfrobnicate;\n", msg_ham, "script:2:");
+	buf_release(&msg);
+}
+END_TEST
+
 START_TEST(load_file)
 {
 	struct sieve_script *s = NULL;
@@ -572,6 +610,7 @@ sieve_suite(void)
 	tcase_add_test(tc, default_script);
 	tcase_add_test(tc, malformed_messages);
 	tcase_add_test(tc, hostile_header);
+	tcase_add_test(tc, isolation);
 	tcase_add_test(tc, load_file);
 	suite_add_tcase(s, tc);
 	return s;
