@@ -1,9 +1,11 @@
 /*
  * address.c - address lists in header values (RFC 5322 3.4) for the
- * Sieve address test, read the way Pigeonhole reads them: groups
- * flattened, display names, comments and source routes dropped, reading
- * stops at the first entry that is not an address, and a value with no
- * address at all is a "non-address" that only :all sees, whole.
+ * Sieve address test, read the way Pigeonhole (Dovecot's parser) reads
+ * them, as measured: groups flattened, display names, comments and source
+ * routes dropped; incomplete entries ("plain text", "<>", "x@") skipped;
+ * reading stops at the first malformed local part or domain ("a@@b",
+ * "a b@c", "x@y..z"); a value with no address at all is a "non-address"
+ * that only :all sees, whole.
  *
  * Every address test is answered here and in match.c: libsieve's own
  * address parser loses RFC 5322 groups, has no non-address fallback, and
@@ -97,8 +99,7 @@ dot_atom(const char *s, size_t n)
 struct collect {
 	struct sv_addr *v;
 	size_t n;
-	int stopped;		/* met an entry that is not an address */
-	int elements;
+	int stopped;		/* met a malformed address */
 };
 
 /* One element: "Name <local@domain>", "local@domain (comment)", ... */
@@ -108,9 +109,8 @@ add_element(void *arg, const char *b, const char *e)
 	struct collect *c = arg;
 	struct buf spec = { 0 };
 	const char *p, *lt = NULL, *gt = NULL, *at = NULL;
-	int quote = 0, comment = 0, added = 0;
+	int quote = 0, comment = 0, blank = 0, syntax_error = 0;
 
-	c->elements++;
 	if (c->stopped)
 		return;
 
@@ -130,10 +130,8 @@ add_element(void *arg, const char *b, const char *e)
 			gt = p;
 	}
 	if (lt != NULL) {
-		if (gt == NULL) {
-			c->stopped = 1;
-			return;
-		}
+		if (gt == NULL)
+			return;		/* skipped, as by Dovecot */
 		b = lt + 1;
 		e = gt;
 		/* obsolete source route "@a,@b:local@domain" */
@@ -141,7 +139,9 @@ add_element(void *arg, const char *b, const char *e)
 			if (*p == ':')
 				b = p + 1;
 	}
-	/* drop comments and folding blanks outside quotes */
+	/* drop comments and folding blanks outside quotes; in an address a
+	 * blank anywhere but next to "@" ("a b@x.org", "a . b@x.org") is a
+	 * syntax error (a phrase alone, "plain text", is only skipped) */
 	quote = comment = 0;
 	for (p = b; p < e; p++) {
 		if (*p == '\\' && (quote || comment) && p + 1 < e) {
@@ -155,14 +155,25 @@ add_element(void *arg, const char *b, const char *e)
 			comment++;
 		} else if (*p == ')' && !quote && comment) {
 			comment--;
-		} else if (!comment && (quote || (*p != ' ' && *p != '\t'))) {
+		} else if (!comment && !quote && (*p == ' ' || *p == '\t' ||
+		    *p == '\r' || *p == '\n')) {
+			blank = 1;
+		} else if (!comment) {
+			if (blank && spec.len > 0 &&
+			    spec.data[spec.len - 1] != '@' && *p != '@')
+				syntax_error = 1;
+			blank = 0;
 			buf_append(&spec, p, 1);
 		}
 	}
-	if (spec.len == 0) {
+	if (syntax_error && memchr(spec.data, '@', spec.len) != NULL) {
 		buf_release(&spec);
 		c->stopped = 1;
 		return;
+	}
+	if (spec.len == 0) {
+		buf_release(&spec);
+		return;		/* "<>": skipped */
 	}
 	quote = 0;
 	for (size_t i = 0; i < spec.len; i++) {
@@ -173,7 +184,9 @@ add_element(void *arg, const char *b, const char *e)
 		else if (spec.data[i] == '@' && !quote)
 			at = spec.data + i;
 	}
-	if (at != NULL) {
+	/* no "@", or nothing on one side of it: an incomplete address,
+	 * skipped; a malformed local part or domain stops the reading */
+	if (at != NULL && at > spec.data && at < spec.data + spec.len - 1) {
 		const char *local = spec.data, *domain = at + 1;
 		size_t ll = (size_t)(at - local);
 		size_t dl = spec.len - ll - 1;
@@ -191,16 +204,14 @@ add_element(void *arg, const char *b, const char *e)
 			c->v = xreallocarray(c->v, c->n + 1, sizeof(*c->v));
 			c->v[c->n].local = u.data ? buf_steal(&u) : xstrdup("");
 			c->v[c->n++].domain = xstrndup(domain, dl);
-			added = 1;
 		} else if (ok && dot_atom(local, ll)) {
 			c->v = xreallocarray(c->v, c->n + 1, sizeof(*c->v));
 			c->v[c->n].local = xstrndup(local, ll);
 			c->v[c->n++].domain = xstrndup(domain, dl);
-			added = 1;
+		} else {
+			c->stopped = 1;
 		}
 	}
-	if (!added)
-		c->stopped = 1;
 	buf_release(&spec);
 }
 
@@ -208,7 +219,7 @@ size_t
 sv_addresses(const char *value, struct sv_addr **addrs_r,
     int *nonaddress_r)
 {
-	struct collect c = { NULL, 0, 0, 0 };
+	struct collect c = { NULL, 0, 0 };
 
 	each_element(value, add_element, &c);
 	*addrs_r = c.v;
@@ -233,6 +244,19 @@ sv_address_part(const struct sv_addr *a, enum sv_part part)
 
 	switch (part) {
 	case SV_PART_ALL:
+		if (!dot_atom(a->local, strlen(a->local))) {
+			/* quoted again, as Pigeonhole writes it */
+			struct buf b = { 0 };
+
+			buf_appends(&b, "\"");
+			for (const char *p = a->local; *p; p++) {
+				if (*p == '"' || *p == '\\')
+					buf_appends(&b, "\\");
+				buf_append(&b, p, 1);
+			}
+			buf_printf(&b, "\"@%s", a->domain);
+			return buf_steal(&b);
+		}
 		return xasprintf("%s@%s", a->local, a->domain);
 	case SV_PART_LOCAL:
 		return xstrdup(a->local);

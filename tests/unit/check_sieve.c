@@ -359,6 +359,10 @@ START_TEST(addresses)
 		{ "\"q u\"@x.org", "q u@x.org" },
 		{ "<@route.example:r@x.org>", "r@x.org" },
 		{ "broken@example..com", "-" },
+		/* incomplete entries are skipped, malformed ones stop */
+		{ "a@x.org, plain text, <>, x@, b@x.org", "a@x.org b@x.org" },
+		{ "a@x.org, a b@x.org, c@x.org", "a@x.org" },
+		{ "c @ x.org", "c@x.org" },
 		{ "\"weird <not@this>\" <real@x.org>", "real@x.org" },
 	};
 
