@@ -50,6 +50,7 @@ struct store_imap {
 	int has_move;
 	int has_uidplus;
 	int in_login;		/* hides the LOGIN line from the trace */
+	int ever_connected;	/* a session was set up once: TLS worked */
 };
 
 static const struct store_ops store_imap_ops;
@@ -368,7 +369,10 @@ open_session(struct store_imap *si)
 			store_set_error(s, "TLS handshake with %s:%d failed; "
 			    "check imap.port and imap.tls (implicit TLS is "
 			    "usually port 993)", si->host, si->port);
-			return STORE_FATAL;
+			/* Once the settings have worked, a failed handshake
+			 * is the network's doing: retry. */
+			return si->ever_connected ? STORE_CONN_LOST :
+			    STORE_FATAL;
 		}
 		store_set_error(s, "cannot connect to %s:%d: %s", si->host,
 		    si->port, r == MAILIMAP_ERROR_CONNECTION_REFUSED
@@ -385,7 +389,8 @@ open_session(struct store_imap *si)
 		if (r != MAILIMAP_NO_ERROR) {
 			/* Never fall back to plain text. */
 			if (is_conn_error(r))
-				return op_fail(si, r, STORE_FATAL, "STARTTLS");
+				return op_fail(si, r, si->ever_connected ?
+				    STORE_CONN_LOST : STORE_FATAL, "STARTTLS");
 			store_set_error(s, "STARTTLS failed on %s: %s; the "
 			    "server may not offer it (try imap.tls "
 			    "\"implicit\" on port 993)", si->host,
@@ -426,6 +431,7 @@ open_session(struct store_imap *si)
 		return op_fail(si, r, STORE_CONN_LOST, "CAPABILITY");
 	mailimap_capability_data_free(caps);
 	read_capabilities(si);
+	si->ever_connected = 1;
 	log_info("connected to %s:%d as %s (%s)", si->host, si->port,
 	    si->username, si->tls == TLS_IMPLICIT ? "implicit TLS"
 	    : si->tls == TLS_STARTTLS ? "STARTTLS" : "no TLS");
