@@ -424,6 +424,26 @@ decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
 	d->hash = column_strdup(stmt, 15);
 }
 
+/* Reads the one row stmt may return (finalized here): 1 found, 0 none,
+ * -1 error. */
+static int
+decision_one(sqlite3_stmt *stmt, struct ledger_decision *d_r)
+{
+	int rc = -1;
+
+	switch (sqlite3_step(stmt)) {
+	case SQLITE_ROW:
+		decision_read(stmt, d_r);
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 /* Collects every row of stmt (finalized here). */
 static int
 decisions_collect(sqlite3_stmt *stmt, struct ledger_decision **v_r,
@@ -456,22 +476,11 @@ ledger_decision_get(struct ledger *l, int64_t id, struct ledger_decision *d_r)
 	sqlite3_stmt *stmt = prepare(l, "SELECT " DECISION_COLUMNS
 	    " FROM decisions d JOIN messages m ON m.id = d.message"
 	    " WHERE d.id = ?");
-	int rc = -1;
 
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
-	switch (sqlite3_step(stmt)) {
-	case SQLITE_ROW:
-		decision_read(stmt, d_r);
-		rc = 1;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
-	}
-	sqlite3_finalize(stmt);
-	return rc;
+	return decision_one(stmt, d_r);
 }
 
 int
@@ -482,24 +491,13 @@ ledger_decision_pending(struct ledger *l, const char *folder,
 	    " FROM decisions d JOIN messages m ON m.id = d.message"
 	    " WHERE d.folder = ? AND d.uidvalidity = ? AND d.uid = ?"
 	    " AND d.state = 'pending' ORDER BY d.id DESC LIMIT 1");
-	int rc = -1;
 
 	if (stmt == NULL)
 		return -1;
 	bind_text(stmt, 1, folder);
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
 	sqlite3_bind_int64(stmt, 3, uid);
-	switch (sqlite3_step(stmt)) {
-	case SQLITE_ROW:
-		decision_read(stmt, d_r);
-		rc = 1;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
-	}
-	sqlite3_finalize(stmt);
-	return rc;
+	return decision_one(stmt, d_r);
 }
 
 int
