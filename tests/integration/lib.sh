@@ -72,6 +72,10 @@
 #                            anything else becomes a JSON string, watch=A,B
 #                            a list; KEY:=JSON inserts raw JSON; -KEY drops a
 #                            default.
+#   train_background DB N    trains N small ham and N small spam messages
+#                            (written to $T_DIR/msgs) into the token store
+#                            DB, so that a model has something to compare
+#   ledger_sql STATE_DIR SQL runs SQL on the ledger under a state_dir
 #   bg_start LOG CMD...      starts CMD in the background, output to LOG;
 #                            sets BG_PID; every such process is killed when
 #                            the test exits
@@ -390,6 +394,26 @@ lib_val_out() {
 	S*) lib_json_val "${1:1}" ;;
 	esac
 }
+
+train_background() {
+	local db=$1 n=$2 i
+	mkdir -p "$T_DIR/msgs"
+	for i in $(seq 1 "$n"); do
+		make_msg "$T_DIR/msgs/bg-ham$i.eml" "From: colleague$i@work.example" \
+			"Subject: project notes $i" \
+			"body=Minutes of meeting $i: the release moves to next week." \
+			>/dev/null
+		make_msg "$T_DIR/msgs/bg-spam$i.eml" "From: promo@bulk.example" \
+			"Subject: cheap pills $i" \
+			"body=Buy cheap pills now, best prices, click here $i" >/dev/null
+	done
+	"$MAILSIFT" train --ham --db "$db" "$T_DIR"/msgs/bg-ham*.eml \
+		>/dev/null || fail "background ham training failed"
+	"$MAILSIFT" train --spam --db "$db" "$T_DIR"/msgs/bg-spam*.eml \
+		>/dev/null || fail "background spam training failed"
+}
+
+ledger_sql() { sqlite3 -cmd ".timeout 5000" "$1/ledger.db" "$2"; }
 
 # ------------------------------------------------------------------ processes
 LIB_BG_PIDS=()

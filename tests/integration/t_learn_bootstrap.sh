@@ -10,7 +10,7 @@ u=$IMAP_USER
 state=$T_DIR/state-$u
 mkdir -p "$T_DIR/msgs"
 write_config "$T_DIR/c.json"
-q() { sqlite3 -cmd ".timeout 5000" "$state/ledger.db" "$1"; }
+q() { ledger_sql "$state" "$1"; }
 # "SPAM HAM": the numbers of messages the model was trained with.
 counts() {
 	"$MAILSIFT" score -c "$T_DIR/c.json" --json --explain "$T_DIR/msgs/s1.eml" \

@@ -21,25 +21,13 @@ write_config "$T_DIR/c.json" "sieve=$T_DIR/rules.sieve" poll_interval=1
 imap_create "$u" Junk
 imap_create "$u" Trash
 
-q() { sqlite3 -cmd ".timeout 5000" "$state/ledger.db" "$1"; }
+q() { ledger_sql "$state" "$1"; }
 count_sql() { [ "$(q "$1")" = "$2" ]; }
 score_of() { "$MAILSIFT" score --db "$state/tokens.db" "$1" | head -n 1; }
 in_box() { [ -n "$(imap_search "$1" "$2" header message-id "$3")" ]; }
 has_flag() { [[ " $(imap_flags "$1" "$2" "$3") " == *" $4 "* ]]; }
 
-for i in 1 2 3 4; do
-	make_msg "$T_DIR/msgs/bg-ham$i.eml" "From: colleague$i@work.example" \
-		"Subject: project notes $i" \
-		"body=Minutes of meeting $i: the release moves to next week." \
-		>/dev/null
-	make_msg "$T_DIR/msgs/bg-spam$i.eml" "From: promo@bulk.example" \
-		"Subject: cheap pills $i" \
-		"body=Buy cheap pills now, best prices, click here $i" >/dev/null
-done
-"$MAILSIFT" train --ham --db "$state/tokens.db" "$T_DIR"/msgs/bg-ham*.eml \
-	>/dev/null || fail "background ham training failed"
-"$MAILSIFT" train --spam --db "$state/tokens.db" "$T_DIR"/msgs/bg-spam*.eml \
-	>/dev/null || fail "background spam training failed"
+train_background "$state/tokens.db" 4
 
 bg_start "$T_DIR/d.log" "$MAILSIFT" run -c "$T_DIR/c.json" -v
 pid=$BG_PID

@@ -16,7 +16,7 @@ SIEVE
 write_config "$T_DIR/c.json" "sieve=$T_DIR/rules.sieve" poll_interval=1
 imap_create "$u" Junk
 
-q() { sqlite3 -cmd ".timeout 5000" "$state/ledger.db" "$1"; }
+q() { ledger_sql "$state" "$1"; }
 count_sql() { [ "$(q "$1")" = "$2" ]; }
 in_box() { [ -n "$(imap_search "$1" "$2" header message-id "$3")" ]; }
 model() {
