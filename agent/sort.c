@@ -446,6 +446,20 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 
 	plan_decide(s, folder, &msg, have_known ? &known : NULL, &score,
 	    &verdict, &plan, &sr);
+	if (have_pending && strcmp(plan.text, pending.actions) != 0) {
+		/* The script or the model changed while the decision was
+		 * half done: carrying out another plan on top of the copies
+		 * already made could file the message twice.  Leave it. */
+		log_warnx("%s uid %u: interrupted decision (%s) would now be "
+		    "'%s'; message left in place", folder, uid,
+		    pending.actions, plan.text);
+		if (ledger_decision_finish(s->ledger, pending.id,
+		    DECISION_FAILED, NULL, 0, "interrupted, and the rules "
+		    "changed before it could be resumed: left in place") < 0)
+			goto ledger_failed;
+		stats->failed++;
+		goto out;
+	}
 	if (have_pending) {
 		decision_id = pending.id;
 		log_notice("%s uid %u: resuming interrupted decision: %s",

@@ -283,6 +283,30 @@ START_TEST(disconnect_between_copies_does_not_duplicate)
 }
 END_TEST
 
+START_TEST(changed_rules_do_not_pile_on_an_interrupted_plan)
+{
+	struct ledger_decision *v = NULL;
+	size_t n = 0;
+
+	use_script("require \"fileinto\";\n"
+	    "fileinto \"A\"; fileinto \"B\";\n");
+	append("INBOX", "m", "anything");
+	store_mem_fail(fx.store, "copy", 1, STORE_CONN_LOST, 1);
+	ck_assert_int_eq(sort("INBOX"), STORE_CONN_LOST);
+	ck_assert_int_eq(count_id("A", "m"), 1);
+	/* The owner edits the script before the daemon reconnects. */
+	sieve_script_free(&fx.script);
+	use_script("require \"fileinto\";\nfileinto \"C\";\n");
+	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("INBOX", "m"), 1);
+	ck_assert_uint_eq(store_mem_count(fx.store, "C"), 0);
+	ck_assert_int_eq(ledger_decisions_recent(fx.ledger, 1, &v, &n), 0);
+	ck_assert_int_eq(v[0].state, DECISION_FAILED);
+	ledger_decisions_free(v, n);
+}
+END_TEST
+
 START_TEST(uidvalidity_change_does_not_refile)
 {
 	use_script("require \"fileinto\";\n"
@@ -406,6 +430,7 @@ sort_suite(void)
 	tcase_add_test(tc, disconnect_after_move_is_not_repeated);
 	tcase_add_test(tc, disconnect_before_move_is_resumed);
 	tcase_add_test(tc, disconnect_between_copies_does_not_duplicate);
+	tcase_add_test(tc, changed_rules_do_not_pile_on_an_interrupted_plan);
 	tcase_add_test(tc, uidvalidity_change_does_not_refile);
 	tcase_add_test(tc, rescued_message_never_goes_back_to_junk);
 	tcase_add_test(tc, move_fallback_without_uidplus_leaves_original_flagged);
