@@ -47,6 +47,7 @@ struct daemon {
 	char *junk;			/* resolved for this connection */
 	char *trash;
 	struct learner learner;		/* refers to the fields above */
+	int64_t next_learn_scan;	/* monotonic ms: Junk and keywords due */
 	char *account;
 	struct report report;
 	int epoll_fd;
@@ -267,6 +268,15 @@ resolve_folders(struct daemon *d)
 	return STORE_OK;
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* A long catch-up shows where it is, on a terminal only. */
 static void
 show_progress(const char *folder, size_t done, size_t total)
@@ -309,15 +319,22 @@ sort_all(struct daemon *d)
 		if (st != STORE_OK)
 			break;
 	}
-	/* The owner's opinions: drags into Junk, and keywords. */
-	if (st == STORE_OK && !d->stop)
+	/* The owner's opinions: drags into Junk, and keywords.  A keyword
+	 * scan fetches the flags of whole folders, so it runs once per
+	 * poll_interval, not on every new message (rescues into a watched
+	 * folder are seen by sort_folder at once). */
+	if (st == STORE_OK && !d->stop && now_ms() >= d->next_learn_scan) {
 		st = learn_scan_junk(&d->learner);
-	for (size_t i = 0; st == STORE_OK && !d->stop &&
-	    i < d->config->folders.nwatch; i++)
-		st = learn_scan_keywords(&d->learner,
-		    d->config->folders.watch[i]);
-	if (st == STORE_OK && !d->stop)
-		st = learn_scan_keywords(&d->learner, d->junk);
+		for (size_t i = 0; st == STORE_OK && !d->stop &&
+		    i < d->config->folders.nwatch; i++)
+			st = learn_scan_keywords(&d->learner,
+			    d->config->folders.watch[i]);
+		if (st == STORE_OK && !d->stop)
+			st = learn_scan_keywords(&d->learner, d->junk);
+		if (st == STORE_OK)
+			d->next_learn_scan = now_ms() +
+			    (int64_t)d->config->imap.poll_interval * 1000;
+	}
 	if (st == STORE_OK)
 		d->report.last_sync = time(NULL);
 	return st;
@@ -333,15 +350,6 @@ behind(struct daemon *d, const char *folder, uint32_t uidvalidity,
 	if (ledger_folder_get(d->ledger, folder, &known_validity, &mark) <= 0)
 		return 1;
 	return known_validity != uidvalidity || uidnext - 1 > mark;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Waits on the first watched folder until it changes, poll_interval
@@ -372,6 +380,8 @@ wait_for_news(struct daemon *d)
 	timeout = c->imap.poll_interval < c->imap.idle_restart ?
 	    c->imap.poll_interval : c->imap.idle_restart;
 	deadline = now_ms() + (int64_t)timeout * 1000;
+	if (d->next_learn_scan > now_ms() && d->next_learn_scan < deadline)
+		deadline = d->next_learn_scan;	/* Junk is due sooner */
 	while (!changed && !d->stop && !d->reload && !d->script_touched) {
 		int64_t left = deadline - now_ms();
 

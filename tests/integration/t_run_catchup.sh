@@ -35,4 +35,17 @@ assert_eq 1 "$(imap_count "$u" INBOX)" "INBOX after catch-up"
 bg_stop "$pid" || fail "daemon exit status $?"
 assert_eq 2 "$(imap_count "$u" Reports)" "nothing filed twice"
 grep -q "seen" "$T_DIR/d2.log" || fail "no summary line: $(cat "$T_DIR/d2.log")"
+# Each new message wakes the daemon, but the whole-folder keyword scans
+# for learning run once per poll_interval (60 s by default), not per wake.
+bg_start "$T_DIR/d3.log" "$MAILSIFT" run -c "$T_DIR/c.json" --log-level debug
+pid=$BG_PID
+sleep 1
+for i in 3 4 5; do
+	make_msg "$T_DIR/r$i.eml" "From: a@example.org" "Subject: weekly report $i" >/dev/null
+	imap_append "$u" INBOX "$T_DIR/r$i.eml" >/dev/null
+	wait_until 10 count_is "$u" Reports $i
+done
+bg_stop "$pid" || fail "daemon exit status $?"
+scans=$(grep -c 'UID FETCH 1:\* (UID FLAGS)' "$T_DIR/d3.log")
+[ "$scans" -le 2 ] || fail "$scans flag scans for 3 new messages"
 echo ok
