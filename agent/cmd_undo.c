@@ -46,46 +46,43 @@ struct undo {
 	struct ledger_decision d;
 };
 
-/* Finds the message of the decision in the selected destination folder:
- * its UID there, or 0 if no message with its content is there. */
+/* Finds the message of the decision in the selected folder: the UID
+ * hint first (0 for none), then by Message-ID; a candidate counts only
+ * if its content hash is the decision's.  msg_r->data is NULL if no such
+ * message is there. */
 static enum store_status
-locate(struct undo *u, uint32_t *uid_r)
+locate(struct undo *u, uint32_t hint, struct store_msg *msg_r)
 {
 	const struct store_ops *ops = u->store->ops;
 	uint32_t *uids = NULL;
 	size_t n = 0;
 	enum store_status st = STORE_OK;
 
-	*uid_r = 0;
-	if (u->d.message_id != NULL) {
-		st = ops->find_message_id(u->store, u->d.message_id, &uids,
-		    &n);
-		if (st != STORE_OK)
-			return st;
-	}
-	if (n == 0 && u->d.dest_uid != 0) {
-		free(uids);
-		uids = xmalloc(sizeof(*uids));
-		uids[0] = u->d.dest_uid;
-		n = 1;
-	}
-	for (size_t i = 0; i < n && *uid_r == 0; i++) {
-		struct store_msg msg = { 0 };
+	memset(msg_r, 0, sizeof(*msg_r));
+	if (u->d.message_id != NULL &&
+	    (st = ops->find_message_id(u->store, u->d.message_id, &uids,
+	    &n)) != STORE_OK)
+		return st;
+	uids = xreallocarray(uids, n + 1, sizeof(*uids));
+	memmove(uids + 1, uids, n * sizeof(*uids));
+	uids[0] = hint;
+	for (size_t i = 0; i <= n && msg_r->data == NULL; i++) {
 		char hash[MESSAGE_HASH_LEN + 1];
 		int truncated;
 
+		if (uids[i] == 0)
+			continue;
 		st = ops->fetch(u->store, uids[i],
-		    u->config->max_message_bytes, &msg, &truncated);
+		    u->config->max_message_bytes, msg_r, &truncated);
 		if (st == STORE_MSG_GONE) {
 			st = STORE_OK;
 			continue;
 		}
 		if (st != STORE_OK)
 			break;
-		message_hash(msg.data, msg.len, hash);
-		if (u->d.hash != NULL && strcmp(hash, u->d.hash) == 0)
-			*uid_r = uids[i];
-		store_msg_release(&msg);
+		message_hash(msg_r->data, msg_r->len, hash);
+		if (u->d.hash == NULL || strcmp(hash, u->d.hash) != 0)
+			store_msg_release(msg_r);
 	}
 	free(uids);
 	return st;
@@ -102,37 +99,23 @@ learn_rescue(struct undo *u, uint32_t new_uid)
 	};
 	struct ledger_message known = { 0 };
 	struct store_msg msg = { 0 };
-	uint32_t uidvalidity, uidnext, *uids = NULL;
-	size_t n = 0;
-	int handled, truncated, found;
+	uint32_t uidvalidity, uidnext;
+	int handled, found;
 	enum store_status st;
 
 	st = u->store->ops->select(u->store, u->d.folder, &uidvalidity,
 	    &uidnext);
-	if (st != STORE_OK)
-		return st;
-	if (new_uid == 0) {
-		/* The server did not say where it went: the newest copy. */
-		st = u->store->ops->find_message_id(u->store,
-		    u->d.message_id ? u->d.message_id : "", &uids, &n);
-		if (st != STORE_OK || n == 0)
-			goto out;
-		new_uid = uids[n - 1];
-	}
-	st = u->store->ops->fetch(u->store, new_uid,
-	    u->config->max_message_bytes, &msg, &truncated);
-	if (st != STORE_OK)
-		goto out;
+	if (st == STORE_OK)
+		st = locate(u, new_uid, &msg);
+	if (st != STORE_OK || msg.data == NULL)
+		goto out;	/* the daemon will see it on its next pass */
 	found = ledger_message_find(u->ledger, u->d.hash, &known);
-	if (found < 0) {
+	if (found < 0)
 		st = STORE_FATAL;
-		goto out;
-	}
-	if (found)
+	else if (found)
 		st = learn_seen_again(&learner, u->d.folder, &msg, &known,
 		    &handled);
 out:
-	free(uids);
 	ledger_message_release(&known);
 	store_msg_release(&msg);
 	return st;
@@ -142,15 +125,20 @@ static int
 undo_decision(struct undo *u)
 {
 	const struct store_ops *ops = u->store->ops;
-	uint32_t uidvalidity, uidnext, uid, new_uid = 0;
-	int left_behind = 0, from_junk;
+	struct store_msg msg;
+	uint32_t uidvalidity, uidnext, uid = 0, new_uid = 0;
+	int left_behind = 0, from_junk, found = 0;
 	enum store_status st;
 	const char *const unjunk[] = { "$Junk", NULL };
 
 	st = ops->select(u->store, u->d.dest_folder, &uidvalidity, &uidnext);
-	if (st == STORE_OK)
-		st = locate(u, &uid);
-	if (st == STORE_BOX_BAD || (st == STORE_OK && uid == 0)) {
+	if (st == STORE_OK) {
+		st = locate(u, u->d.dest_uid, &msg);
+		uid = msg.uid;
+		found = msg.data != NULL;
+		store_msg_release(&msg);
+	}
+	if (st == STORE_BOX_BAD || (st == STORE_OK && !found)) {
 		fprintf(stderr, "mailsift: decision %lld: the message is no "
 		    "longer in '%s' (moved or deleted by a mail client); "
 		    "nothing changed\n", (long long)u->d.id,
