@@ -13,17 +13,12 @@
  * (as Pigeonhole does); discard only when nothing stores the message.
  */
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "agent/child.h"
 #include "agent/message.h"
 #include "agent/xmem.h"
 #include "sieve/sieve.h"
@@ -31,129 +26,6 @@
 
 #define SV_TIMEOUT_MS	5000
 #define SV_MAX_SCRIPT	(1024 * 1024)
-
-/* ------------------------------------------------------------ child */
-
-typedef int (*child_fn)(void *arg, struct buf *out);
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Runs fn in a child.  fn writes its answer to out and returns 0 (*out_r
- * gets the answer) or -1 (*err_r gets it).  A crash or a timeout is -1
- * with an explanation.  The child sends a status byte before the answer
- * rather than relying on its exit code, which valgrind replaces when it
- * sees libsieve's leaks. */
-static int
-run_in_child(child_fn fn, void *arg, char **out_r, char **err_r)
-{
-	struct buf got = { 0 };
-	int fds[2], status = 0, ret = -1, timed_out = 0;
-	long deadline;
-	pid_t pid;
-
-	if (pipe(fds) < 0) {
-		*err_r = xasprintf("cannot create a pipe: %s", strerror(errno));
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		*err_r = xasprintf("cannot fork: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		struct buf out = { 0 };
-		struct rlimit cpu = { 10, 10 };
-		size_t off = 0;
-
-		close(fds[0]);
-		signal(SIGPIPE, SIG_DFL);
-		setrlimit(RLIMIT_CPU, &cpu);
-		buf_append(&out, "?", 1);
-		out.data[0] = fn(arg, &out) == 0 ? '0' : '1';
-		while (off < out.len) {
-			ssize_t w = write(fds[1], out.data + off,
-			    out.len - off);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				_exit(3);
-			off += (size_t)w;
-		}
-		buf_release(&out);
-		_exit(0);
-	}
-	close(fds[1]);
-	deadline = now_ms() + SV_TIMEOUT_MS;
-	for (;;) {
-		struct pollfd pfd = { fds[0], POLLIN, 0 };
-		long left = deadline - now_ms();
-		char chunk[4096];
-		ssize_t n;
-		int pr;
-
-		if (left <= 0) {
-			timed_out = 1;
-			break;
-		}
-		pr = poll(&pfd, 1, (int)left);
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0) {
-			timed_out = pr == 0;
-			break;
-		}
-		n = read(fds[0], chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		buf_append(&got, chunk, (size_t)n);
-	}
-	close(fds[0]);
-	if (timed_out)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			*err_r = xasprintf("cannot wait for the sieve "
-			    "evaluator: %s", strerror(errno));
-			goto out;
-		}
-	}
-	if (timed_out) {
-		*err_r = xasprintf("the sieve evaluator took longer than %d "
-		    "ms and was stopped", SV_TIMEOUT_MS);
-	} else if (WIFSIGNALED(status)) {
-		*err_r = xasprintf("the sieve evaluator (libsieve) crashed "
-		    "with signal %d", WTERMSIG(status));
-	} else if (got.len == 0 || (got.data[0] != '0' &&
-	    got.data[0] != '1')) {
-		*err_r = xasprintf("the sieve evaluator failed (exit %d)",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	} else if (got.data[0] == '0') {
-		*out_r = xstrdup(got.data + 1);
-		ret = 0;
-	} else {
-		size_t n = got.len - 1;
-
-		/* drop the line break after the last message */
-		if (n > 0 && got.data[got.len - 1] == '\n')
-			n--;
-		*err_r = xstrndup(got.data + 1, n);
-	}
-out:
-	buf_release(&got);
-	return ret;
-}
 
 /* ------------------------------------------------------------ loading */
 
@@ -192,7 +64,8 @@ sieve_script_parse(const char *name, const char *text,
 	 * too: a script it cannot parse would be half-run. */
 	va.name = name;
 	va.text = s->rewritten;
-	if (run_in_child(child_validate, &va, &out, errors_r) < 0) {
+	if (child_run(child_validate, &va, "the sieve checker (libsieve)",
+	    SV_TIMEOUT_MS, &out, errors_r) < 0) {
 		sieve_script_free(&s);
 		return -1;
 	}
@@ -755,7 +628,8 @@ sieve_eval(const struct sieve_script *script, const char *msg, size_t len,
 	int ret;
 
 	memset(result_r, 0, sizeof(*result_r));
-	if (run_in_child(child_eval, &ea, &trace, err_r) < 0)
+	if (child_run(child_eval, &ea, "the sieve evaluator (libsieve)",
+	    SV_TIMEOUT_MS, &trace, err_r) < 0)
 		return -1;
 	ret = resolve(script, trace, result_r, err_r);
 	free(trace);
