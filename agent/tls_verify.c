@@ -6,6 +6,10 @@
  * host-name rule (IP literals only match IP address names) and the wording
  * of every refusal: the user sees one line saying which host, why, and what
  * to change, because a silent downgrade is never an option.
+ *
+ * The check runs in a child process: parsing the system store (some 140
+ * certificates, through p11-kit) touches about half a megabyte of library
+ * code and heap that a daemon idling for days would otherwise keep.
  */
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
@@ -13,9 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/child.h"
 #include "agent/log.h"
 #include "agent/tls_verify.h"
 #include "agent/xmem.h"
+
+/* Reading the system store takes tens of milliseconds; a minute means
+ * something is stuck. */
+#define VERIFY_TIMEOUT_MS	60000
 
 int
 tls_host_is_ip(const char *host)
@@ -119,8 +128,8 @@ describe_failure(unsigned status, gnutls_x509_crt_t *crts, size_t n,
 	    host, status);
 }
 
-int
-tls_verify_chain(const struct tls_der *certs, size_t n, const char *host,
+static int
+verify_chain(const struct tls_der *certs, size_t n, const char *host,
     const char *ca_file, char **err_r)
 {
 	gnutls_x509_trust_list_t tl = NULL;
@@ -216,4 +225,38 @@ out:
 	if (tl != NULL)
 		gnutls_x509_trust_list_deinit(tl, 1);
 	return ret;
+}
+
+struct verify_arg {
+	const struct tls_der *certs;
+	size_t n;
+	const char *host;
+	const char *ca_file;
+};
+
+static int
+verify_in_child(void *arg, struct buf *out)
+{
+	struct verify_arg *va = arg;
+	char *err = NULL;
+
+	if (verify_chain(va->certs, va->n, va->host, va->ca_file, &err) == 0)
+		return 0;
+	buf_appends(out, err);
+	free(err);
+	return -1;
+}
+
+int
+tls_verify_chain(const struct tls_der *certs, size_t n, const char *host,
+    const char *ca_file, char **err_r)
+{
+	struct verify_arg va = { certs, n, host, ca_file };
+	char *answer = NULL;
+
+	if (child_run(verify_in_child, &va, "the certificate check",
+	    VERIFY_TIMEOUT_MS, &answer, err_r) < 0)
+		return -1;
+	free(answer);
+	return 0;
 }
