@@ -374,8 +374,10 @@ wait_for_news(struct daemon *d)
 	/* Mail that arrived before this SELECT is never announced by IDLE. */
 	if (behind(d, c->folders.watch[0], uidvalidity, uidnext))
 		return STORE_OK;
-	/* Parsing the TLS trust store and messages leaves freed heap that
-	 * glibc keeps; an idle daemon should not hold it. */
+	/* SQLite's page caches, the parsed TLS trust store and messages
+	 * leave heap that an idle daemon should not hold: give it back. */
+	filter_release_memory(d->filter);
+	ledger_release_memory(d->ledger);
 	malloc_trim(0);
 	timeout = c->imap.poll_interval < c->imap.idle_restart ?
 	    c->imap.poll_interval : c->imap.idle_restart;
@@ -497,6 +499,10 @@ daemon_run(const struct config *config, int once)
 	char *password = NULL, *err = NULL;
 	int rc = EXIT_RUNTIME;
 
+	/* Big per-message buffers (message bytes, token arrays) get their own
+	 * mappings, returned whole when freed, instead of fragmenting the heap
+	 * that the idle daemon keeps for days. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	report_init(&d.report, config->state_dir);
 	d.report.script_path = config->sieve;
 	d.account = xasprintf("%s@%s:%d", config->imap.username,

@@ -38,6 +38,12 @@ filter_open(const char *db_path, struct filter **filter_r, char **err_r)
 }
 
 void
+filter_release_memory(struct filter *f)
+{
+	tokens_release_memory(f->store);
+}
+
+void
 filter_close(struct filter **fp)
 {
 	if (*fp == NULL)

@@ -49,6 +49,9 @@ struct filter;
 int filter_open(const char *db_path, struct filter **filter_r, char **err_r);
 void filter_close(struct filter **filter);
 
+/* Gives back the token store's cache; for a daemon about to sit idle. */
+void filter_release_memory(struct filter *f);
+
 /* Sets the verdict thresholds (spam at score >= spam_cut, ham below
  * ham_cut, unsure between) and the bytes read per message (0: the
  * default, TOKENIZE_DEFAULT_MAX_BYTES).  filter_open uses the defaults

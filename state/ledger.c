@@ -114,6 +114,12 @@ ledger_open(const char *path, struct ledger **ledger_r, char **err_r)
 }
 
 void
+ledger_release_memory(struct ledger *l)
+{
+	sqlite3_db_release_memory(l->db);
+}
+
+void
 ledger_close(struct ledger **ledger)
 {
 	if (*ledger == NULL)

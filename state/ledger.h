@@ -84,6 +84,9 @@ struct ledger;
 
 int ledger_open(const char *path, struct ledger **ledger_r, char **err_r);
 void ledger_close(struct ledger **ledger);
+
+/* Frees the page cache; for a process about to sit idle. */
+void ledger_release_memory(struct ledger *l);
 /* Text of the last SQLite error on this handle; borrowed. */
 const char *ledger_error(struct ledger *l);
 

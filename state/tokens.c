@@ -152,6 +152,12 @@ fail:
 }
 
 void
+tokens_release_memory(struct tokens *t)
+{
+	sqlite3_db_release_memory(t->db);
+}
+
+void
 tokens_close(struct tokens **tp)
 {
 	struct tokens *t = *tp;

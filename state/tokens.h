@@ -38,6 +38,9 @@ struct token_totals {
 int tokens_open(const char *path, struct tokens **t_r, char **err_r);
 void tokens_close(struct tokens **t);
 
+/* Frees the page cache; for a process about to sit idle. */
+void tokens_release_memory(struct tokens *t);
+
 /* The totals alone. */
 int tokens_totals(struct tokens *t, struct token_totals *totals_r,
     char **err_r);
