@@ -687,6 +687,12 @@ cmd_score(int argc, char **argv)
 	if ((rc = target_open(&tg, "score")) != EXIT_OK)
 		goto out;
 	rc = EXIT_RUNTIME;
+	/* One message, a few hundred random pages, then exit: mapping the
+	 * store beats copying each page (training gains nothing from it). */
+	if (filter_map_store(tg.filter, &err) < 0) {
+		fprintf(stderr, "mailsift score: %s\n", err);
+		goto out;
+	}
 	if (read_file(path, tg.max_bytes, &msg, &total) < 0) {
 		fprintf(stderr, "mailsift score: cannot read %s: %s\n",
 		    path ? path : "standard input", strerror(errno));

@@ -37,6 +37,12 @@ filter_open(const char *db_path, struct filter **filter_r, char **err_r)
 	return 0;
 }
 
+int
+filter_map_store(struct filter *f, char **err_r)
+{
+	return tokens_map_file(f->store, err_r);
+}
+
 void
 filter_release_memory(struct filter *f)
 {

@@ -49,6 +49,10 @@ struct filter;
 int filter_open(const char *db_path, struct filter **filter_r, char **err_r);
 void filter_close(struct filter **filter);
 
+/* For a command that scores or trains a few messages and exits: reads
+ * the token store through mmap (see tokens_map_file). */
+int filter_map_store(struct filter *f, char **err_r);
+
 /* Gives back the token store's cache; for a daemon about to sit idle. */
 void filter_release_memory(struct filter *f);
 

@@ -151,6 +151,12 @@ fail:
 	return -1;
 }
 
+int
+tokens_map_file(struct tokens *t, char **err_r)
+{
+	return db_exec(t->db, "PRAGMA mmap_size = 268435456", err_r);
+}
+
 void
 tokens_release_memory(struct tokens *t)
 {

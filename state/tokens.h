@@ -38,6 +38,12 @@ struct token_totals {
 int tokens_open(const char *path, struct tokens **t_r, char **err_r);
 void tokens_close(struct tokens **t);
 
+/* Reads pages through a read-only mapping of the file rather than
+ * copying each into the page cache of SQLite: for short-lived processes
+ * that look up a few hundred random pages and exit.  Not for the daemon,
+ * whose RSS would keep every page it ever mapped. */
+int tokens_map_file(struct tokens *t, char **err_r);
+
 /* Frees the page cache; for a process about to sit idle. */
 void tokens_release_memory(struct tokens *t);
 
