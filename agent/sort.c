@@ -214,23 +214,52 @@ plan_respect_rescue(struct sorter *s, struct plan *p)
 	}
 }
 
-/* Flags in want that the message does not carry yet, NULL-terminated in
- * a malloc'd array of borrowed strings (NULL when none). */
+/* Flags in want that are not in have[0..nhave-1], NULL-terminated in a
+ * malloc'd array of borrowed strings (NULL when none). */
 static const char **
-missing_flags(const char *const *want, size_t nwant,
-    const struct store_msg *msg)
+missing_flags(const char *const *want, size_t nwant, char *const *have,
+    size_t nhave)
 {
 	const char **add = NULL;
 	size_t n = 0;
 
 	for (size_t i = 0; i < nwant; i++) {
-		if (store_has_flag(msg->flags, msg->nflags, want[i]))
+		if (store_has_flag(have, nhave, want[i]))
 			continue;
 		add = xreallocarray(add, n + 2, sizeof(*add));
 		add[n++] = want[i];
 		add[n] = NULL;
 	}
 	return add;
+}
+
+/* The flags of a space-separated list, NULL-terminated; free the array
+ * and *text_r (which the strings point into). */
+static char **
+split_flags(const char *list, char **text_r, size_t *n_r)
+{
+	char **v = NULL, *save = NULL, *f;
+	size_t n = 0;
+
+	*text_r = xstrdup(list);
+	for (f = strtok_r(*text_r, " ", &save); f != NULL;
+	    f = strtok_r(NULL, " ", &save)) {
+		v = xreallocarray(v, n + 2, sizeof(*v));
+		v[n++] = f;
+		v[n] = NULL;
+	}
+	*n_r = n;
+	return v;
+}
+
+static char *
+join_flags(const char *const *flags)
+{
+	struct buf b = { 0 };
+
+	for (size_t i = 0; flags[i] != NULL; i++)
+		buf_printf(&b, "%s%s", i > 0 ? " " : "", flags[i]);
+	return buf_steal(&b);
 }
 
 /* 1 if box already holds a message with this Message-ID, 0 if not or
@@ -260,40 +289,70 @@ already_in(struct sorter *s, const char *folder, const char *box,
 	return s->store->ops->select(s->store, folder, &uidvalidity, &uidnext);
 }
 
-/* Carries out a plan on msg.  *dest_r / *dest_uid_r receive where it went
- * (NULL / 0 when kept). */
+static enum store_status
+record_progress(struct sorter *s, int64_t decision, int copies_done,
+    const char *const *temp_flags)
+{
+	char *temp = temp_flags ? join_flags(temp_flags) : NULL;
+	int rc = ledger_decision_progress(s->ledger, decision, copies_done,
+	    temp);
+
+	free(temp);
+	if (rc == 0)
+		return STORE_OK;
+	log_error("cannot write the ledger: %s", ledger_error(s->ledger));
+	return STORE_FATAL;
+}
+
+/* Carries out a plan on msg as decision (pending: the interrupted run of
+ * it being resumed, else NULL).  Copies come first, each recorded in the
+ * ledger once made, with the flags it needs put on the original only for
+ * the copy and recorded before they go on; then the one final MOVE,
+ * which cannot half-happen.  *dest_r / *dest_uid_r receive where the
+ * message went (NULL / 0 when kept). */
 static enum store_status
 plan_execute(struct sorter *s, const char *folder, const struct plan *p,
-    const struct store_msg *msg, const char *message_id, int resuming,
-    const char **dest_r, uint32_t *dest_uid_r)
+    const struct store_msg *msg, const char *message_id, int64_t decision,
+    const struct ledger_decision *pending, const char **dest_r,
+    uint32_t *dest_uid_r)
 {
 	const struct store_ops *ops = s->store->ops;
 	enum store_status st = STORE_OK;
 	const char **add = NULL;
+	char **have = msg->flags, **temp = NULL, *temp_text = NULL;
+	size_t nhave = msg->nflags, ntemp = 0;
+	int done = pending ? pending->copies_done : 0;
 
 	*dest_r = NULL;
 	*dest_uid_r = 0;
+	if (pending != NULL && pending->temp_flags != NULL) {
+		/* A copy's flags are still on the original: take them off,
+		 * and forget them as flags the original has. */
+		temp = split_flags(pending->temp_flags, &temp_text, &ntemp);
+		if (ntemp > 0 && (st = ops->set_flags(s->store, msg->uid, NULL,
+		    (const char *const *)temp)) != STORE_OK)
+			goto out;
+		have = xreallocarray(NULL, msg->nflags + 1, sizeof(*have));
+		nhave = 0;
+		for (size_t i = 0; i < msg->nflags; i++)
+			if (!store_has_flag(temp, ntemp, msg->flags[i]))
+				have[nhave++] = msg->flags[i];
+		if ((st = record_progress(s, decision, done, NULL)) != STORE_OK)
+			goto out;
+	}
 	for (size_t i = 0; i < p->ntargets; i++) {
 		const struct target *t = &p->targets[i];
 		int last = !p->keep && i + 1 == p->ntargets;
 		int left_behind = 0, found = 0;
 		uint32_t new_uid = 0;
 
-		if (resuming && !last) {
-			st = already_in(s, folder, t->box, message_id, &found);
-			if (st != STORE_OK)
-				goto out;
-			if (found)
-				continue;	/* copied before the crash */
-		}
 		free(add);
 		add = missing_flags((const char *const *)t->flags, t->nflags,
-		    msg);
-		if (add != NULL &&
-		    (st = ops->set_flags(s->store, msg->uid, add, NULL)) !=
-		    STORE_OK)
-			goto out;
+		    have, nhave);
 		if (last) {
+			if (add != NULL && (st = ops->set_flags(s->store,
+			    msg->uid, add, NULL)) != STORE_OK)
+				goto out;
 			st = ops->move(s->store, msg->uid, t->box, &new_uid,
 			    &left_behind);
 			if (st != STORE_OK)
@@ -306,23 +365,50 @@ plan_execute(struct sorter *s, const char *folder, const struct plan *p,
 				    msg->uid, t->box);
 			*dest_r = t->box;
 			*dest_uid_r = new_uid;
-		} else {
-			st = ops->copy(s->store, msg->uid, t->box, &new_uid);
+			break;
+		}
+		if ((int)i < done)
+			continue;	/* made before the interruption */
+		if (pending != NULL) {
+			/* Made, but the line dropped before it was recorded? */
+			st = already_in(s, folder, t->box, message_id, &found);
 			if (st != STORE_OK)
 				goto out;
+		}
+		if (!found) {
+			if (add != NULL && ((st = record_progress(s, decision,
+			    (int)i, add)) != STORE_OK || (st =
+			    ops->set_flags(s->store, msg->uid, add, NULL)) !=
+			    STORE_OK))
+				goto out;
+			if ((st = ops->copy(s->store, msg->uid, t->box,
+			    &new_uid)) != STORE_OK ||
+			    (st = record_progress(s, decision, (int)i + 1,
+			    add)) != STORE_OK)
+				goto out;
+			if (add == NULL)
+				continue;
 			/* This copy's flags are not the original's. */
-			if (add != NULL && (st = ops->set_flags(s->store,
-			    msg->uid, NULL, add)) != STORE_OK)
+			if ((st = ops->set_flags(s->store, msg->uid, NULL,
+			    add)) != STORE_OK)
 				goto out;
 		}
+		if ((st = record_progress(s, decision, (int)i + 1, NULL)) !=
+		    STORE_OK)
+			goto out;
 	}
 	if (p->keep) {
 		free(add);
-		add = missing_flags(p->keep_flags, p->nkeep_flags, msg);
+		add = missing_flags(p->keep_flags, p->nkeep_flags, have,
+		    nhave);
 		if (add != NULL)
 			st = ops->set_flags(s->store, msg->uid, add, NULL);
 	}
 out:
+	if (have != msg->flags)
+		free(have);
+	free(temp);
+	free(temp_text);
 	free(add);
 	return st;
 }
@@ -485,8 +571,8 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 		}
 	}
 
-	st = plan_execute(s, folder, &plan, &msg, msgid, have_pending,
-	    &dest, &dest_uid);
+	st = plan_execute(s, folder, &plan, &msg, msgid, decision_id,
+	    have_pending ? &pending : NULL, &dest, &dest_uid);
 	if (st == STORE_CONN_LOST || st == STORE_FATAL)
 		goto out;		/* stays pending; resumed later */
 	if (st != STORE_OK) {

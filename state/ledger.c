@@ -69,6 +69,12 @@ static const char *const ledger_migrations[] = {
 	"  message INTEGER NOT NULL REFERENCES messages(id),"
 	"  opinion TEXT NOT NULL,"
 	"  PRIMARY KEY (folder, uidvalidity, uid));",
+	/* 2 -> 3: how far a plan with several copies got (agent/sort.c),
+	 * so that a resumed plan neither copies twice a message that has no
+	 * Message-ID to look for nor leaves a copy's flags on the original. */
+	"ALTER TABLE decisions ADD COLUMN copies_done INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"ALTER TABLE decisions ADD COLUMN temp_flags TEXT;",
 };
 
 static const struct db_schema ledger_schema = {
@@ -403,9 +409,25 @@ ledger_decision_finish(struct ledger *l, int64_t id, enum decision_state state,
 	return step_done(stmt);
 }
 
+int
+ledger_decision_progress(struct ledger *l, int64_t id, int copies_done,
+    const char *temp_flags)
+{
+	sqlite3_stmt *stmt = prepare(l, "UPDATE decisions SET copies_done = "
+	    "?, temp_flags = ? WHERE id = ?");
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int(stmt, 1, copies_done);
+	bind_text(stmt, 2, temp_flags);
+	sqlite3_bind_int64(stmt, 3, id);
+	return step_done(stmt);
+}
+
 #define DECISION_COLUMNS "d.id, d.message, d.time, d.folder, d.uidvalidity, " \
 	"d.uid, d.score, d.verdict, d.rule, d.actions, d.state, " \
-	"d.dest_folder, d.dest_uid, d.error, m.message_id, m.hash"
+	"d.dest_folder, d.dest_uid, d.error, m.message_id, m.hash, " \
+	"d.copies_done, d.temp_flags"
 
 static void
 decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
@@ -428,6 +450,8 @@ decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
 	d->error = column_strdup(stmt, 13);
 	d->message_id = column_strdup(stmt, 14);
 	d->hash = column_strdup(stmt, 15);
+	d->copies_done = sqlite3_column_int(stmt, 16);
+	d->temp_flags = column_strdup(stmt, 17);
 }
 
 /* Reads the one row stmt may return (finalized here): 1 found, 0 none,
@@ -545,6 +569,7 @@ ledger_decision_release(struct ledger_decision *d)
 	free(d->error);
 	free(d->message_id);
 	free(d->hash);
+	free(d->temp_flags);
 	memset(d, 0, sizeof(*d));
 }
 

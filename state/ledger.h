@@ -78,6 +78,10 @@ struct ledger_decision {
 	char *message_id;	/* owned, from the message row, may be NULL */
 	char *hash;		/* owned, from the message row (readers fill
 				 * it; ledger_decision_begin ignores it) */
+	int copies_done;	/* copies of the plan made so far */
+	char *temp_flags;	/* owned, may be NULL: flags put on the
+				 * original for the copy in flight,
+				 * space-separated */
 };
 
 struct ledger;
@@ -146,6 +150,11 @@ int ledger_keyword_forget(struct ledger *l, const char *folder,
 /* Records an intent (state PENDING); *id_r receives the decision id. */
 int ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
     int64_t *id_r);
+/* Records how far decision id got: copies_done copies are made, and
+ * temp_flags (space-separated, NULL for none) were put on the original
+ * for the next one and must come off it. */
+int ledger_decision_progress(struct ledger *l, int64_t id, int copies_done,
+    const char *temp_flags);
 /* Records the outcome of decision id. */
 int ledger_decision_finish(struct ledger *l, int64_t id,
     enum decision_state state, const char *dest_folder, uint32_t dest_uid,

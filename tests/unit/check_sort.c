@@ -283,6 +283,66 @@ START_TEST(disconnect_between_copies_does_not_duplicate)
 }
 END_TEST
 
+/* Number of messages in box whose Subject line is subject. */
+static int
+count_subject(const char *box, const char *subject)
+{
+	char want[128];
+	int n = 0;
+
+	snprintf(want, sizeof(want), "\r\nSubject: %s\r\n", subject);
+	for (size_t i = 0; i < store_mem_count(fx.store, box); i++)
+		n += strstr(store_mem_at(fx.store, box, i)->data, want) != NULL;
+	return n;
+}
+
+START_TEST(resumed_copies_without_message_id_are_not_repeated)
+{
+	const char *m = "From: someone@sender.example\r\n"
+	    "Subject: no id here\r\n\r\nsome text\r\n";
+
+	use_script("require \"fileinto\";\n"
+	    "fileinto \"A\"; fileinto \"B\"; fileinto \"C\";\n");
+	store_mem_append(fx.store, "INBOX", m, strlen(m), NULL);
+	/* The first copy is made; the line drops before the second. */
+	store_mem_fail(fx.store, "copy", 2, STORE_CONN_LOST, 0);
+	ck_assert_int_eq(sort("INBOX"), STORE_CONN_LOST);
+	ck_assert_int_eq(count_subject("A", "no id here"), 1);
+	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	/* Nothing to search for: only the ledger knows A was done. */
+	ck_assert_int_eq(count_subject("A", "no id here"), 1);
+	ck_assert_int_eq(count_subject("B", "no id here"), 1);
+	ck_assert_int_eq(count_subject("C", "no id here"), 1);
+	ck_assert_int_eq(count_subject("INBOX", "no id here"), 0);
+}
+END_TEST
+
+START_TEST(resumed_plan_takes_a_copys_flags_off_the_original)
+{
+	const struct store_msg *m;
+
+	use_script("require [\"fileinto\", \"imap4flags\"];\n"
+	    "fileinto :flags \"\\\\Flagged\" \"A\"; keep;\n");
+	append("INBOX", "f", "anything");
+	/* The copy is made with \Flagged; the line drops as the flag is
+	 * being taken off the original again. */
+	store_mem_fail(fx.store, "set_flags", 2, STORE_CONN_LOST, 0);
+	ck_assert_int_eq(sort("INBOX"), STORE_CONN_LOST);
+	m = find_id("INBOX", "f");
+	ck_assert_ptr_nonnull(m);
+	ck_assert(store_has_flag(m->flags, m->nflags, "\\Flagged"));
+	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	m = find_id("INBOX", "f");
+	ck_assert_ptr_nonnull(m);
+	ck_assert(!store_has_flag(m->flags, m->nflags, "\\Flagged"));
+	ck_assert_int_eq(count_id("A", "f"), 1);
+	m = find_id("A", "f");
+	ck_assert(store_has_flag(m->flags, m->nflags, "\\Flagged"));
+}
+END_TEST
+
 START_TEST(changed_rules_do_not_pile_on_an_interrupted_plan)
 {
 	struct ledger_decision *v = NULL;
@@ -431,6 +491,8 @@ sort_suite(void)
 	tcase_add_test(tc, disconnect_before_move_is_resumed);
 	tcase_add_test(tc, disconnect_between_copies_does_not_duplicate);
 	tcase_add_test(tc, changed_rules_do_not_pile_on_an_interrupted_plan);
+	tcase_add_test(tc, resumed_copies_without_message_id_are_not_repeated);
+	tcase_add_test(tc, resumed_plan_takes_a_copys_flags_off_the_original);
 	tcase_add_test(tc, uidvalidity_change_does_not_refile);
 	tcase_add_test(tc, rescued_message_never_goes_back_to_junk);
 	tcase_add_test(tc, move_fallback_without_uidplus_leaves_original_flagged);
