@@ -319,12 +319,17 @@ sort_all(struct daemon *d)
 		if (st != STORE_OK)
 			break;
 	}
-	/* The owner's opinions: drags into Junk, and keywords.  A keyword
-	 * scan fetches the flags of whole folders, so it runs once per
-	 * poll_interval, not on every new message (rescues into a watched
-	 * folder are seen by sort_folder at once). */
+	/* The owner's opinions: drags into Junk, rescues into folders that
+	 * are not watched, and keywords.  A keyword scan fetches the flags
+	 * of whole folders, so these run once per poll_interval, not on
+	 * every new message (rescues into a watched folder are seen by
+	 * sort_folder at once). */
 	if (st == STORE_OK && !d->stop && now_ms() >= d->next_learn_scan) {
 		st = learn_scan_junk(&d->learner);
+		if (st == STORE_OK && !d->stop)
+			st = learn_scan_elsewhere(&d->learner,
+			    (const char *const *)d->config->folders.watch,
+			    d->config->folders.nwatch);
 		for (size_t i = 0; st == STORE_OK && !d->stop &&
 		    i < d->config->folders.nwatch; i++)
 			st = learn_scan_keywords(&d->learner,

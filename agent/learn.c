@@ -28,6 +28,8 @@
 #include "agent/xmem.h"
 
 #define MARK_PREFIX	"learn:"
+/* Enough of a message to read its Message-ID. */
+#define HEADER_BYTES	(16 * 1024)
 
 /* Keywords meaning spam / not spam (IANA IMAP keywords; Thunderbird's
  * own names). */
@@ -330,24 +332,17 @@ out:
 	return st;
 }
 
-enum store_status
-learn_seen_again(struct learner *l, const char *folder,
+/* A known message seen in folder (not Junk, not Trash): a rescue if it
+ * was last in Junk.  mark as for struct observation. */
+static enum store_status
+seen_elsewhere(struct learner *l, const char *folder, uint32_t uidvalidity,
     const struct store_msg *msg, const struct ledger_message *known,
-    int *handled_r)
+    const char *mark, int *handled_r)
 {
-	struct observation o = { .folder = folder, .msg = msg };
-	uint32_t last_uid;
+	struct observation o = { .folder = folder,
+	    .uidvalidity = uidvalidity, .msg = msg, .mark = mark };
 	int from_junk;
 
-	*handled_r = known->decided > 0;
-	if (same_box(folder, l->junk) || same_box(folder, l->trash) ||
-	    store_has_flag(msg->flags, msg->nflags, "\\Deleted"))
-		return STORE_OK;	/* Trash is no opinion; Junk is
-					 * learn_scan_junk's */
-	/* sort_folder recorded the folder's UIDVALIDITY before sorting. */
-	if (ledger_folder_get(l->ledger, folder, &o.uidvalidity,
-	    &last_uid) < 0)
-		return ledger_failed(l);
 	from_junk = same_box(known->seen_in, l->junk) ||
 	    (known->junk_by_us != NULL && !known->rescued);
 	if (from_junk) {
@@ -359,6 +354,26 @@ learn_seen_again(struct learner *l, const char *folder,
 		*handled_r = 1;
 	}
 	return observe(l, &o);
+}
+
+enum store_status
+learn_seen_again(struct learner *l, const char *folder,
+    const struct store_msg *msg, const struct ledger_message *known,
+    int *handled_r)
+{
+	uint32_t uidvalidity, last_uid;
+
+	*handled_r = known->decided > 0;
+	if (same_box(folder, l->junk) || same_box(folder, l->trash) ||
+	    store_has_flag(msg->flags, msg->nflags, "\\Deleted"))
+		return STORE_OK;	/* Trash is no opinion; Junk is
+					 * learn_scan_junk's */
+	/* sort_folder recorded the folder's UIDVALIDITY before sorting. */
+	if (ledger_folder_get(l->ledger, folder, &uidvalidity,
+	    &last_uid) < 0)
+		return ledger_failed(l);
+	return seen_elsewhere(l, folder, uidvalidity, msg, known, NULL,
+	    handled_r);
 }
 
 /* One new message in Junk. */
@@ -458,6 +473,140 @@ learn_scan_junk(struct learner *l)
 out:
 	free(uids);
 	free(mark);
+	return st;
+}
+
+/* One new message in a folder mailsift neither sorts nor learns from
+ * otherwise: only a message last seen in Junk can be news here. */
+static enum store_status
+elsewhere_arrival(struct learner *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid, const char *mark)
+{
+	struct store_msg head = { 0 }, msg = { 0 };
+	struct ledger_message known = { 0 };
+	struct message parsed;
+	char hash[MESSAGE_HASH_LEN + 1], *msgid = NULL;
+	enum store_status st;
+	int truncated, have, handled;
+
+	/* The header tells whether it can be a rescue; most mail is not. */
+	st = l->store->ops->fetch(l->store, uid, HEADER_BYTES, &head,
+	    &truncated);
+	if (st != STORE_OK)
+		return st == STORE_MSG_GONE ? STORE_OK : st;
+	message_parse(&parsed, head.data, head.len);
+	msgid = message_id(&parsed);
+	message_release(&parsed);
+	if (msgid == NULL || store_has_flag(head.flags, head.nflags,
+	    "\\Deleted"))
+		goto out;
+	if ((have = ledger_message_id_from_junk(l->ledger, msgid,
+	    l->junk)) <= 0) {
+		st = have < 0 ? ledger_failed(l) : STORE_OK;
+		goto out;
+	}
+	st = l->store->ops->fetch(l->store, uid, l->max_message_bytes, &msg,
+	    &truncated);
+	if (st != STORE_OK) {
+		st = st == STORE_MSG_GONE ? STORE_OK : st;
+		goto out;
+	}
+	message_hash(msg.data, msg.len, hash);
+	if ((have = ledger_message_find(l->ledger, hash, &known)) < 0)
+		st = ledger_failed(l);
+	else if (have)
+		st = seen_elsewhere(l, folder, uidvalidity, &msg, &known,
+		    mark, &handled);
+out:
+	ledger_message_release(&known);
+	store_msg_release(&msg);
+	store_msg_release(&head);
+	free(msgid);
+	return st;
+}
+
+/* New messages in one such folder since the last look.  first: the
+ * learner's first look at all the mailboxes. */
+static enum store_status
+scan_elsewhere(struct learner *l, const char *folder, int first)
+{
+	uint32_t uidvalidity, uidnext, known_validity = 0, last_uid = 0;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	char *mark = xasprintf(MARK_PREFIX "%s", folder);
+	enum store_status st;
+	int known;
+
+	if ((known = ledger_folder_get(l->ledger, mark, &known_validity,
+	    &last_uid)) < 0) {
+		st = ledger_failed(l);
+		goto out;
+	}
+	st = l->store->ops->select(l->store, folder, &uidvalidity, &uidnext);
+	if (st == STORE_BOX_BAD || st == STORE_MSG_GONE) {
+		st = STORE_OK;		/* deleted since the LIST */
+		goto out;
+	}
+	if (st != STORE_OK)
+		goto out;
+	if ((!known && first) || (known && known_validity != uidvalidity)) {
+		/* What was there before is not news (and after a
+		 * renumbering, looking at all of it again is too dear). */
+		if (ledger_folder_set(l->ledger, mark, uidvalidity,
+		    uidnext > 0 ? uidnext - 1 : 0) < 0)
+			st = ledger_failed(l);
+		goto out;
+	}
+	/* A mailbox new since the first look is looked at from its start:
+	 * the owner may have made it by dragging a message into it. */
+	if (uidnext > 0 && uidnext - 1 <= last_uid)
+		goto out;	/* nothing new */
+	st = l->store->ops->list_uids(l->store, last_uid + 1, &uids, &n);
+	for (size_t i = 0; st == STORE_OK && i < n; i++) {
+		if (uids[i] <= last_uid)
+			continue;
+		st = elsewhere_arrival(l, folder, uidvalidity, uids[i], mark);
+		if (st == STORE_OK && ledger_folder_set(l->ledger, mark,
+		    uidvalidity, uids[i]) < 0)
+			st = ledger_failed(l);
+	}
+out:
+	free(uids);
+	free(mark);
+	return st;
+}
+
+enum store_status
+learn_scan_elsewhere(struct learner *l, const char *const *watched,
+    size_t nwatched)
+{
+	char **boxes = NULL;
+	size_t n = 0;
+	uint32_t v, u;
+	enum store_status st;
+	int first;
+
+	/* The bare prefix (no mailbox is named "") marks that a first look
+	 * at all the mailboxes was taken. */
+	if ((first = ledger_folder_get(l->ledger, MARK_PREFIX, &v, &u)) < 0)
+		return ledger_failed(l);
+	first = !first;
+	if ((st = l->store->ops->list_boxes(l->store, &boxes, &n)) !=
+	    STORE_OK)
+		return st;
+	for (size_t i = 0; st == STORE_OK && i < n; i++) {
+		int skip = same_box(boxes[i], l->junk) ||
+		    same_box(boxes[i], l->trash);
+
+		for (size_t w = 0; !skip && w < nwatched; w++)
+			skip = same_box(boxes[i], watched[w]);
+		if (!skip)
+			st = scan_elsewhere(l, boxes[i], first);
+	}
+	if (st == STORE_OK && first &&
+	    ledger_folder_set(l->ledger, MARK_PREFIX, 0, 0) < 0)
+		st = ledger_failed(l);
+	store_names_free(boxes, n);
 	return st;
 }
 

@@ -70,6 +70,17 @@ enum store_status learn_seen_again(struct learner *l, const char *folder,
  * A missing Junk folder is not an error. */
 enum store_status learn_scan_junk(struct learner *l);
 
+/* Looks at what arrived, since the last look, in every other mailbox
+ * (not Junk, not Trash, not one of the watched[0..nwatched-1] folders,
+ * which sort_folder sees): a message last seen in Junk that shows up
+ * there is the owner's rescue, as in learn_seen_again.  The header of
+ * each new message is fetched to read its Message-ID; the whole message
+ * only when the ledger knows that Message-ID from Junk.  Marks are kept
+ * per mailbox (ledger folder "learn:" + name); a mailbox seen for the
+ * first time, or renumbered, is looked at from its next UID on. */
+enum store_status learn_scan_elsewhere(struct learner *l,
+    const char *const *watched, size_t nwatched);
+
 /* Looks at the keywords of every message of folder (a watched folder or
  * Junk; Trash is ignored) up to the folder's mark (sort.c's for watched
  * folders, the learner's for Junk: newer messages are theirs to see

@@ -64,6 +64,12 @@ store_flags_free(struct store_flags *flags, size_t n)
 	free(flags);
 }
 
+void
+store_names_free(char **names, size_t n)
+{
+	free_strings(names, n);
+}
+
 int
 store_has_flag(char *const *flags, size_t n, const char *name)
 {

@@ -105,6 +105,11 @@ struct store_ops {
 	enum store_status (*find_message_id)(struct store *s,
 	    const char *message_id, uint32_t **uids_r, size_t *n_r);
 
+	/* Every mailbox that can be selected (LIST "" "*" without \Noselect
+	 * or \NonExistent), names in UTF-8.  Free with store_names_free(). */
+	enum store_status (*list_boxes)(struct store *s, char ***names_r,
+	    size_t *n_r);
+
 	/* Name of the mailbox carrying a special-use attribute, or NULL in
 	 * *name_r if none does.  Name owned by the caller. */
 	enum store_status (*find_special)(struct store *s,
@@ -138,6 +143,7 @@ void store_set_error(struct store *s, const char *fmt, ...)
 void store_free(struct store **s);
 void store_msg_release(struct store_msg *msg);
 void store_flags_free(struct store_flags *flags, size_t n);
+void store_names_free(char **names, size_t n);
 /* 1 if flags (n entries) contain name, compared ASCII-case-insensitively. */
 int store_has_flag(char *const *flags, size_t n, const char *name);
 const char *store_status_name(enum store_status st);

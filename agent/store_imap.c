@@ -913,6 +913,70 @@ imap_find_message_id(struct store *s, const char *message_id,
 	return STORE_OK;
 }
 
+/* 1 if LIST says the mailbox cannot be selected. */
+static int
+unselectable(const struct mailimap_mailbox_list *mb)
+{
+	clistiter *f;
+
+	if (mb->mb_flag == NULL)
+		return 0;
+	if (mb->mb_flag->mbf_type == MAILIMAP_MBX_LIST_FLAGS_SFLAG &&
+	    mb->mb_flag->mbf_sflag == MAILIMAP_MBX_LIST_SFLAG_NOSELECT)
+		return 1;
+	if (mb->mb_flag->mbf_oflags == NULL)
+		return 0;
+	for (f = clist_begin(mb->mb_flag->mbf_oflags); f != NULL;
+	    f = clist_next(f)) {
+		struct mailimap_mbx_list_oflag *of = clist_content(f);
+
+		if (of->of_type == MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT &&
+		    of->of_flag_ext != NULL &&
+		    strcasecmp(of->of_flag_ext, "NonExistent") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static enum store_status
+imap_list_boxes(struct store *s, char ***names_r, size_t *n_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	enum store_status st;
+	clist *list = NULL;
+	clistiter *it;
+	char **v = NULL;
+	size_t n = 0;
+	int r;
+
+	*names_r = NULL;
+	*n_r = 0;
+	if ((st = not_ready(si, 0)) != STORE_OK)
+		return st;
+	r = mailimap_list(si->imap, "", "*", &list);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_BOX_BAD, "list mailboxes");
+	for (it = clist_begin(list); it != NULL; it = clist_next(it)) {
+		struct mailimap_mailbox_list *mb = clist_content(it);
+		char *name = NULL, *err = NULL;
+
+		if (unselectable(mb))
+			continue;
+		if (mutf7_decode(mb->mb_name, &name, &err) < 0) {
+			log_warnx("ignoring mailbox '%s': %s", mb->mb_name,
+			    err);
+			free(err);
+			continue;
+		}
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = name;
+	}
+	mailimap_list_result_free(list);
+	*names_r = v;
+	*n_r = n;
+	return STORE_OK;
+}
+
 static enum store_status
 imap_find_special(struct store *s, enum store_special use, char **name_r)
 {
@@ -1151,6 +1215,7 @@ static const struct store_ops store_imap_ops = {
 	.copy = imap_copy,
 	.move = imap_move,
 	.find_message_id = imap_find_message_id,
+	.list_boxes = imap_list_boxes,
 	.find_special = imap_find_special,
 	.wait = imap_wait,
 	.free = imap_free,

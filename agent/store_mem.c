@@ -526,6 +526,22 @@ mem_find_message_id(struct store *s, const char *message_id,
 }
 
 static enum store_status
+mem_list_boxes(struct store *s, char ***names_r, size_t *n_r)
+{
+	struct store_mem *m = mem(s);
+	enum store_status st = op_begin(m, "list_boxes", 0);
+
+	*names_r = NULL;
+	*n_r = 0;
+	if (st != STORE_OK)
+		return st;
+	*names_r = xreallocarray(NULL, m->nboxes + 1, sizeof(**names_r));
+	for (size_t i = 0; i < m->nboxes; i++)
+		(*names_r)[(*n_r)++] = xstrdup(m->boxes[i]->name);
+	return op_end(m, "list_boxes", STORE_OK);
+}
+
+static enum store_status
 mem_find_special(struct store *s, enum store_special use, char **name_r)
 {
 	struct store_mem *m = mem(s);
@@ -585,6 +601,7 @@ static const struct store_ops mem_ops = {
 	.copy = mem_copy,
 	.move = mem_move,
 	.find_message_id = mem_find_message_id,
+	.list_boxes = mem_list_boxes,
 	.find_special = mem_find_special,
 	.wait = mem_wait,
 	.free = mem_free,

@@ -248,6 +248,31 @@ ledger_folder_set(struct ledger *l, const char *folder, uint32_t uidvalidity,
 }
 
 int
+ledger_message_id_from_junk(struct ledger *l, const char *message_id,
+    const char *junk)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT 1 FROM messages WHERE "
+	    "message_id = ? AND (seen_in = ? OR (junk_by_us IS NOT NULL AND "
+	    "rescued = 0)) LIMIT 1");
+	int rc = -1;
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, message_id);
+	bind_text(stmt, 2, junk);
+	switch (sqlite3_step(stmt)) {
+	case SQLITE_ROW:
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
 ledger_message_find(struct ledger *l, const char *hash,
     struct ledger_message *m_r)
 {

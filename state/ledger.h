@@ -112,6 +112,11 @@ int ledger_message_find(struct ledger *l, const char *hash,
 /* Adds a message row (or returns the existing one's id). */
 int ledger_message_add(struct ledger *l, const char *hash,
     const char *message_id, int64_t *id_r);
+/* 1 if a message with this Message-ID was last seen in junk, or was
+ * filed there by mailsift and not rescued since: seen anywhere else, it
+ * may be the owner's rescue.  0 if none, -1 on error. */
+int ledger_message_id_from_junk(struct ledger *l, const char *message_id,
+    const char *junk);
 int ledger_message_set_trained(struct ledger *l, int64_t id,
     const char *trained);
 int ledger_message_set_rescued(struct ledger *l, int64_t id, int rescued);

@@ -816,6 +816,38 @@ START_TEST(test_find_special)
 }
 END_TEST
 
+START_TEST(test_list_boxes)
+{
+	struct store_imap_params p = params();
+	struct store *s;
+	char **names = NULL;
+	size_t n = 0;
+	int inbox = 0, archive = 0, umlaut = 0;
+	mailimap *raw;
+
+	p.username = env("IMAP_USER2");
+	p.password = env("IMAP_PASS2");
+	s = open_store(&p);
+	raw = raw_login_as(p.username, p.password);
+	ck_assert_int_eq(mailimap_create(raw, "Archive"), MAILIMAP_NO_ERROR);
+	ck_assert_int_eq(mailimap_create(raw, "Entw&APw-rfe"),
+	    MAILIMAP_NO_ERROR);
+	mailimap_logout(raw);
+	mailimap_free(raw);
+	ck_assert_int_eq(s->ops->list_boxes(s, &names, &n), STORE_OK);
+	for (size_t i = 0; i < n; i++) {
+		inbox += strcmp(names[i], "INBOX") == 0;
+		archive += strcmp(names[i], "Archive") == 0;
+		umlaut += strcmp(names[i], "Entw\xc3\xbcrfe") == 0;
+	}
+	ck_assert_int_eq(inbox, 1);
+	ck_assert_int_eq(archive, 1);
+	ck_assert_int_eq(umlaut, 1);	/* decoded from modified UTF-7 */
+	store_names_free(names, n);
+	store_free(&s);
+}
+END_TEST
+
 /* ------------------------------------------------------- wait */
 
 struct appender {
@@ -1265,6 +1297,7 @@ store_imap_suite(void)
 	tcase_add_test(tc, test_move_without_uidplus);
 	tcase_add_test(tc, test_find_message_id);
 	tcase_add_test(tc, test_find_special);
+	tcase_add_test(tc, test_list_boxes);
 	tcase_add_loop_test(tc, test_wait_wakes_on_append, 0, 2);
 	tcase_add_test(tc, test_wait_timeout);
 	tcase_add_test(tc, test_wait_wake_fd);

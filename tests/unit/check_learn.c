@@ -269,6 +269,8 @@ sighting(const char *box)
 	free(uids);
 }
 
+static const char *const watched[] = { "INBOX" };
+
 /* One daemon cycle: sort INBOX (with the hook), then the learner's
  * scans, as daemon.c does. */
 static void
@@ -277,6 +279,8 @@ cycle(void)
 	ck_assert_int_eq(sort_folder(&fx.sorter, "INBOX", &fx.stats),
 	    STORE_OK);
 	ck_assert_int_eq(learn_scan_junk(&fx.learner), STORE_OK);
+	ck_assert_int_eq(learn_scan_elsewhere(&fx.learner, watched, 1),
+	    STORE_OK);
 	ck_assert_int_eq(learn_scan_keywords(&fx.learner, "INBOX"), STORE_OK);
 	ck_assert_int_eq(learn_scan_keywords(&fx.learner, "Junk"), STORE_OK);
 }
@@ -405,6 +409,58 @@ START_TEST(rescue_from_junk_trains_ham_once_and_stays)
 	ck_assert_uint_eq(ncorrections(), 1);
 	snap(&again);
 	assert_same_model(&after, &again, "after restart and re-scan");
+	free_probes();
+}
+END_TEST
+
+START_TEST(rescue_into_an_unwatched_folder_trains_ham)
+{
+	struct ledger_message m = { 0 };
+	const struct store_msg *x;
+	char hash[MESSAGE_HASH_LEN + 1];
+	uint32_t uid;
+
+	make_probes();
+	deliver("Archive", probe[1]);	/* there before the first look */
+	cycle();
+	deliver("INBOX", probe[0]);
+	cycle();
+	ck_assert_uint_eq(uid_of("Junk", "X") != 0, 1);	/* the rule */
+	ck_assert_uint_eq(ncorrections(), 0);
+
+	/* Into a folder that existed, then into one the drag creates. */
+	store_mem_client_move(fx.store, "Junk", uid_of("Junk", "X"),
+	    "Archive");
+	cycle();
+	x = msg_of("Archive", "X");
+	ck_assert_ptr_nonnull(x);
+	ck_assert(has(x, "$NotJunk") && !has(x, "$Junk"));
+	ledger_state(probe[0], &m);
+	ck_assert_str_eq(m.trained, "ham");
+	ck_assert_int_eq(m.rescued, 1);
+	ledger_message_release(&m);
+	ck_assert_uint_eq(ncorrections(), 1);
+	cycle();
+	ck_assert_uint_eq(ncorrections(), 1);	/* once */
+
+	/* Back into Junk by the owner, then out into a new folder. */
+	uid = store_mem_client_move(fx.store, "Archive",
+	    uid_of("Archive", "X"), "Junk");
+	ck_assert_uint_ne(uid, 0);
+	cycle();
+	ledger_state(probe[0], &m);
+	ck_assert_str_eq(m.trained, "spam");
+	ledger_message_release(&m);
+	store_mem_client_move(fx.store, "Junk", uid_of("Junk", "X"),
+	    "Keep/2026");
+	cycle();
+	ledger_state(probe[0], &m);
+	ck_assert_str_eq(m.trained, "ham");
+	ledger_message_release(&m);
+	ck_assert_uint_eq(ncorrections(), 3);
+	/* What was in Archive before the first look was not even read. */
+	message_hash(probe[1], strlen(probe[1]), hash);
+	ck_assert_int_eq(ledger_message_find(fx.ledger, hash, &m), 0);
 	free_probes();
 }
 END_TEST
@@ -972,6 +1028,7 @@ learn_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, rescue_from_junk_trains_ham_once_and_stays);
+	tcase_add_test(tc, rescue_into_an_unwatched_folder_trains_ham);
 	tcase_add_test(tc, owner_drag_into_junk_trains_spam);
 	tcase_add_test(tc, trash_is_no_opinion);
 	tcase_add_test(tc, mailsifts_own_junk_keyword_is_not_an_opinion);

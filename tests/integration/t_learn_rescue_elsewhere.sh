@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# t_learn_rescue_elsewhere.sh - out of Junk into a folder mailsift does not
+# watch is a rescue too, against real Dovecot: the daemon files spam into
+# Junk; another client moves it to Archive (there from the start), then,
+# after the owner drags it back into Junk, to a folder made after the
+# daemon started.  Each time the ledger records the correction within the
+# poll interval and the message carries $NotJunk; mail that was in Archive
+# before is never read.
+. "$(dirname "$0")/lib.sh"
+
+new_user
+u=$IMAP_USER
+state=$T_DIR/state-$u
+cat > "$T_DIR/rules.sieve" <<'SIEVE'
+require "fileinto";
+if header :contains "Subject" "WINNER" { fileinto "Junk"; }
+SIEVE
+write_config "$T_DIR/c.json" "sieve=$T_DIR/rules.sieve" poll_interval=1
+imap_create "$u" Junk
+imap_create "$u" Archive
+
+q() { ledger_sql "$state" "$1"; }
+corrections_are() { [ "$(q "SELECT count(*) FROM corrections")" = "$1" ]; }
+trained_is() {
+	[ "$(q "SELECT trained FROM messages WHERE message_id = '$1'")" = "$2" ]
+}
+flags_say() {
+	local f=" $(imap_flags "$1" "$2" "$3") "
+	[[ $f == *' $NotJunk '* && $f != *' $Junk '* ]]
+}
+
+mkdir -p "$state" "$T_DIR/msgs"
+train_background "$state/tokens.db" 4
+old=$(make_msg "$T_DIR/msgs/old.eml" "From: colleague@work.example" \
+	"Subject: minutes" "body=The minutes of the meeting.")
+imap_append "$u" Archive "$T_DIR/msgs/old.eml" >/dev/null
+
+bg_start "$T_DIR/d1.log" "$MAILSIFT" run -c "$T_DIR/c.json" -v
+pid=$BG_PID
+mid=$(make_msg "$T_DIR/msgs/spam.eml" "From: prizes@lotto.example" \
+	"Subject: WINNER of our lottery" \
+	"body=Dear friend, you are our WINNER, claim the prize.")
+imap_append "$u" INBOX "$T_DIR/msgs/spam.eml" >/dev/null
+in_box() { [ -n "$(imap_search "$1" "$2" header message-id "$3")" ]; }
+wait_until 10 in_box "$u" Junk "$mid"
+
+imap_move "$u" Junk "$(imap_search "$u" Junk header message-id "$mid")" \
+	Archive
+wait_until 10 corrections_are 1
+assert_eq "ham|1" "$(q "SELECT trained, rescued FROM messages
+	WHERE message_id = '$mid'")" "ledger row after the move to Archive"
+wait_until 5 flags_say "$u" Archive \
+	"$(imap_search "$u" Archive header message-id "$mid")"
+
+imap_move "$u" Archive "$(imap_search "$u" Archive header message-id \
+	"$mid")" Junk
+wait_until 10 trained_is "$mid" spam
+imap_create "$u" Keep
+imap_move "$u" Junk "$(imap_search "$u" Junk header message-id "$mid")" \
+	Keep
+wait_until 10 trained_is "$mid" ham
+assert_eq 3 "$(q "SELECT count(*) FROM corrections")" "corrections"
+assert_eq 0 "$(q "SELECT count(*) FROM messages
+	WHERE message_id = '$old'")" "ledger rows of the old Archive mail"
+sleep 3
+assert_eq 3 "$(q "SELECT count(*) FROM corrections")" "corrections later"
+bg_stop "$pid" || fail "daemon exit status $?: $(tail -5 "$T_DIR/d1.log")"
+echo ok
