@@ -938,24 +938,37 @@ unselectable(const struct mailimap_mailbox_list *mb)
 	return 0;
 }
 
+/* LIST "" "*".  Dovecot (and RFC 6154 servers generally) put
+ * special-use attributes on a plain LIST; libetpan cannot send RETURN. */
+static enum store_status
+list_all(struct store_imap *si, clist **list_r)
+{
+	enum store_status st;
+	int r;
+
+	*list_r = NULL;
+	if ((st = not_ready(si, 0)) != STORE_OK)
+		return st;
+	r = mailimap_list(si->imap, "", "*", list_r);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_BOX_BAD, "list mailboxes");
+	return STORE_OK;
+}
+
 static enum store_status
 imap_list_boxes(struct store *s, char ***names_r, size_t *n_r)
 {
 	struct store_imap *si = (struct store_imap *)s;
 	enum store_status st;
-	clist *list = NULL;
+	clist *list;
 	clistiter *it;
 	char **v = NULL;
 	size_t n = 0;
-	int r;
 
 	*names_r = NULL;
 	*n_r = 0;
-	if ((st = not_ready(si, 0)) != STORE_OK)
+	if ((st = list_all(si, &list)) != STORE_OK)
 		return st;
-	r = mailimap_list(si->imap, "", "*", &list);
-	if (r != MAILIMAP_NO_ERROR)
-		return op_fail(si, r, STORE_BOX_BAD, "list mailboxes");
 	for (it = clist_begin(list); it != NULL; it = clist_next(it)) {
 		struct mailimap_mailbox_list *mb = clist_content(it);
 		char *name = NULL, *err = NULL;
@@ -983,18 +996,12 @@ imap_find_special(struct store *s, enum store_special use, char **name_r)
 	struct store_imap *si = (struct store_imap *)s;
 	const char *attr = use == STORE_SPECIAL_JUNK ? "Junk" : "Trash";
 	enum store_status st;
-	clist *list = NULL;
+	clist *list;
 	clistiter *it;
-	int r;
 
 	*name_r = NULL;
-	if ((st = not_ready(si, 0)) != STORE_OK)
+	if ((st = list_all(si, &list)) != STORE_OK)
 		return st;
-	/* Dovecot (and RFC 6154 servers generally) put special-use
-	 * attributes on a plain LIST; libetpan cannot send RETURN. */
-	r = mailimap_list(si->imap, "", "*", &list);
-	if (r != MAILIMAP_NO_ERROR)
-		return op_fail(si, r, STORE_BOX_BAD, "list mailboxes");
 	for (it = clist_begin(list); it != NULL && *name_r == NULL;
 	    it = clist_next(it)) {
 		struct mailimap_mailbox_list *mb = clist_content(it);

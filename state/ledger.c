@@ -260,14 +260,8 @@ ledger_message_id_from_junk(struct ledger *l, const char *message_id,
 		return -1;
 	bind_text(stmt, 1, message_id);
 	bind_text(stmt, 2, junk);
-	switch (sqlite3_step(stmt)) {
-	case SQLITE_ROW:
-		rc = 1;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
-	}
+	rc = sqlite3_step(stmt);
+	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(stmt);
 	return rc;
 }

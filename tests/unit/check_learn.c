@@ -364,11 +364,25 @@ has(const struct store_msg *m, const char *flag)
 	return store_has_flag(m->flags, m->nflags, flag);
 }
 
+/* Probe X, filed into Junk, was rescued into box: trained ham once,
+ * tagged $NotJunk. */
+static void
+assert_rescued(const char *box)
+{
+	struct ledger_message m = { 0 };
+	const struct store_msg *x = msg_of(box, "X");
+
+	ck_assert_ptr_nonnull(x);
+	ck_assert(has(x, "$NotJunk") && !has(x, "$Junk"));
+	ledger_state(probe[0], &m);
+	ck_assert_str_eq(m.trained, "ham");
+	ck_assert_int_eq(m.rescued, 1);
+	ledger_message_release(&m);
+}
+
 START_TEST(rescue_from_junk_trains_ham_once_and_stays)
 {
 	struct snapshot before, after, again;
-	struct ledger_message m = { 0 };
-	const struct store_msg *x;
 
 	make_probes();
 	cycle();			/* first look: empty Junk */
@@ -381,13 +395,7 @@ START_TEST(rescue_from_junk_trains_ham_once_and_stays)
 	store_mem_client_move(fx.store, "Junk", uid_of("Junk", "X"),
 	    "INBOX");
 	cycle();
-	x = msg_of("INBOX", "X");
-	ck_assert_ptr_nonnull(x);
-	ck_assert(has(x, "$NotJunk") && !has(x, "$Junk"));
-	ledger_state(probe[0], &m);
-	ck_assert_str_eq(m.trained, "ham");
-	ck_assert_int_eq(m.rescued, 1);
-	ledger_message_release(&m);
+	assert_rescued("INBOX");
 	ck_assert_uint_eq(ncorrections(), 1);
 	snap(&after);
 	ck_assert_uint_eq(after.nham, before.nham + 1);
@@ -416,7 +424,6 @@ END_TEST
 START_TEST(rescue_into_an_unwatched_folder_trains_ham)
 {
 	struct ledger_message m = { 0 };
-	const struct store_msg *x;
 	char hash[MESSAGE_HASH_LEN + 1];
 	uint32_t uid;
 
@@ -432,13 +439,7 @@ START_TEST(rescue_into_an_unwatched_folder_trains_ham)
 	store_mem_client_move(fx.store, "Junk", uid_of("Junk", "X"),
 	    "Archive");
 	cycle();
-	x = msg_of("Archive", "X");
-	ck_assert_ptr_nonnull(x);
-	ck_assert(has(x, "$NotJunk") && !has(x, "$Junk"));
-	ledger_state(probe[0], &m);
-	ck_assert_str_eq(m.trained, "ham");
-	ck_assert_int_eq(m.rescued, 1);
-	ledger_message_release(&m);
+	assert_rescued("Archive");
 	ck_assert_uint_eq(ncorrections(), 1);
 	cycle();
 	ck_assert_uint_eq(ncorrections(), 1);	/* once */
