@@ -415,6 +415,25 @@ train_background() {
 
 ledger_sql() { sqlite3 -cmd ".timeout 5000" "$1/ledger.db" "$2"; }
 
+# The learning tests' owner: a new user $u whose Sieve script files
+# "WINNER" subjects into Junk (created), config $T_DIR/c.json looking for
+# corrections every second, state in $state, message files in
+# $T_DIR/msgs (apart from the script: its directory is watched); q SQL
+# asks the ledger.
+learner_setup() {
+	new_user
+	u=$IMAP_USER
+	state=$T_DIR/state-$u
+	mkdir -p "$state" "$T_DIR/msgs"
+	cat > "$T_DIR/rules.sieve" <<'SIEVE'
+require "fileinto";
+if header :contains "Subject" "WINNER" { fileinto "Junk"; }
+SIEVE
+	write_config "$T_DIR/c.json" "sieve=$T_DIR/rules.sieve" poll_interval=1
+	imap_create "$u" Junk
+}
+q() { ledger_sql "$state" "$1"; }
+
 # ------------------------------------------------------------------ processes
 LIB_BG_PIDS=()
 bg_start() {

@@ -8,20 +8,8 @@
 # retraining (Junk is looked at every poll_interval: 1 s here).
 . "$(dirname "$0")/lib.sh"
 
-new_user
-u=$IMAP_USER
-state=$T_DIR/state-$u
-# Messages live apart from the script: its directory is watched.
-mkdir -p "$state" "$T_DIR/msgs"
-cat > "$T_DIR/rules.sieve" <<'SIEVE'
-require "fileinto";
-if header :contains "Subject" "WINNER" { fileinto "Junk"; }
-SIEVE
-write_config "$T_DIR/c.json" "sieve=$T_DIR/rules.sieve" poll_interval=1
-imap_create "$u" Junk
+learner_setup
 imap_create "$u" Trash
-
-q() { ledger_sql "$state" "$1"; }
 count_sql() { [ "$(q "$1")" = "$2" ]; }
 score_of() { "$MAILSIFT" score --db "$state/tokens.db" "$1" | head -n 1; }
 in_box() { [ -n "$(imap_search "$1" "$2" header message-id "$3")" ]; }

@@ -8,24 +8,13 @@
 # Prints the time from each move to the retraining and their median.
 . "$(dirname "$0")/lib.sh"
 
-new_user
-u=$IMAP_USER
-state=$T_DIR/state-$u
-cat > "$T_DIR/rules.sieve" <<'SIEVE'
-require "fileinto";
-if header :contains "Subject" "WINNER" { fileinto "Junk"; }
-SIEVE
-write_config "$T_DIR/c.json" "sieve=$T_DIR/rules.sieve" poll_interval=1
-imap_create "$u" Junk
+learner_setup
 imap_create "$u" Trash
 
-q() { ledger_sql "$state" "$1"; }
 corrections_are() { [ "$(q "SELECT count(*) FROM corrections")" = "$1" ]; }
 score_of() { "$MAILSIFT" score --db "$state/tokens.db" "$1" | head -n 1; }
 
 # A small background model, so that scores mean something.
-# Messages live apart from the script: its directory is watched.
-mkdir -p "$state" "$T_DIR/msgs"
 train_background "$state/tokens.db" 4
 
 bg_start "$T_DIR/d1.log" "$MAILSIFT" run -c "$T_DIR/c.json" -v

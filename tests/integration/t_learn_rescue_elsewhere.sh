@@ -8,18 +8,9 @@
 # before is never read.
 . "$(dirname "$0")/lib.sh"
 
-new_user
-u=$IMAP_USER
-state=$T_DIR/state-$u
-cat > "$T_DIR/rules.sieve" <<'SIEVE'
-require "fileinto";
-if header :contains "Subject" "WINNER" { fileinto "Junk"; }
-SIEVE
-write_config "$T_DIR/c.json" "sieve=$T_DIR/rules.sieve" poll_interval=1
-imap_create "$u" Junk
+learner_setup
 imap_create "$u" Archive
 
-q() { ledger_sql "$state" "$1"; }
 corrections_are() { [ "$(q "SELECT count(*) FROM corrections")" = "$1" ]; }
 trained_is() {
 	[ "$(q "SELECT trained FROM messages WHERE message_id = '$1'")" = "$2" ]
@@ -29,7 +20,6 @@ flags_say() {
 	[[ $f == *' $NotJunk '* && $f != *' $Junk '* ]]
 }
 
-mkdir -p "$state" "$T_DIR/msgs"
 train_background "$state/tokens.db" 4
 old=$(make_msg "$T_DIR/msgs/old.eml" "From: colleague@work.example" \
 	"Subject: minutes" "body=The minutes of the meeting.")

@@ -5,18 +5,7 @@
 # no correction repeated.
 . "$(dirname "$0")/lib.sh"
 
-new_user
-u=$IMAP_USER
-state=$T_DIR/state-$u
-mkdir -p "$state" "$T_DIR/msgs"
-cat > "$T_DIR/rules.sieve" <<'SIEVE'
-require "fileinto";
-if header :contains "Subject" "WINNER" { fileinto "Junk"; }
-SIEVE
-write_config "$T_DIR/c.json" "sieve=$T_DIR/rules.sieve" poll_interval=1
-imap_create "$u" Junk
-
-q() { ledger_sql "$state" "$1"; }
+learner_setup
 count_sql() { [ "$(q "$1")" = "$2" ]; }
 in_box() { [ -n "$(imap_search "$1" "$2" header message-id "$3")" ]; }
 model() {
