@@ -11,6 +11,7 @@
 #include "agent/commands.h"
 #include "agent/config.h"
 #include "agent/daemon.h"
+#include "agent/evidence.h"
 #include "agent/log.h"
 #include "agent/report.h"
 #include "agent/xmem.h"
@@ -151,6 +152,8 @@ decision_json(const struct ledger_decision *d)
 	    json_object_new_int64(d->dest_uid) : NULL);
 	json_object_object_add(o, "error", d->error ?
 	    json_object_new_string(d->error) : NULL);
+	json_object_object_add(o, "evidence", d->evidence ?
+	    json_tokener_parse(d->evidence) : NULL);
 	return o;
 }
 
@@ -198,6 +201,7 @@ print_status_text(struct json_object *status, struct ledger_decision *v,
 		if (v[i].score >= 0)
 			printf("    score %.4f (%s)\n", v[i].score,
 			    v[i].verdict ? v[i].verdict : "?");
+		evidence_print(v[i].evidence, "    ", 3);
 		printf("    %s: %s\n", decision_state_name(v[i].state),
 		    v[i].actions);
 		if (v[i].rule)

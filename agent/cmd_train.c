@@ -21,6 +21,7 @@
 #include "agent/bootstrap.h"
 #include "agent/commands.h"
 #include "agent/config.h"
+#include "agent/evidence.h"
 #include "agent/filter.h"
 #include "agent/tokenize.h"
 #include "agent/xmem.h"
@@ -605,27 +606,11 @@ print_json(const struct filter_result *r, size_t read, size_t total,
 	json_object_object_add(o, "truncated",
 	    json_object_new_boolean(read < total));
 	if (explain) {
-		json_object *ev = json_object_new_array();
 		json_object_object_add(o, "trained_spam",
 		    json_object_new_int64(r->nspam));
 		json_object_object_add(o, "trained_ham",
 		    json_object_new_int64(r->nham));
-		for (size_t i = 0; i < r->nevidence; i++) {
-			const struct filter_evidence *e = &r->evidence[i];
-			json_object *j = json_object_new_object();
-			json_object_object_add(j, "feature",
-			    json_object_new_string(e->feature));
-			json_object_object_add(j, "description",
-			    json_object_new_string(e->description));
-			json_object_object_add(j, "spam",
-			    json_object_new_int64(e->spam));
-			json_object_object_add(j, "ham",
-			    json_object_new_int64(e->ham));
-			json_object_object_add(j, "probability",
-			    json_object_new_double(e->probability));
-			json_object_array_add(ev, j);
-		}
-		json_object_object_add(o, "evidence", ev);
+		json_object_object_add(o, "evidence", evidence_json(r));
 		json_object_object_add(o, "explanation",
 		    json_object_new_string(r->explain ? r->explain : ""));
 	}

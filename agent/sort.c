@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agent/evidence.h"
 #include "agent/log.h"
 #include "agent/message.h"
 #include "agent/sort.h"
@@ -422,22 +423,26 @@ plan_files_into(const struct plan *p, const char *box)
 	return 0;
 }
 
-/* Decides what to do with msg: scores it and asks Sieve (or the default). */
+/* Decides what to do with msg: scores it and asks Sieve (or the default).
+ * *evidence_r gets the classifier's evidence (evidence.h), NULL when the
+ * message could not be scored. */
 static void
 plan_decide(struct sorter *s, const char *folder, const struct store_msg *msg,
     const struct ledger_message *known, double *score_r, enum verdict *v_r,
-    struct plan *p, struct sieve_result *sr)
+    char **evidence_r, struct plan *p, struct sieve_result *sr)
 {
 	struct filter_result fr = { 0 };
 	char *err = NULL;
 
 	*score_r = -1;
 	*v_r = VERDICT_UNSURE;
+	*evidence_r = NULL;
 	if (s->filter != NULL) {
-		if (filter_score(s->filter, msg->data, msg->len, 0, &fr,
+		if (filter_score(s->filter, msg->data, msg->len, 1, &fr,
 		    &err) == 0) {
 			*score_r = fr.score;
 			*v_r = sort_verdict(s, fr.score);
+			*evidence_r = evidence_text(&fr);
 		} else {
 			log_warnx("%s uid %u: cannot score: %s", folder,
 			    msg->uid, err);
@@ -476,7 +481,7 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	struct sieve_result sr = { 0 };
 	struct plan plan = { 0 };
 	struct message parsed;
-	char hash[MESSAGE_HASH_LEN + 1], *msgid = NULL;
+	char hash[MESSAGE_HASH_LEN + 1], *msgid = NULL, *evidence = NULL;
 	const char *dest = NULL;
 	uint32_t dest_uid = 0;
 	int truncated = 0, have_known, have_pending;
@@ -531,7 +536,7 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	}
 
 	plan_decide(s, folder, &msg, have_known ? &known : NULL, &score,
-	    &verdict, &plan, &sr);
+	    &verdict, &evidence, &plan, &sr);
 	if (have_pending && strcmp(plan.text, pending.actions) != 0) {
 		/* The script or the model changed while the decision was
 		 * half done: carrying out another plan on top of the copies
@@ -558,6 +563,7 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 		d.verdict = score < 0 ? NULL : (char *)verdict_name(verdict);
 		d.rule = plan.rule;
 		d.actions = plan.text;
+		d.evidence = evidence;
 		/* One transaction: a message row never exists without the
 		 * decision that explains it. */
 		if (ledger_begin(s->ledger) < 0)
@@ -614,6 +620,7 @@ out:
 	ledger_message_release(&known);
 	store_msg_release(&msg);
 	free(msgid);
+	free(evidence);
 	return st;
 }
 

@@ -75,6 +75,9 @@ static const char *const ledger_migrations[] = {
 	"ALTER TABLE decisions ADD COLUMN copies_done INTEGER NOT NULL "
 	"  DEFAULT 0;"
 	"ALTER TABLE decisions ADD COLUMN temp_flags TEXT;",
+	/* 3 -> 4: the classifier's evidence a decision was taken on (JSON,
+	 * agent/evidence.h), to explain it after the model has changed. */
+	"ALTER TABLE decisions ADD COLUMN evidence TEXT;",
 };
 
 static const struct db_schema ledger_schema = {
@@ -384,8 +387,9 @@ ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
     int64_t *id_r)
 {
 	sqlite3_stmt *stmt = prepare(l, "INSERT INTO decisions (message, time,"
-	    " folder, uidvalidity, uid, score, verdict, rule, actions, state) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
+	    " folder, uidvalidity, uid, score, verdict, rule, actions, "
+	    "evidence, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "'pending')");
 	int rc;
 
 	if (stmt == NULL)
@@ -402,6 +406,7 @@ ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
 	bind_text(stmt, 7, d->verdict);
 	bind_text(stmt, 8, d->rule);
 	bind_text(stmt, 9, d->actions ? d->actions : "");
+	bind_text(stmt, 10, d->evidence);
 	rc = step_done(stmt);
 	if (rc == 0)
 		*id_r = sqlite3_last_insert_rowid(l->db);
@@ -446,7 +451,7 @@ ledger_decision_progress(struct ledger *l, int64_t id, int copies_done,
 #define DECISION_COLUMNS "d.id, d.message, d.time, d.folder, d.uidvalidity, " \
 	"d.uid, d.score, d.verdict, d.rule, d.actions, d.state, " \
 	"d.dest_folder, d.dest_uid, d.error, m.message_id, m.hash, " \
-	"d.copies_done, d.temp_flags"
+	"d.copies_done, d.temp_flags, d.evidence"
 
 static void
 decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
@@ -471,6 +476,7 @@ decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
 	d->hash = column_strdup(stmt, 15);
 	d->copies_done = sqlite3_column_int(stmt, 16);
 	d->temp_flags = column_strdup(stmt, 17);
+	d->evidence = column_strdup(stmt, 18);
 }
 
 /* Reads the one row stmt may return (finalized here): 1 found, 0 none,
@@ -589,6 +595,7 @@ ledger_decision_release(struct ledger_decision *d)
 	free(d->message_id);
 	free(d->hash);
 	free(d->temp_flags);
+	free(d->evidence);
 	memset(d, 0, sizeof(*d));
 }
 

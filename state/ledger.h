@@ -82,6 +82,9 @@ struct ledger_decision {
 	char *temp_flags;	/* owned, may be NULL: flags put on the
 				 * original for the copy in flight,
 				 * space-separated */
+	char *evidence;		/* owned, may be NULL (not scored): the
+				 * classifier's evidence, JSON
+				 * (agent/evidence.h) */
 };
 
 struct ledger;

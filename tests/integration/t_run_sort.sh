@@ -2,7 +2,8 @@
 # t_run_sort.sh - mailsift run --once against real Dovecot: a message that
 # matches the owner's Sieve rule is moved to its folder with its bytes
 # intact and its flags set; a plain message stays in INBOX unread; a
-# second run changes nothing; non-ASCII folder names work.
+# second run changes nothing; non-ASCII folder names work; `mailsift
+# status` explains each decision with the classifier's evidence.
 . "$(dirname "$0")/lib.sh"
 
 new_user
@@ -20,12 +21,15 @@ write_config "$T_DIR/c.json" "sieve=$T_DIR/rules.sieve"
 make_msg "$T_DIR/list.eml" "From: dev@lists.example.org" "To: $u@example.org" \
 	"Subject: [dev] release 1.2" "body=line one" >/dev/null
 make_msg "$T_DIR/plain.eml" "From: friend@example.net" "To: $u@example.org" \
-	"Subject: lunch?" >/dev/null
+	"Subject: lunch?" "body=About the meeting: the release moves again." \
+	>/dev/null
 make_msg "$T_DIR/invoice.eml" "From: billing@example.com" "To: $u@example.org" \
 	"Subject: Ihre Rechnung" >/dev/null
 imap_append "$u" INBOX "$T_DIR/list.eml" >/dev/null
 imap_append "$u" INBOX "$T_DIR/plain.eml" >/dev/null
 imap_append "$u" INBOX "$T_DIR/invoice.eml" >/dev/null
+mkdir -p "$T_DIR/state-$u"
+train_background "$T_DIR/state-$u/tokens.db" 4
 
 "$MAILSIFT" run -c "$T_DIR/c.json" --once -v || fail "mailsift run --once failed"
 
@@ -53,4 +57,8 @@ assert_eq 1 "$(imap_count "$u" Lists/dev)" "Lists/dev after second run"
 grep -Eq '"dest_folder": ?"Lists/dev"' "$T_DIR/status.json" \
 	|| fail "status lacks the move: $(cat "$T_DIR/status.json")"
 grep -Eq '"state": ?"done"' "$T_DIR/status.json" || fail "no done decision"
+"$MAILSIFT" status -c "$T_DIR/c.json" > "$T_DIR/status.txt" \
+	|| fail "mailsift status failed"
+grep -q 'evidence for ham: .*body phrase "the release" (0 spam, 4 ham)' \
+	"$T_DIR/status.txt" || fail "status lacks the evidence: $(cat "$T_DIR/status.txt")"
 echo ok

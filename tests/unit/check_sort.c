@@ -165,6 +165,8 @@ START_TEST(builtin_policy_files_spam_into_junk)
 	    "buy cheap pills now viagra casino winner");
 	char *ham = make_message("h0", "meeting notes",
 	    "the quarterly meeting notes are attached for review");
+	struct ledger_decision *v = NULL;
+	size_t n = 0;
 
 	ck_assert_msg(filter_open(path, &fx.filter, &err) == 0, "%s", err);
 	for (int i = 0; i < 20; i++) {
@@ -182,6 +184,19 @@ START_TEST(builtin_policy_files_spam_into_junk)
 	ck_assert_int_eq(count_id("INBOX", "h0"), 1);
 	ck_assert(store_has_flag(find_id("Junk", "s0")->flags,
 	    find_id("Junk", "s0")->nflags, "$Junk"));
+	/* Each decision keeps the evidence it was taken on. */
+	ck_assert_int_eq(ledger_decisions_recent(fx.ledger, 2, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		/* words seen only in the 20 trained copies of its kind */
+		const char *want = strcmp(v[i].message_id, "<s0@test>") == 0 ?
+		    "\"spam\":20,\"ham\":0," : "\"spam\":0,\"ham\":20,";
+
+		ck_assert_ptr_nonnull(v[i].evidence);
+		ck_assert_msg(strstr(v[i].evidence, want) != NULL,
+		    "%s lacks %s", v[i].evidence, want);
+	}
+	ledger_decisions_free(v, n);
 	free(spam);
 	free(ham);
 	free(path);
