@@ -7,14 +7,21 @@
 #include "agent/evidence.h"
 #include "agent/xmem.h"
 
-json_object *
-evidence_json(const struct filter_result *r)
+/* At most per_side items a side (0: all). */
+static json_object *
+evidence_array(const struct filter_result *r, size_t per_side)
 {
 	json_object *ev = json_object_new_array();
+	size_t nside[2] = { 0, 0 };
 
 	for (size_t i = 0; i < r->nevidence; i++) {
 		const struct filter_evidence *e = &r->evidence[i];
-		json_object *j = json_object_new_object();
+		int side = e->probability > 0.5;
+		json_object *j;
+
+		if (per_side > 0 && nside[side]++ >= per_side)
+			continue;
+		j = json_object_new_object();
 
 		json_object_object_add(j, "feature",
 		    json_object_new_string(e->feature));
@@ -29,10 +36,16 @@ evidence_json(const struct filter_result *r)
 	return ev;
 }
 
-char *
-evidence_text(const struct filter_result *r)
+json_object *
+evidence_json(const struct filter_result *r)
 {
-	json_object *ev = evidence_json(r);
+	return evidence_array(r, 0);
+}
+
+char *
+evidence_text(const struct filter_result *r, size_t per_side)
+{
+	json_object *ev = evidence_array(r, per_side);
 	char *text = xstrdup(json_object_to_json_string_ext(ev,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 

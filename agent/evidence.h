@@ -17,8 +17,9 @@
 /* The evidence of r (scored with explain) as a new JSON array. */
 json_object *evidence_json(const struct filter_result *r);
 
-/* The same as text, for storing; malloc'd. */
-char *evidence_text(const struct filter_result *r);
+/* The same as text, for storing, with at most per_side items a side;
+ * malloc'd. */
+char *evidence_text(const struct filter_result *r, size_t per_side);
 
 /* Prints stored evidence (evidence_text's) as lines "INDENTevidence for
  * spam: DESC (S spam, H ham); ..." with at most per_side items a side.

@@ -423,6 +423,10 @@ plan_files_into(const struct plan *p, const char *box)
 	return 0;
 }
 
+/* Evidence items kept per side with each decision: what status shows;
+ * about 400 bytes of ledger per message. */
+#define EVIDENCE_KEPT	3
+
 /* Decides what to do with msg: scores it and asks Sieve (or the default).
  * *evidence_r gets the classifier's evidence (evidence.h), NULL when the
  * message could not be scored. */
@@ -442,7 +446,7 @@ plan_decide(struct sorter *s, const char *folder, const struct store_msg *msg,
 		    &err) == 0) {
 			*score_r = fr.score;
 			*v_r = sort_verdict(s, fr.score);
-			*evidence_r = evidence_text(&fr);
+			*evidence_r = evidence_text(&fr, EVIDENCE_KEPT);
 		} else {
 			log_warnx("%s uid %u: cannot score: %s", folder,
 			    msg->uid, err);
