@@ -684,6 +684,7 @@ enum store_status
 learn_scan_keywords(struct learner *l, const char *folder)
 {
 	uint32_t uidvalidity, uidnext, mark_validity, last_uid;
+	struct ledger_keyword_scan now = { 0 }, before = { 0 };
 	struct store_flags *fl = NULL;
 	struct ledger_keyword *rec = NULL;
 	size_t nfl = 0, nrec = 0;
@@ -708,6 +709,24 @@ learn_scan_keywords(struct learner *l, const char *folder)
 	if (st != STORE_OK || !known || mark_validity != uidvalidity ||
 	    last_uid == 0)
 		goto out;
+	/* No flag changed and no message joined the range since the last
+	 * look (RFC 7162 mod-sequences): nothing to read. */
+	now = (struct ledger_keyword_scan){ uidvalidity, last_uid, 0 };
+	if ((st = l->store->ops->highest_modseq(l->store, &now.modseq)) !=
+	    STORE_OK)
+		goto out;
+	if (now.modseq != 0) {
+		int had = ledger_keyword_scan_get(l->ledger, folder, &before);
+
+		if (had < 0) {
+			st = ledger_failed(l);
+			goto out;
+		}
+		if (had && before.uidvalidity == now.uidvalidity &&
+		    before.last_uid == now.last_uid &&
+		    before.modseq == now.modseq)
+			goto out;
+	}
 	if (ledger_keyword_forget(l->ledger, folder, uidvalidity, 0) < 0 ||
 	    ledger_keywords_in(l->ledger, folder, uidvalidity, &rec,
 	    &nrec) < 0) {
@@ -741,6 +760,9 @@ learn_scan_keywords(struct learner *l, const char *folder)
 		    rec[k].uid) < 0)
 			st = ledger_failed(l);
 	}
+	if (st == STORE_OK && now.modseq != 0 &&
+	    ledger_keyword_scan_set(l->ledger, folder, &now) < 0)
+		st = ledger_failed(l);
 out:
 	store_flags_free(fl, nfl);
 	free(rec);

@@ -65,6 +65,13 @@ struct store_ops {
 	enum store_status (*select)(struct store *s, const char *box,
 	    uint32_t *uidvalidity_r, uint32_t *uidnext_r);
 
+	/* HIGHESTMODSEQ of the selected mailbox as its SELECT reported it
+	 * (RFC 7162): it grows with every change of the mailbox, flags
+	 * included.  0 when the server or the mailbox keeps no
+	 * mod-sequences: then any change is possible. */
+	enum store_status (*highest_modseq)(struct store *s,
+	    uint64_t *modseq_r);
+
 	/* UIDs >= min_uid in the selected mailbox, ascending.  The array is
 	 * malloc'd and owned by the caller (NULL when empty). */
 	enum store_status (*list_uids)(struct store *s, uint32_t min_uid,

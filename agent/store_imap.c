@@ -49,6 +49,8 @@ struct store_imap {
 	int has_idle;
 	int has_move;
 	int has_uidplus;
+	int has_condstore;
+	uint64_t modseq;	/* HIGHESTMODSEQ at the last SELECT, or 0 */
 	int in_login;		/* hides the LOGIN line from the trace */
 	int ever_connected;	/* a session was set up once: TLS worked */
 };
@@ -330,9 +332,10 @@ read_capabilities(struct store_imap *si)
 	si->has_idle = mailimap_has_idle(si->imap);
 	si->has_move = mailimap_has_extension(si->imap, "MOVE");
 	si->has_uidplus = mailimap_has_extension(si->imap, "UIDPLUS");
-	log_debug("imap %s: IDLE %s, MOVE %s, UIDPLUS %s", si->host,
-	    si->has_idle ? "yes" : "no", si->has_move ? "yes" : "no",
-	    si->has_uidplus ? "yes" : "no");
+	si->has_condstore = mailimap_has_condstore(si->imap);
+	log_debug("imap %s: IDLE %s, MOVE %s, UIDPLUS %s, CONDSTORE %s",
+	    si->host, si->has_idle ? "yes" : "no", si->has_move ? "yes" : "no",
+	    si->has_uidplus ? "yes" : "no", si->has_condstore ? "yes" : "no");
 }
 
 /* Dials, secures, verifies and logs in; see imap_connect(). */
@@ -470,7 +473,11 @@ imap_select(struct store *s, const char *box, uint32_t *uidvalidity_r,
 		return STORE_BOX_BAD;
 	free(si->selected);
 	si->selected = NULL;
-	r = mailimap_select(si->imap, wire);
+	si->modseq = 0;
+	if (si->has_condstore)
+		r = mailimap_select_condstore(si->imap, wire, &si->modseq);
+	else
+		r = mailimap_select(si->imap, wire);
 	free(wire);
 	if (r != MAILIMAP_NO_ERROR)
 		return op_fail(si, r, STORE_BOX_BAD, "select '%s'", box);
@@ -482,6 +489,19 @@ imap_select(struct store *s, const char *box, uint32_t *uidvalidity_r,
 	 * SELECT's counts, so no IDLE will announce it: wait() must. */
 	si->pending = si->listed_box != NULL &&
 	    strcmp(si->listed_box, box) == 0 && *uidnext_r > si->listed_next;
+	return STORE_OK;
+}
+
+static enum store_status
+imap_highest_modseq(struct store *s, uint64_t *modseq_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	enum store_status st;
+
+	*modseq_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK)
+		return st;
+	*modseq_r = si->modseq;
 	return STORE_OK;
 }
 
@@ -1215,6 +1235,7 @@ imap_free(struct store *s)
 static const struct store_ops store_imap_ops = {
 	.connect = imap_connect,
 	.select = imap_select,
+	.highest_modseq = imap_highest_modseq,
 	.list_uids = imap_list_uids,
 	.fetch = imap_fetch,
 	.list_flags = imap_list_flags,

@@ -29,6 +29,8 @@ struct mem_box {
 	struct store_msg *msgs;		/* in UID order */
 	size_t nmsgs;
 	int special[2];			/* by enum store_special */
+	uint64_t modseq;		/* grows with every change, as
+					 * HIGHESTMODSEQ does */
 	unsigned long changes;		/* arrivals, removals by others */
 	unsigned long changes_seen;	/* at the last list or wait */
 };
@@ -45,6 +47,7 @@ struct store_mem {
 	struct mem_box **boxes;		/* in creation order */
 	size_t nboxes;
 	struct mem_box *selected;	/* NULL when none */
+	uint64_t selected_modseq;	/* its modseq at the SELECT */
 	int connected;
 	int has_move, has_uidplus;
 	uint32_t next_uidvalidity;
@@ -89,6 +92,7 @@ box_get(struct store_mem *m, const char *name)
 	b->name = xstrdup(name);
 	b->uidvalidity = m->next_uidvalidity++;
 	b->uidnext = 1;
+	b->modseq = 1;
 	m->boxes = xreallocarray(m->boxes, m->nboxes + 1, sizeof(*m->boxes));
 	m->boxes[m->nboxes++] = b;
 	return b;
@@ -148,6 +152,7 @@ box_take(struct mem_box *b, struct store_msg *msg)
 	msg->uid = b->uidnext++;
 	b->msgs[b->nmsgs++] = *msg;
 	b->changes++;
+	b->modseq++;
 	return msg->uid;
 }
 
@@ -179,6 +184,7 @@ box_remove(struct mem_box *b, struct store_msg *msg, struct store_msg *out)
 	memmove(&b->msgs[i], &b->msgs[i + 1],
 	    (b->nmsgs - i - 1) * sizeof(*b->msgs));
 	b->nmsgs--;
+	b->modseq++;
 }
 
 static void
@@ -300,6 +306,7 @@ mem_select(struct store *s, const char *box, uint32_t *uidvalidity_r,
 		return op_end(m, "select", STORE_BOX_BAD);
 	}
 	m->selected = b;
+	m->selected_modseq = b->modseq;
 	*uidvalidity_r = b->uidvalidity;
 	*uidnext_r = b->uidnext;
 	return op_end(m, "select", STORE_OK);
@@ -411,6 +418,7 @@ mem_set_flags(struct store *s, uint32_t uid, const char *const *add,
 		flag_add(msg, add[i]);
 	for (size_t i = 0; del != NULL && del[i] != NULL; i++)
 		flag_del(msg, del[i]);
+	m->selected->modseq++;
 	return op_end(m, "set_flags", STORE_OK);
 }
 
@@ -526,6 +534,19 @@ mem_find_message_id(struct store *s, const char *message_id,
 }
 
 static enum store_status
+mem_highest_modseq(struct store *s, uint64_t *modseq_r)
+{
+	struct store_mem *m = mem(s);
+	enum store_status st = op_begin(m, "highest_modseq", 1);
+
+	*modseq_r = 0;
+	if (st != STORE_OK)
+		return st;
+	*modseq_r = m->selected_modseq;
+	return op_end(m, "highest_modseq", STORE_OK);
+}
+
+static enum store_status
 mem_list_boxes(struct store *s, char ***names_r, size_t *n_r)
 {
 	struct store_mem *m = mem(s);
@@ -602,6 +623,7 @@ static const struct store_ops mem_ops = {
 	.move = mem_move,
 	.find_message_id = mem_find_message_id,
 	.list_boxes = mem_list_boxes,
+	.highest_modseq = mem_highest_modseq,
 	.find_special = mem_find_special,
 	.wait = mem_wait,
 	.free = mem_free,

@@ -78,6 +78,13 @@ static const char *const ledger_migrations[] = {
 	/* 3 -> 4: the classifier's evidence a decision was taken on (JSON,
 	 * agent/evidence.h), to explain it after the model has changed. */
 	"ALTER TABLE decisions ADD COLUMN evidence TEXT;",
+	/* 4 -> 5: where each folder's keyword scan last looked (the
+	 * folder's HIGHESTMODSEQ then): an unchanged folder is not read. */
+	"CREATE TABLE keyword_scans ("
+	"  folder TEXT PRIMARY KEY,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  last_uid INTEGER NOT NULL,"
+	"  modseq INTEGER NOT NULL);",
 };
 
 static const struct db_schema ledger_schema = {
@@ -178,6 +185,16 @@ prepare(struct ledger *l, const char *sql)
 	return stmt;
 }
 
+/* Steps a statement that returns at most one row: 1 (its columns can be
+ * read), 0 no row, -1 error.  The caller finalizes. */
+static int
+step_one(sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 static void
 bind_text(sqlite3_stmt *stmt, int idx, const char *s)
 {
@@ -219,15 +236,9 @@ ledger_folder_get(struct ledger *l, const char *folder,
 	if (stmt == NULL)
 		return -1;
 	bind_text(stmt, 1, folder);
-	switch (sqlite3_step(stmt)) {
-	case SQLITE_ROW:
+	if ((rc = step_one(stmt)) == 1) {
 		*uidvalidity_r = (uint32_t)sqlite3_column_int64(stmt, 0);
 		*last_uid_r = (uint32_t)sqlite3_column_int64(stmt, 1);
-		rc = 1;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
 	}
 	sqlite3_finalize(stmt);
 	return rc;
@@ -251,6 +262,42 @@ ledger_folder_set(struct ledger *l, const char *folder, uint32_t uidvalidity,
 }
 
 int
+ledger_keyword_scan_get(struct ledger *l, const char *folder,
+    struct ledger_keyword_scan *scan_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT uidvalidity, last_uid, "
+	    "modseq FROM keyword_scans WHERE folder = ?");
+	int rc = -1;
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	if ((rc = step_one(stmt)) == 1) {
+		scan_r->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 0);
+		scan_r->last_uid = (uint32_t)sqlite3_column_int64(stmt, 1);
+		scan_r->modseq = (uint64_t)sqlite3_column_int64(stmt, 2);
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+ledger_keyword_scan_set(struct ledger *l, const char *folder,
+    const struct ledger_keyword_scan *scan)
+{
+	sqlite3_stmt *stmt = prepare(l, "INSERT OR REPLACE INTO keyword_scans "
+	    "(folder, uidvalidity, last_uid, modseq) VALUES (?, ?, ?, ?)");
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	sqlite3_bind_int64(stmt, 2, scan->uidvalidity);
+	sqlite3_bind_int64(stmt, 3, scan->last_uid);
+	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)scan->modseq);
+	return step_done(stmt);
+}
+
+int
 ledger_message_id_from_junk(struct ledger *l, const char *message_id,
     const char *junk)
 {
@@ -263,8 +310,7 @@ ledger_message_id_from_junk(struct ledger *l, const char *message_id,
 		return -1;
 	bind_text(stmt, 1, message_id);
 	bind_text(stmt, 2, junk);
-	rc = sqlite3_step(stmt);
-	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	rc = step_one(stmt);
 	sqlite3_finalize(stmt);
 	return rc;
 }

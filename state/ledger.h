@@ -52,6 +52,13 @@ struct ledger_correction {
 	char *message_id;	/* owned, from the message row, may be NULL */
 };
 
+/* Where a folder's keyword scan last looked. */
+struct ledger_keyword_scan {
+	uint32_t uidvalidity;
+	uint32_t last_uid;	/* the scan covered UIDs up to here */
+	uint64_t modseq;	/* the folder's HIGHESTMODSEQ then */
+};
+
 /* The keyword opinion last seen on one UID of a folder. */
 struct ledger_keyword {
 	uint32_t uid;
@@ -150,6 +157,11 @@ int ledger_keywords_in(struct ledger *l, const char *folder,
 int ledger_keyword_set(struct ledger *l, const char *folder,
     uint32_t uidvalidity, uint32_t uid, int64_t message,
     const char *opinion);
+/* Where folder's keyword scan last looked: 1 found, 0 never, -1 error. */
+int ledger_keyword_scan_get(struct ledger *l, const char *folder,
+    struct ledger_keyword_scan *scan_r);
+int ledger_keyword_scan_set(struct ledger *l, const char *folder,
+    const struct ledger_keyword_scan *scan);
 /* Forgets the record of one uid, or with uid 0 every record of folder
  * under another UIDVALIDITY than uidvalidity. */
 int ledger_keyword_forget(struct ledger *l, const char *folder,

@@ -63,10 +63,18 @@ counts=$(model "$T_DIR/msgs/notjunk.eml")
 # Further cycles and a restart: nothing trains again.
 sleep 4
 bg_stop "$pid" || fail "daemon exit status $? on SIGTERM"
-bg_start "$T_DIR/d2.log" "$MAILSIFT" run -c "$T_DIR/c.json" -v
+bg_start "$T_DIR/d2.log" "$MAILSIFT" run -c "$T_DIR/c.json" \
+	--log-level debug
 pid=$BG_PID
 sleep 4
 bg_stop "$pid" || fail "daemon exit status $?"
+# Polling every second for 4 s, the flags of INBOX and Junk are read at
+# most once each (without CONDSTORE: four times): Dovecot's HIGHESTMODSEQ
+# says nothing changed since the last look.
+grep -q "CONDSTORE yes" "$T_DIR/d2.log" || fail "no CONDSTORE: $(head "$T_DIR/d2.log")"
+scans=$(grep -c 'UID FETCH 1:\* (UID FLAGS)' "$T_DIR/d2.log")
+[ "$scans" -le 2 ] || fail "$scans flag scans of unchanged folders"
+echo "flag scans in 4 s of polling: $scans"
 assert_eq 3 "$(q "SELECT count(*) FROM corrections")" "corrections at the end"
 assert_eq "" "$(q "SELECT trained FROM messages
 	WHERE message_id = '${mid[both]}'")" "\$Junk and \$NotJunk together"

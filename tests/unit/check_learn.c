@@ -578,6 +578,34 @@ START_TEST(notjunk_keyword_trains_ham_once)
 }
 END_TEST
 
+START_TEST(unchanged_folder_is_not_read_again)
+{
+	struct ledger_message m = { 0 };
+	char *ham = message("kw", "friend@home.example", "smtp.home.example",
+	    "203.0.113.5", "hello", "Are you coming to the concert?");
+
+	make_probes();
+	cycle();
+	deliver("INBOX", ham);
+	cycle();
+	cycle();
+	/* A tripwire: the next read of all flags fails. */
+	store_mem_fail(fx.store, "list_flags", 1, STORE_FATAL, 0);
+	ck_assert_int_eq(learn_scan_keywords(&fx.learner, "INBOX"), STORE_OK);
+	ck_assert_int_eq(learn_scan_keywords(&fx.learner, "INBOX"), STORE_OK);
+	/* A keyword set: INBOX's mod-sequence moves, the scan reads. */
+	client_flags("INBOX", uid_of("INBOX", "kw"), "$NotJunk", NULL);
+	ck_assert_int_eq(learn_scan_keywords(&fx.learner, "INBOX"),
+	    STORE_FATAL);
+	ck_assert_int_eq(learn_scan_keywords(&fx.learner, "INBOX"), STORE_OK);
+	ledger_state(ham, &m);
+	ck_assert_str_eq(m.trained, "ham");
+	ledger_message_release(&m);
+	free(ham);
+	free_probes();
+}
+END_TEST
+
 START_TEST(both_keywords_are_no_opinion)
 {
 	struct snapshot before, after;
@@ -1035,6 +1063,7 @@ learn_suite(void)
 	tcase_add_test(tc, mailsifts_own_junk_keyword_is_not_an_opinion);
 	tcase_add_test(tc, notjunk_keyword_trains_ham_once);
 	tcase_add_test(tc, both_keywords_are_no_opinion);
+	tcase_add_test(tc, unchanged_folder_is_not_read_again);
 	tcase_add_test(tc, flip_flop_last_opinion_wins);
 	tcase_add_test(tc, interrupted_rescue_is_completed_not_repeated);
 	tcase_add_test(tc, bootstrap_learns_junk_and_inbox_once);
