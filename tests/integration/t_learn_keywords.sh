@@ -72,6 +72,10 @@ bg_stop "$pid" || fail "daemon exit status $?"
 # most once each (without CONDSTORE: four times): Dovecot's HIGHESTMODSEQ
 # says nothing changed since the last look.
 grep -q "CONDSTORE yes" "$T_DIR/d2.log" || fail "no CONDSTORE: $(head "$T_DIR/d2.log")"
+# Flag changes by other clients arrive during IDLE with their MODSEQ:
+# libetpan must read them without losing the connection.
+assert_eq 1 "$(grep -c 'connected to ' "$T_DIR/d1.log")" \
+	"connections of the first daemon"
 scans=$(grep -c 'UID FETCH 1:\* (UID FLAGS)' "$T_DIR/d2.log")
 [ "$scans" -le 2 ] || fail "$scans flag scans of unchanged folders"
 echo "flag scans in 4 s of polling: $scans"
