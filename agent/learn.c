@@ -486,6 +486,7 @@ elsewhere_arrival(struct learner *l, const char *folder,
 	struct ledger_message known = { 0 };
 	struct message parsed;
 	char hash[MESSAGE_HASH_LEN + 1], *msgid = NULL;
+	uint32_t now_validity, uidnext;
 	enum store_status st;
 	int truncated, have, handled;
 
@@ -505,6 +506,12 @@ elsewhere_arrival(struct learner *l, const char *folder,
 		st = have < 0 ? ledger_failed(l) : STORE_OK;
 		goto out;
 	}
+	/* A rescue gets its keywords set: that needs the folder writable. */
+	if ((st = l->store->ops->select(l->store, folder, &now_validity,
+	    &uidnext)) != STORE_OK)
+		goto out;
+	if (now_validity != uidvalidity)
+		goto out;	/* renumbered meanwhile: the next look */
 	st = l->store->ops->fetch(l->store, uid, l->max_message_bytes, &msg,
 	    &truncated);
 	if (st != STORE_OK) {
@@ -542,7 +549,9 @@ scan_elsewhere(struct learner *l, const char *folder, int first)
 		st = ledger_failed(l);
 		goto out;
 	}
-	st = l->store->ops->select(l->store, folder, &uidvalidity, &uidnext);
+	/* Read-only: looking must not take \Recent from the owner's
+	 * clients. */
+	st = l->store->ops->examine(l->store, folder, &uidvalidity, &uidnext);
 	if (st == STORE_BOX_BAD || st == STORE_MSG_GONE) {
 		st = STORE_OK;		/* deleted since the LIST */
 		goto out;

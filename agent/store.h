@@ -65,6 +65,12 @@ struct store_ops {
 	enum store_status (*select)(struct store *s, const char *box,
 	    uint32_t *uidvalidity_r, uint32_t *uidnext_r);
 
+	/* Opens box read-only (EXAMINE): for looking, without taking the
+	 * \Recent flags from other clients (RFC 3501 6.3.2).  Select it
+	 * before changing anything in it. */
+	enum store_status (*examine)(struct store *s, const char *box,
+	    uint32_t *uidvalidity_r, uint32_t *uidnext_r);
+
 	/* HIGHESTMODSEQ of the selected mailbox as its SELECT reported it
 	 * (RFC 7162): it grows with every change of the mailbox, flags
 	 * included.  0 when the server or the mailbox keeps no

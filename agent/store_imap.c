@@ -458,11 +458,11 @@ imap_connect(struct store *s)
 
 /* ------------------------------------------------------------ mailbox */
 
+/* SELECT, or EXAMINE when readonly. */
 static enum store_status
-imap_select(struct store *s, const char *box, uint32_t *uidvalidity_r,
-    uint32_t *uidnext_r)
+open_box(struct store_imap *si, const char *box, int readonly,
+    uint32_t *uidvalidity_r, uint32_t *uidnext_r)
 {
-	struct store_imap *si = (struct store_imap *)s;
 	enum store_status st;
 	char *wire;
 	int r;
@@ -475,12 +475,16 @@ imap_select(struct store *s, const char *box, uint32_t *uidvalidity_r,
 	si->selected = NULL;
 	si->modseq = 0;
 	if (si->has_condstore)
-		r = mailimap_select_condstore(si->imap, wire, &si->modseq);
+		r = readonly ? mailimap_examine_condstore(si->imap, wire,
+		    &si->modseq) : mailimap_select_condstore(si->imap, wire,
+		    &si->modseq);
 	else
-		r = mailimap_select(si->imap, wire);
+		r = readonly ? mailimap_examine(si->imap, wire) :
+		    mailimap_select(si->imap, wire);
 	free(wire);
 	if (r != MAILIMAP_NO_ERROR)
-		return op_fail(si, r, STORE_BOX_BAD, "select '%s'", box);
+		return op_fail(si, r, STORE_BOX_BAD, "%s '%s'", readonly ?
+		    "examine" : "select", box);
 	si->selected = xstrdup(box);
 	*uidvalidity_r = si->imap->imap_selection_info->sel_uidvalidity;
 	*uidnext_r = si->imap->imap_selection_info->sel_uidnext;
@@ -490,6 +494,22 @@ imap_select(struct store *s, const char *box, uint32_t *uidvalidity_r,
 	si->pending = si->listed_box != NULL &&
 	    strcmp(si->listed_box, box) == 0 && *uidnext_r > si->listed_next;
 	return STORE_OK;
+}
+
+static enum store_status
+imap_select(struct store *s, const char *box, uint32_t *uidvalidity_r,
+    uint32_t *uidnext_r)
+{
+	return open_box((struct store_imap *)s, box, 0, uidvalidity_r,
+	    uidnext_r);
+}
+
+static enum store_status
+imap_examine(struct store *s, const char *box, uint32_t *uidvalidity_r,
+    uint32_t *uidnext_r)
+{
+	return open_box((struct store_imap *)s, box, 1, uidvalidity_r,
+	    uidnext_r);
 }
 
 static enum store_status
@@ -1235,6 +1255,7 @@ imap_free(struct store *s)
 static const struct store_ops store_imap_ops = {
 	.connect = imap_connect,
 	.select = imap_select,
+	.examine = imap_examine,
 	.highest_modseq = imap_highest_modseq,
 	.list_uids = imap_list_uids,
 	.fetch = imap_fetch,

@@ -48,6 +48,7 @@ struct store_mem {
 	size_t nboxes;
 	struct mem_box *selected;	/* NULL when none */
 	uint64_t selected_modseq;	/* its modseq at the SELECT */
+	int readonly;			/* it was opened by examine() */
 	int connected;
 	int has_move, has_uidplus;
 	uint32_t next_uidvalidity;
@@ -287,9 +288,10 @@ mem_connect(struct store *s)
 	return op_end(m, "connect", STORE_OK);
 }
 
+/* select() and examine(). */
 static enum store_status
-mem_select(struct store *s, const char *box, uint32_t *uidvalidity_r,
-    uint32_t *uidnext_r)
+mem_open(struct store *s, const char *op, const char *box,
+    uint32_t *uidvalidity_r, uint32_t *uidnext_r)
 {
 	struct store_mem *m = mem(s);
 	enum store_status st;
@@ -297,19 +299,43 @@ mem_select(struct store *s, const char *box, uint32_t *uidvalidity_r,
 
 	/* A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1). */
 	m->selected = NULL;
-	st = op_begin(m, "select", 0);
+	st = op_begin(m, op, 0);
 	if (st != STORE_OK)
 		return st;
 	b = box_find(m, box);
 	if (b == NULL) {
-		store_set_error(s, "select '%s': no such mailbox", box);
-		return op_end(m, "select", STORE_BOX_BAD);
+		store_set_error(s, "%s '%s': no such mailbox", op, box);
+		return op_end(m, op, STORE_BOX_BAD);
 	}
 	m->selected = b;
 	m->selected_modseq = b->modseq;
+	m->readonly = strcmp(op, "examine") == 0;
 	*uidvalidity_r = b->uidvalidity;
 	*uidnext_r = b->uidnext;
-	return op_end(m, "select", STORE_OK);
+	return op_end(m, op, STORE_OK);
+}
+
+static enum store_status
+mem_select(struct store *s, const char *box, uint32_t *uidvalidity_r,
+    uint32_t *uidnext_r)
+{
+	return mem_open(s, "select", box, uidvalidity_r, uidnext_r);
+}
+
+static enum store_status
+mem_examine(struct store *s, const char *box, uint32_t *uidvalidity_r,
+    uint32_t *uidnext_r)
+{
+	return mem_open(s, "examine", box, uidvalidity_r, uidnext_r);
+}
+
+/* Writes need a mailbox opened by select(). */
+static enum store_status
+refuse_readonly(struct store_mem *m, const char *op)
+{
+	store_set_error(&m->base, "%s in '%s': the mailbox is open "
+	    "read-only", op, m->selected->name);
+	return op_end(m, op, STORE_BOX_BAD);
 }
 
 static enum store_status
@@ -408,6 +434,8 @@ mem_set_flags(struct store *s, uint32_t uid, const char *const *add,
 
 	if (st != STORE_OK)
 		return st;
+	if (m->readonly)
+		return refuse_readonly(m, "set_flags");
 	msg = msg_find(m->selected, uid);
 	if (msg == NULL) {
 		store_set_error(s, "store flags on uid %u in '%s': no such "
@@ -462,6 +490,8 @@ mem_move(struct store *s, uint32_t uid, const char *box, uint32_t *new_uid_r,
 	*left_behind_r = 0;
 	if (st != STORE_OK)
 		return st;
+	if (m->readonly)
+		return refuse_readonly(m, "move");
 	msg = msg_find(from, uid);
 	if (msg == NULL) {
 		store_set_error(s, "move uid %u from '%s': no such message",
@@ -615,6 +645,7 @@ mem_free(struct store *s)
 static const struct store_ops mem_ops = {
 	.connect = mem_connect,
 	.select = mem_select,
+	.examine = mem_examine,
 	.list_uids = mem_list_uids,
 	.fetch = mem_fetch,
 	.list_flags = mem_list_flags,

@@ -479,6 +479,30 @@ START_TEST(test_select)
 }
 END_TEST
 
+START_TEST(test_examine)
+{
+	struct store *s = plain_store();
+	uint32_t v = 0, next = 0, *uids = NULL;
+	size_t n = 0;
+	mailimap *raw;
+
+	seed("exam", 1);
+	ck_assert_int_eq(s->ops->examine(s, "exam", &v, &next), STORE_OK);
+	ck_assert_uint_eq(next, 2);
+	ck_assert_int_eq(s->ops->list_uids(s, 1, &uids, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	free(uids);
+	store_free(&s);
+	/* Looking did not take the message's \Recent: the next reader
+	 * still gets it. */
+	raw = raw_login();
+	ck_assert_int_eq(mailimap_select(raw, "exam"), MAILIMAP_NO_ERROR);
+	ck_assert_uint_eq(raw->imap_selection_info->sel_recent, 1);
+	mailimap_logout(raw);
+	mailimap_free(raw);
+}
+END_TEST
+
 START_TEST(test_list_uids)
 {
 	struct store *s = plain_store();
@@ -1297,6 +1321,7 @@ store_imap_suite(void)
 	tcase_add_test(tc, test_move_without_uidplus);
 	tcase_add_test(tc, test_find_message_id);
 	tcase_add_test(tc, test_find_special);
+	tcase_add_test(tc, test_examine);
 	tcase_add_test(tc, test_list_boxes);
 	tcase_add_loop_test(tc, test_wait_wakes_on_append, 0, 2);
 	tcase_add_test(tc, test_wait_timeout);

@@ -182,6 +182,29 @@ START_TEST(fetch_returns_bytes_and_flags)
 }
 END_TEST
 
+START_TEST(examine_is_read_only)
+{
+	const char *const add[] = { "$Junk", NULL };
+	uint32_t v, next, new_uid;
+	uint64_t m1, m2;
+	int left;
+
+	append("INBOX", MSG_A, NULL);
+	ck_assert_int_eq(ops->examine(s, "INBOX", &v, &next), STORE_OK);
+	ck_assert_uint_eq(next, 2);
+	ck_assert_int_eq(ops->highest_modseq(s, &m1), STORE_OK);
+	ck_assert_int_eq(ops->set_flags(s, 1, add, NULL), STORE_BOX_BAD);
+	ck_assert_int_eq(ops->move(s, 1, "Junk", &new_uid, &left),
+	    STORE_BOX_BAD);
+	ck_assert_int_eq(ops->copy(s, 1, "Copies", &new_uid), STORE_OK);
+	select_ok("INBOX");
+	ck_assert_int_eq(ops->set_flags(s, 1, add, NULL), STORE_OK);
+	select_ok("INBOX");
+	ck_assert_int_eq(ops->highest_modseq(s, &m2), STORE_OK);
+	ck_assert_uint_gt(m2, m1);	/* the flag change moved it */
+}
+END_TEST
+
 START_TEST(list_flags_and_set_flags)
 {
 	const char *const seen[] = { "\\Seen", NULL };
@@ -718,6 +741,7 @@ store_mem_suite(void)
 	tcase_add_test(tc, list_uids_from_min);
 	tcase_add_test(tc, fetch_returns_bytes_and_flags);
 	tcase_add_test(tc, list_flags_and_set_flags);
+	tcase_add_test(tc, examine_is_read_only);
 	tcase_add_test(tc, copy_creates_box_and_keeps_original);
 	tcase_add_test(tc, move_with_move);
 	tcase_add_test(tc, move_with_uidplus_only);
