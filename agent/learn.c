@@ -30,6 +30,9 @@
 #define MARK_PREFIX	"learn:"
 /* Enough of a message to read its Message-ID. */
 #define HEADER_BYTES	(16 * 1024)
+/* A mailbox that appeared since the learner's first look is read from
+ * its first message if it has no more than this many. */
+#define NEW_BOX_SCAN_MAX 100
 
 /* Keywords meaning spam / not spam (IANA IMAP keywords; Thunderbird's
  * own names). */
@@ -558,16 +561,18 @@ scan_elsewhere(struct learner *l, const char *folder, int first)
 	}
 	if (st != STORE_OK)
 		goto out;
-	if ((!known && first) || (known && known_validity != uidvalidity)) {
+	if ((!known && (first || uidnext > NEW_BOX_SCAN_MAX + 1)) ||
+	    (known && known_validity != uidvalidity)) {
 		/* What was there before is not news (and after a
-		 * renumbering, looking at all of it again is too dear). */
+		 * renumbering, or in a big mailbox imported since, looking
+		 * at all of it is too dear). */
 		if (ledger_folder_set(l->ledger, mark, uidvalidity,
 		    uidnext > 0 ? uidnext - 1 : 0) < 0)
 			st = ledger_failed(l);
 		goto out;
 	}
-	/* A mailbox new since the first look is looked at from its start:
-	 * the owner may have made it by dragging a message into it. */
+	/* A small mailbox new since the first look is looked at from its
+	 * start: the owner may have made it by dragging a message into it. */
 	if (uidnext > 0 && uidnext - 1 <= last_uid)
 		goto out;	/* nothing new */
 	st = l->store->ops->list_uids(l->store, last_uid + 1, &uids, &n);

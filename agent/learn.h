@@ -76,8 +76,10 @@ enum store_status learn_scan_junk(struct learner *l);
  * there is the owner's rescue, as in learn_seen_again.  The header of
  * each new message is fetched to read its Message-ID; the whole message
  * only when the ledger knows that Message-ID from Junk.  Marks are kept
- * per mailbox (ledger folder "learn:" + name); a mailbox seen for the
- * first time, or renumbered, is looked at from its next UID on. */
+ * per mailbox (ledger folder "learn:" + name).  At the learner's first
+ * look, and after a renumbering, a mailbox is looked at from its next UID
+ * on; one that appears later from its start, if it is small (the owner's
+ * drag may have made it). */
 enum store_status learn_scan_elsewhere(struct learner *l,
     const char *const *watched, size_t nwatched);
 
