@@ -24,7 +24,9 @@ struct tls_der {
  * its IP address names only.  Returns 0 if the server can be trusted, else
  * -1 with *err_r (malloc'd) naming host, the reason and what to do, e.g.
  * "certificate for 127.0.0.1 is not trusted (self-signed); set
- * imap.ca_file to the server's CA certificate". */
+ * imap.ca_file to the server's CA certificate".  The check runs in a
+ * forked child (agent/child.c): nothing of the trust store stays in the
+ * caller, and a crash or hang of the check is a refusal. */
 int tls_verify_chain(const struct tls_der *certs, size_t n, const char *host,
     const char *ca_file, char **err_r);
 
