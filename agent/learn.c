@@ -694,6 +694,60 @@ out:
 	return st;
 }
 
+static void
+flags_entry_release(struct store_flags *f)
+{
+	for (size_t i = 0; i < f->nflags; i++)
+		free(f->flags[i]);
+	free(f->flags);
+}
+
+/* The flags a keyword scan looks at, sorted by UID, each once: all the
+ * selected folder's, or (incremental) those of the messages that joined
+ * the looked-at range since the last look (before) and of those whose
+ * flags changed since then (FETCH CHANGEDSINCE). */
+static enum store_status
+flags_to_check(struct learner *l, const struct ledger_keyword_scan *before,
+    int incremental, struct store_flags **fl_r, size_t *n_r)
+{
+	const struct store_ops *ops = l->store->ops;
+	struct store_flags *fl = NULL, *changed = NULL;
+	size_t n = 0, nchanged = 0, k = 0;
+	enum store_status st;
+
+	*fl_r = NULL;
+	*n_r = 0;
+	if (!incremental)
+		st = ops->list_flags(l->store, 1, 0, &fl, &n);
+	else if ((st = ops->list_flags(l->store, before->last_uid + 1, 0, &fl,
+	    &n)) == STORE_OK && (st = ops->list_flags(l->store, 1,
+	    before->modseq, &changed, &nchanged)) == STORE_OK &&
+	    nchanged > 0) {
+		fl = xreallocarray(fl, n + nchanged, sizeof(*fl));
+		memcpy(fl + n, changed, nchanged * sizeof(*fl));
+		n += nchanged;
+		free(changed);		/* its entries now belong to fl */
+		changed = NULL;
+		nchanged = 0;
+	}
+	store_flags_free(changed, nchanged);
+	if (st != STORE_OK) {
+		store_flags_free(fl, n);
+		return st;
+	}
+	if (n > 1)
+		qsort(fl, n, sizeof(*fl), cmp_flags_uid);
+	for (size_t i = 0; i < n; i++) {
+		if (k > 0 && fl[k - 1].uid == fl[i].uid)
+			flags_entry_release(&fl[i]);
+		else
+			fl[k++] = fl[i];
+	}
+	*fl_r = fl;
+	*n_r = k;
+	return STORE_OK;
+}
+
 enum store_status
 learn_scan_keywords(struct learner *l, const char *folder)
 {
@@ -704,7 +758,7 @@ learn_scan_keywords(struct learner *l, const char *folder)
 	size_t nfl = 0, nrec = 0;
 	char *mark = NULL;
 	enum store_status st;
-	int known;
+	int known, incremental = 0;
 
 	if (same_box(folder, l->trash))
 		return STORE_OK;
@@ -737,9 +791,12 @@ learn_scan_keywords(struct learner *l, const char *folder)
 			goto out;
 		}
 		if (had && before.uidvalidity == now.uidvalidity &&
-		    before.last_uid == now.last_uid &&
-		    before.modseq == now.modseq)
-			goto out;
+		    before.modseq != 0) {
+			if (before.last_uid == now.last_uid &&
+			    before.modseq == now.modseq)
+				goto out;
+			incremental = 1;
+		}
 	}
 	if (ledger_keyword_forget(l->ledger, folder, uidvalidity, 0) < 0 ||
 	    ledger_keywords_in(l->ledger, folder, uidvalidity, &rec,
@@ -747,11 +804,9 @@ learn_scan_keywords(struct learner *l, const char *folder)
 		st = ledger_failed(l);
 		goto out;
 	}
-	if ((st = l->store->ops->list_flags(l->store, 1, &fl, &nfl)) !=
+	if ((st = flags_to_check(l, &before, incremental, &fl, &nfl)) !=
 	    STORE_OK)
 		goto out;
-	if (nfl > 1)
-		qsort(fl, nfl, sizeof(*fl), cmp_flags_uid);
 	for (size_t i = 0; i < nfl && st == STORE_OK; i++) {
 		const struct ledger_keyword *r;
 		const char *op;
@@ -765,8 +820,10 @@ learn_scan_keywords(struct learner *l, const char *folder)
 			continue;
 		st = keyword_change(l, folder, uidvalidity, fl[i].uid, op);
 	}
-	/* Forget the records of messages that left the folder. */
-	for (size_t k = 0, i = 0; k < nrec && st == STORE_OK; k++) {
+	/* Forget the records of messages that left the folder (a full
+	 * look only: an incremental one does not see them all). */
+	for (size_t k = 0, i = 0; !incremental && k < nrec &&
+	    st == STORE_OK; k++) {
 		while (i < nfl && fl[i].uid < rec[k].uid)
 			i++;
 		if ((i == nfl || fl[i].uid != rec[k].uid) &&

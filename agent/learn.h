@@ -88,9 +88,12 @@ enum store_status learn_scan_elsewhere(struct learner *l,
  * folders, the learner's for Junk: newer messages are theirs to see
  * first).  A keyword opinion that changed since the last look at that
  * message (kept per folder, UIDVALIDITY and UID in the ledger) trains it,
- * unless it is mailsift's own $Junk on what it filed into Junk.  Costs
- * one FETCH FLAGS of the whole folder (list_flags from UID 1) per call,
- * and fetches a message only when its opinion changed. */
+ * unless it is mailsift's own $Junk on what it filed into Junk.  Without
+ * CONDSTORE it costs one FETCH FLAGS of the whole folder per call; with
+ * it (the ledger keeps where the last look was), nothing when the
+ * folder's HIGHESTMODSEQ and the mark did not move, else the flags of
+ * the messages that joined the range and of those changed since.  A
+ * message is fetched only when its opinion changed. */
 enum store_status learn_scan_keywords(struct learner *l, const char *folder);
 
 /* What learn_bootstrap did. */

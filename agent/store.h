@@ -90,10 +90,13 @@ struct store_ops {
 	enum store_status (*fetch)(struct store *s, uint32_t uid,
 	    size_t max_bytes, struct store_msg *msg_r, int *truncated_r);
 
-	/* Flags of all messages with uid >= min_uid in the selected mailbox.
-	 * Array owned by the caller; release with store_flags_free(). */
+	/* Flags of the messages with uid >= min_uid in the selected mailbox;
+	 * with changed_since > 0 only of those whose flags changed after that
+	 * mod-sequence (FETCH CHANGEDSINCE, RFC 7162: only where
+	 * highest_modseq gave a value).  Array owned by the caller; release
+	 * with store_flags_free(). */
 	enum store_status (*list_flags)(struct store *s, uint32_t min_uid,
-	    struct store_flags **flags_r, size_t *n_r);
+	    uint64_t changed_since, struct store_flags **flags_r, size_t *n_r);
 
 	/* Adds and removes flags/keywords (NULL-terminated lists, either may be
 	 * NULL) on one message of the selected mailbox. */

@@ -667,7 +667,7 @@ imap_fetch(struct store *s, uint32_t uid, size_t max_bytes,
 }
 
 static enum store_status
-imap_list_flags(struct store *s, uint32_t min_uid,
+imap_list_flags(struct store *s, uint32_t min_uid, uint64_t changed_since,
     struct store_flags **flags_r, size_t *n_r)
 {
 	struct store_imap *si = (struct store_imap *)s;
@@ -692,7 +692,11 @@ imap_list_flags(struct store *s, uint32_t min_uid,
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_flags());
 	set = mailimap_set_new_interval(min_uid, 0);
-	r = mailimap_uid_fetch(si->imap, set, ft, &result);
+	if (changed_since > 0)
+		r = mailimap_uid_fetch_changedsince(si->imap, set, ft,
+		    changed_since, &result);
+	else
+		r = mailimap_uid_fetch(si->imap, set, ft, &result);
 	mailimap_set_free(set);
 	mailimap_fetch_type_free(ft);
 	if (r != MAILIMAP_NO_ERROR)

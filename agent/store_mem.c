@@ -27,6 +27,7 @@ struct mem_box {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	struct store_msg *msgs;		/* in UID order */
+	uint64_t *msg_modseq;		/* each one's last change */
 	size_t nmsgs;
 	int special[2];			/* by enum store_special */
 	uint64_t modseq;		/* grows with every change, as
@@ -150,10 +151,12 @@ static uint32_t
 box_take(struct mem_box *b, struct store_msg *msg)
 {
 	b->msgs = xreallocarray(b->msgs, b->nmsgs + 1, sizeof(*b->msgs));
+	b->msg_modseq = xreallocarray(b->msg_modseq, b->nmsgs + 1,
+	    sizeof(*b->msg_modseq));
 	msg->uid = b->uidnext++;
+	b->msg_modseq[b->nmsgs] = ++b->modseq;
 	b->msgs[b->nmsgs++] = *msg;
 	b->changes++;
-	b->modseq++;
 	return msg->uid;
 }
 
@@ -184,6 +187,8 @@ box_remove(struct mem_box *b, struct store_msg *msg, struct store_msg *out)
 		store_msg_release(msg);
 	memmove(&b->msgs[i], &b->msgs[i + 1],
 	    (b->nmsgs - i - 1) * sizeof(*b->msgs));
+	memmove(&b->msg_modseq[i], &b->msg_modseq[i + 1],
+	    (b->nmsgs - i - 1) * sizeof(*b->msg_modseq));
 	b->nmsgs--;
 	b->modseq++;
 }
@@ -194,6 +199,7 @@ box_free(struct mem_box *b)
 	for (size_t i = 0; i < b->nmsgs; i++)
 		store_msg_release(&b->msgs[i]);
 	free(b->msgs);
+	free(b->msg_modseq);
 	free(b->name);
 	free(b);
 }
@@ -396,7 +402,7 @@ mem_fetch(struct store *s, uint32_t uid, size_t max_bytes,
 }
 
 static enum store_status
-mem_list_flags(struct store *s, uint32_t min_uid,
+mem_list_flags(struct store *s, uint32_t min_uid, uint64_t changed_since,
     struct store_flags **flags_r, size_t *n_r)
 {
 	struct store_mem *m = mem(s);
@@ -410,7 +416,8 @@ mem_list_flags(struct store *s, uint32_t min_uid,
 	if (st != STORE_OK)
 		return st;
 	for (size_t i = 0; i < b->nmsgs; i++) {
-		if (b->msgs[i].uid < min_uid)
+		if (b->msgs[i].uid < min_uid ||
+		    b->msg_modseq[i] <= changed_since)
 			continue;
 		out = xreallocarray(out, n + 1, sizeof(*out));
 		out[n].uid = b->msgs[i].uid;
@@ -446,7 +453,8 @@ mem_set_flags(struct store *s, uint32_t uid, const char *const *add,
 		flag_add(msg, add[i]);
 	for (size_t i = 0; del != NULL && del[i] != NULL; i++)
 		flag_del(msg, del[i]);
-	m->selected->modseq++;
+	m->selected->msg_modseq[msg - m->selected->msgs] =
+	    ++m->selected->modseq;
 	return op_end(m, "set_flags", STORE_OK);
 }
 

@@ -632,7 +632,7 @@ START_TEST(test_flags)
 	f = dove_flags("flags", uid);
 	ck_assert_str_eq(f, "\\Flagged \\Seen $Junk");
 	free(f);
-	ck_assert_int_eq(s->ops->list_flags(s, uid, &fl, &n), STORE_OK);
+	ck_assert_int_eq(s->ops->list_flags(s, uid, 0, &fl, &n), STORE_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_uint_eq(fl[0].uid, uid);
 	ck_assert(store_has_flag(fl[0].flags, fl[0].nflags, "$junk"));
@@ -645,9 +645,43 @@ START_TEST(test_flags)
 	ck_assert_str_eq(f, "\\Flagged \\Seen");
 	free(f);
 	/* min_uid above the last uid: the n:* quirk is filtered. */
-	ck_assert_int_eq(s->ops->list_flags(s, uid + 50, &fl, &n), STORE_OK);
+	ck_assert_int_eq(s->ops->list_flags(s, uid + 50, 0, &fl, &n), STORE_OK);
 	ck_assert_uint_eq(n, 0);
 	store_flags_free(fl, n);
+	store_free(&s);
+}
+END_TEST
+
+START_TEST(test_flags_changed_since)
+{
+	struct store *s = plain_store(), *other = plain_store();
+	const char *add[] = { "$Junk", NULL };
+	struct store_flags *fl = NULL;
+	uint32_t uid = seed("changed", 3);
+	uint64_t modseq = 0;
+	size_t n = 0;
+
+	select_box(s, "changed", NULL);
+	ck_assert_int_eq(s->ops->highest_modseq(s, &modseq), STORE_OK);
+	ck_assert_uint_gt(modseq, 0);		/* Dovecot has CONDSTORE */
+	ck_assert_int_eq(s->ops->list_flags(s, 1, modseq, &fl, &n),
+	    STORE_OK);
+	ck_assert_uint_eq(n, 0);
+	store_flags_free(fl, n);
+	/* Another client sets a keyword on the second message. */
+	select_box(other, "changed", NULL);
+	ck_assert_int_eq(other->ops->set_flags(other, uid + 1, add, NULL),
+	    STORE_OK);
+	/* As the learner does: a fresh SELECT, whose view has the change
+	 * (a FETCH answers from the session's view before it syncs). */
+	select_box(s, "changed", NULL);
+	ck_assert_int_eq(s->ops->list_flags(s, 1, modseq, &fl, &n),
+	    STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(fl[0].uid, uid + 1);
+	ck_assert(store_has_flag(fl[0].flags, fl[0].nflags, "$Junk"));
+	store_flags_free(fl, n);
+	store_free(&other);
 	store_free(&s);
 }
 END_TEST
@@ -1121,7 +1155,7 @@ START_TEST(test_wait_change_during_command)
 	ck_assert_int_eq(s->ops->list_uids(s, 1, &uids, &n), STORE_OK);
 	free(uids);
 	seed("idle-cmd", 1);
-	ck_assert_int_eq(s->ops->list_flags(s, 1, &fl, &n), STORE_OK);
+	ck_assert_int_eq(s->ops->list_flags(s, 1, 0, &fl, &n), STORE_OK);
 	store_flags_free(fl, n);
 	t0 = now_ms();
 	ck_assert_int_eq(s->ops->wait(s, 5000, -1, &changed), STORE_OK);
@@ -1322,6 +1356,7 @@ store_imap_suite(void)
 	tcase_add_test(tc, test_find_message_id);
 	tcase_add_test(tc, test_find_special);
 	tcase_add_test(tc, test_examine);
+	tcase_add_test(tc, test_flags_changed_since);
 	tcase_add_test(tc, test_list_boxes);
 	tcase_add_loop_test(tc, test_wait_wakes_on_append, 0, 2);
 	tcase_add_test(tc, test_wait_timeout);

@@ -205,6 +205,27 @@ START_TEST(examine_is_read_only)
 }
 END_TEST
 
+START_TEST(list_flags_changed_since)
+{
+	const char *const add[] = { "$Junk", NULL };
+	struct store_flags *fl;
+	uint64_t m1;
+	size_t n;
+
+	append("INBOX", MSG_A, NULL);
+	append("INBOX", MSG_B, NULL);
+	select_ok("INBOX");
+	ck_assert_int_eq(ops->highest_modseq(s, &m1), STORE_OK);
+	ck_assert_int_eq(ops->list_flags(s, 1, m1, &fl, &n), STORE_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(ops->set_flags(s, 2, add, NULL), STORE_OK);
+	ck_assert_int_eq(ops->list_flags(s, 1, m1, &fl, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(fl[0].uid, 2);
+	store_flags_free(fl, n);
+}
+END_TEST
+
 START_TEST(list_flags_and_set_flags)
 {
 	const char *const seen[] = { "\\Seen", NULL };
@@ -219,7 +240,7 @@ START_TEST(list_flags_and_set_flags)
 	ck_assert_int_eq(ops->set_flags(s, 1, add, del), STORE_OK);
 	ck_assert_int_eq(ops->set_flags(s, 2, add, NULL), STORE_OK);
 	ck_assert_int_eq(ops->set_flags(s, 2, NULL, NULL), STORE_OK);
-	ck_assert_int_eq(ops->list_flags(s, 1, &fl, &n), STORE_OK);
+	ck_assert_int_eq(ops->list_flags(s, 1, 0, &fl, &n), STORE_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_uint_eq(fl[0].uid, 1);
 	/* Keywords are case-insensitive: "$junk" adds nothing new. */
@@ -229,7 +250,7 @@ START_TEST(list_flags_and_set_flags)
 	ck_assert_uint_eq(fl[1].uid, 2);
 	ck_assert_uint_eq(fl[1].nflags, 2);
 	store_flags_free(fl, n);
-	ck_assert_int_eq(ops->list_flags(s, 2, &fl, &n), STORE_OK);
+	ck_assert_int_eq(ops->list_flags(s, 2, 0, &fl, &n), STORE_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(fl[0].uid, 2);
 	store_flags_free(fl, n);
@@ -432,7 +453,7 @@ START_TEST(wait_reports_arrivals_without_sleeping)
 	ck_assert_int_eq(ops->wait(s, 60000, -1, &changed), STORE_OK);
 	ck_assert_int_eq(changed, 0);
 	append("INBOX", MSG_C, NULL);
-	ck_assert_int_eq(ops->list_flags(s, 1, &fl, &n), STORE_OK);
+	ck_assert_int_eq(ops->list_flags(s, 1, 0, &fl, &n), STORE_OK);
 	store_flags_free(fl, n);
 	ck_assert_int_eq(ops->wait(s, 60000, -1, &changed), STORE_OK);
 	ck_assert_int_eq(changed, 0);
@@ -742,6 +763,7 @@ store_mem_suite(void)
 	tcase_add_test(tc, fetch_returns_bytes_and_flags);
 	tcase_add_test(tc, list_flags_and_set_flags);
 	tcase_add_test(tc, examine_is_read_only);
+	tcase_add_test(tc, list_flags_changed_since);
 	tcase_add_test(tc, copy_creates_box_and_keeps_original);
 	tcase_add_test(tc, move_with_move);
 	tcase_add_test(tc, move_with_uidplus_only);
