@@ -419,6 +419,28 @@ out:
 	return st;
 }
 
+/* Whether a message may have left Junk (selected) since the last look:
+ * only then can a rescue have landed in a mailbox that is not watched.
+ * EXISTS below the last EXISTS plus the UIDs handed out since means one
+ * left.  The next two sweeps are due: a client that copies a message out
+ * by APPEND may expunge it first. */
+static enum store_status
+note_junk_departures(struct learner *l, uint32_t uidnext)
+{
+	uint32_t exists;
+	enum store_status st = l->store->ops->exists(l->store, &exists);
+
+	if (st != STORE_OK)
+		return st;
+	if (!l->junk_seen || uidnext < l->junk_uidnext ||
+	    exists < l->junk_exists + (uidnext - l->junk_uidnext))
+		l->sweeps_due = 2;
+	l->junk_seen = 1;
+	l->junk_uidnext = uidnext;
+	l->junk_exists = exists;
+	return STORE_OK;
+}
+
 enum store_status
 learn_scan_junk(struct learner *l)
 {
@@ -443,7 +465,8 @@ learn_scan_junk(struct learner *l)
 		    ledger_failed(l) : STORE_OK;
 		goto out;
 	}
-	if (st != STORE_OK)
+	if (st != STORE_OK || (st = note_junk_departures(l, uidnext)) !=
+	    STORE_OK)
 		goto out;
 	if (!known) {
 		/* What is in Junk already is for 'train --from-folders'. */
@@ -605,6 +628,8 @@ learn_scan_elsewhere(struct learner *l, const char *const *watched,
 	if ((first = ledger_folder_get(l->ledger, MARK_PREFIX, &v, &u)) < 0)
 		return ledger_failed(l);
 	first = !first;
+	if (!first && l->sweeps_due == 0)
+		return STORE_OK;	/* nothing left Junk: no rescue */
 	if ((st = l->store->ops->list_boxes(l->store, &boxes, &n)) !=
 	    STORE_OK)
 		return st;
@@ -620,6 +645,8 @@ learn_scan_elsewhere(struct learner *l, const char *const *watched,
 	if (st == STORE_OK && first &&
 	    ledger_folder_set(l->ledger, MARK_PREFIX, 0, 0) < 0)
 		st = ledger_failed(l);
+	if (st == STORE_OK && l->sweeps_due > 0)
+		l->sweeps_due--;
 	store_names_free(boxes, n);
 	return st;
 }

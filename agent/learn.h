@@ -47,6 +47,13 @@ struct learner {
 					 * content hashes must match sort.c's */
 	unsigned corrections;		/* out: opinions that changed the model
 					 * so far (the caller may reset it) */
+	/* Kept between scans: Junk as the last learn_scan_junk saw it, and
+	 * how many sweeps of the other mailboxes (learn_scan_elsewhere) are
+	 * due because something left Junk. */
+	uint32_t junk_uidnext;
+	uint32_t junk_exists;
+	int junk_seen;
+	int sweeps_due;
 };
 
 /* For sort.c: msg (fetched from folder, which is selected) is known to
@@ -70,7 +77,9 @@ enum store_status learn_seen_again(struct learner *l, const char *folder,
  * A missing Junk folder is not an error. */
 enum store_status learn_scan_junk(struct learner *l);
 
-/* Looks at what arrived, since the last look, in every other mailbox
+/* When a message may have left Junk since the learner's last sweep (see
+ * learn_scan_junk, which must run first) or at the first look: looks at
+ * what arrived, since the last look, in every other mailbox
  * (not Junk, not Trash, not one of the watched[0..nwatched-1] folders,
  * which sort_folder sees): a message last seen in Junk that shows up
  * there is the owner's rescue, as in learn_seen_again.  The header of

@@ -71,6 +71,10 @@ struct store_ops {
 	enum store_status (*examine)(struct store *s, const char *box,
 	    uint32_t *uidvalidity_r, uint32_t *uidnext_r);
 
+	/* Messages in the selected mailbox as its SELECT reported them
+	 * (EXISTS). */
+	enum store_status (*exists)(struct store *s, uint32_t *exists_r);
+
 	/* HIGHESTMODSEQ of the selected mailbox as its SELECT reported it
 	 * (RFC 7162): it grows with every change of the mailbox, flags
 	 * included.  0 when the server or the mailbox keeps no

@@ -51,6 +51,7 @@ struct store_imap {
 	int has_uidplus;
 	int has_condstore;
 	uint64_t modseq;	/* HIGHESTMODSEQ at the last SELECT, or 0 */
+	uint32_t exists;	/* EXISTS at the last SELECT */
 	int in_login;		/* hides the LOGIN line from the trace */
 	int ever_connected;	/* a session was set up once: TLS worked */
 };
@@ -489,6 +490,7 @@ open_box(struct store_imap *si, const char *box, int readonly,
 	*uidvalidity_r = si->imap->imap_selection_info->sel_uidvalidity;
 	*uidnext_r = si->imap->imap_selection_info->sel_uidnext;
 	si->exists_seen = si->imap->imap_selection_info->sel_exists;
+	si->exists = si->exists_seen;
 	/* Mail that arrived while another mailbox was selected is in this
 	 * SELECT's counts, so no IDLE will announce it: wait() must. */
 	si->pending = si->listed_box != NULL &&
@@ -510,6 +512,19 @@ imap_examine(struct store *s, const char *box, uint32_t *uidvalidity_r,
 {
 	return open_box((struct store_imap *)s, box, 1, uidvalidity_r,
 	    uidnext_r);
+}
+
+static enum store_status
+imap_exists(struct store *s, uint32_t *exists_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	enum store_status st;
+
+	*exists_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK)
+		return st;
+	*exists_r = si->exists;
+	return STORE_OK;
 }
 
 static enum store_status
@@ -1260,6 +1275,7 @@ static const struct store_ops store_imap_ops = {
 	.connect = imap_connect,
 	.select = imap_select,
 	.examine = imap_examine,
+	.exists = imap_exists,
 	.highest_modseq = imap_highest_modseq,
 	.list_uids = imap_list_uids,
 	.fetch = imap_fetch,

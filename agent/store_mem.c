@@ -49,6 +49,7 @@ struct store_mem {
 	size_t nboxes;
 	struct mem_box *selected;	/* NULL when none */
 	uint64_t selected_modseq;	/* its modseq at the SELECT */
+	uint32_t selected_exists;	/* its messages at the SELECT */
 	int readonly;			/* it was opened by examine() */
 	int connected;
 	int has_move, has_uidplus;
@@ -315,6 +316,7 @@ mem_open(struct store *s, const char *op, const char *box,
 	}
 	m->selected = b;
 	m->selected_modseq = b->modseq;
+	m->selected_exists = (uint32_t)b->nmsgs;
 	m->readonly = strcmp(op, "examine") == 0;
 	*uidvalidity_r = b->uidvalidity;
 	*uidnext_r = b->uidnext;
@@ -572,6 +574,19 @@ mem_find_message_id(struct store *s, const char *message_id,
 }
 
 static enum store_status
+mem_exists(struct store *s, uint32_t *exists_r)
+{
+	struct store_mem *m = mem(s);
+	enum store_status st = op_begin(m, "exists", 1);
+
+	*exists_r = 0;
+	if (st != STORE_OK)
+		return st;
+	*exists_r = m->selected_exists;
+	return op_end(m, "exists", STORE_OK);
+}
+
+static enum store_status
 mem_highest_modseq(struct store *s, uint64_t *modseq_r)
 {
 	struct store_mem *m = mem(s);
@@ -662,6 +677,7 @@ static const struct store_ops mem_ops = {
 	.move = mem_move,
 	.find_message_id = mem_find_message_id,
 	.list_boxes = mem_list_boxes,
+	.exists = mem_exists,
 	.highest_modseq = mem_highest_modseq,
 	.find_special = mem_find_special,
 	.wait = mem_wait,

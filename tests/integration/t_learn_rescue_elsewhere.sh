@@ -55,4 +55,15 @@ assert_eq 0 "$(q "SELECT count(*) FROM messages
 sleep 3
 assert_eq 3 "$(q "SELECT count(*) FROM corrections")" "corrections later"
 bg_stop "$pid" || fail "daemon exit status $?: $(tail -5 "$T_DIR/d1.log")"
+
+# While nothing leaves Junk the other mailboxes are not looked at: a new
+# daemon sweeps twice after its start, then no more.
+bg_start "$T_DIR/d2.log" "$MAILSIFT" run -c "$T_DIR/c.json" \
+	--log-level debug
+pid=$BG_PID
+sleep 5
+bg_stop "$pid" || fail "daemon exit status $?: $(tail -5 "$T_DIR/d2.log")"
+sweeps=$(grep -c 'EXAMINE Archive' "$T_DIR/d2.log")
+echo "sweeps in 5 s of polling every second: $sweeps"
+[ "$sweeps" -le 2 ] || fail "$sweeps sweeps while Junk lost nothing"
 echo ok

@@ -466,6 +466,28 @@ START_TEST(rescue_into_an_unwatched_folder_trains_ham)
 }
 END_TEST
 
+START_TEST(other_mailboxes_are_swept_only_after_junk_lost_mail)
+{
+	make_probes();
+	cycle();
+	cycle();
+	cycle();			/* the first look's sweeps are done */
+	deliver("INBOX", probe[0]);	/* filed into Junk: an arrival */
+	/* A tripwire: the next listing of the mailboxes fails. */
+	store_mem_fail(fx.store, "list_boxes", 1, STORE_FATAL, 0);
+	cycle();
+	cycle();
+	store_mem_client_move(fx.store, "Junk", uid_of("Junk", "X"),
+	    "Archive");
+	ck_assert_int_eq(learn_scan_junk(&fx.learner), STORE_OK);
+	ck_assert_int_eq(learn_scan_elsewhere(&fx.learner, watched, 1),
+	    STORE_FATAL);		/* it swept */
+	cycle();
+	assert_rescued("Archive");
+	free_probes();
+}
+END_TEST
+
 START_TEST(owner_drag_into_junk_trains_spam)
 {
 	struct snapshot before, after;
@@ -1093,6 +1115,7 @@ learn_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, rescue_from_junk_trains_ham_once_and_stays);
 	tcase_add_test(tc, rescue_into_an_unwatched_folder_trains_ham);
+	tcase_add_test(tc, other_mailboxes_are_swept_only_after_junk_lost_mail);
 	tcase_add_test(tc, owner_drag_into_junk_trains_spam);
 	tcase_add_test(tc, trash_is_no_opinion);
 	tcase_add_test(tc, mailsifts_own_junk_keyword_is_not_an_opinion);
