@@ -427,17 +427,17 @@ out:
 static enum store_status
 note_junk_departures(struct learner *l, uint32_t uidnext)
 {
-	uint32_t exists;
-	enum store_status st = l->store->ops->exists(l->store, &exists);
+	struct store_box_info info;
+	enum store_status st = l->store->ops->box_info(l->store, &info);
 
 	if (st != STORE_OK)
 		return st;
 	if (!l->junk_seen || uidnext < l->junk_uidnext ||
-	    exists < l->junk_exists + (uidnext - l->junk_uidnext))
+	    info.exists < l->junk_exists + (uidnext - l->junk_uidnext))
 		l->sweeps_due = 2;
 	l->junk_seen = 1;
 	l->junk_uidnext = uidnext;
-	l->junk_exists = exists;
+	l->junk_exists = info.exists;
 	return STORE_OK;
 }
 
@@ -780,6 +780,7 @@ learn_scan_keywords(struct learner *l, const char *folder)
 {
 	uint32_t uidvalidity, uidnext, mark_validity, last_uid;
 	struct ledger_keyword_scan now = { 0 }, before = { 0 };
+	struct store_box_info info;
 	struct store_flags *fl = NULL;
 	struct ledger_keyword *rec = NULL;
 	size_t nfl = 0, nrec = 0;
@@ -806,10 +807,10 @@ learn_scan_keywords(struct learner *l, const char *folder)
 		goto out;
 	/* No flag changed and no message joined the range since the last
 	 * look (RFC 7162 mod-sequences): nothing to read. */
-	now = (struct ledger_keyword_scan){ uidvalidity, last_uid, 0 };
-	if ((st = l->store->ops->highest_modseq(l->store, &now.modseq)) !=
-	    STORE_OK)
+	if ((st = l->store->ops->box_info(l->store, &info)) != STORE_OK)
 		goto out;
+	now = (struct ledger_keyword_scan){ uidvalidity, last_uid,
+	    info.modseq };
 	if (now.modseq != 0) {
 		int had = ledger_keyword_scan_get(l->ledger, folder, &before);
 

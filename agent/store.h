@@ -53,6 +53,15 @@ struct store_flags {
 	size_t nflags;
 };
 
+/* A mailbox as its SELECT reported it. */
+struct store_box_info {
+	uint32_t exists;	/* messages in it (EXISTS) */
+	uint64_t modseq;	/* HIGHESTMODSEQ (RFC 7162): grows with every
+				 * change of the mailbox, flags included; 0
+				 * when the server or the mailbox keeps no
+				 * mod-sequences (any change is possible) */
+};
+
 struct store;
 
 struct store_ops {
@@ -71,16 +80,9 @@ struct store_ops {
 	enum store_status (*examine)(struct store *s, const char *box,
 	    uint32_t *uidvalidity_r, uint32_t *uidnext_r);
 
-	/* Messages in the selected mailbox as its SELECT reported them
-	 * (EXISTS). */
-	enum store_status (*exists)(struct store *s, uint32_t *exists_r);
-
-	/* HIGHESTMODSEQ of the selected mailbox as its SELECT reported it
-	 * (RFC 7162): it grows with every change of the mailbox, flags
-	 * included.  0 when the server or the mailbox keeps no
-	 * mod-sequences: then any change is possible. */
-	enum store_status (*highest_modseq)(struct store *s,
-	    uint64_t *modseq_r);
+	/* What the SELECT (or EXAMINE) of the selected mailbox reported. */
+	enum store_status (*box_info)(struct store *s,
+	    struct store_box_info *info_r);
 
 	/* UIDs >= min_uid in the selected mailbox, ascending.  The array is
 	 * malloc'd and owned by the caller (NULL when empty). */
@@ -97,7 +99,7 @@ struct store_ops {
 	/* Flags of the messages with uid >= min_uid in the selected mailbox;
 	 * with changed_since > 0 only of those whose flags changed after that
 	 * mod-sequence (FETCH CHANGEDSINCE, RFC 7162: only where
-	 * highest_modseq gave a value).  Array owned by the caller; release
+	 * box_info gave a modseq).  Array owned by the caller; release
 	 * with store_flags_free(). */
 	enum store_status (*list_flags)(struct store *s, uint32_t min_uid,
 	    uint64_t changed_since, struct store_flags **flags_r, size_t *n_r);

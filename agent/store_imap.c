@@ -515,28 +515,16 @@ imap_examine(struct store *s, const char *box, uint32_t *uidvalidity_r,
 }
 
 static enum store_status
-imap_exists(struct store *s, uint32_t *exists_r)
+imap_box_info(struct store *s, struct store_box_info *info_r)
 {
 	struct store_imap *si = (struct store_imap *)s;
 	enum store_status st;
 
-	*exists_r = 0;
+	memset(info_r, 0, sizeof(*info_r));
 	if ((st = not_ready(si, 1)) != STORE_OK)
 		return st;
-	*exists_r = si->exists;
-	return STORE_OK;
-}
-
-static enum store_status
-imap_highest_modseq(struct store *s, uint64_t *modseq_r)
-{
-	struct store_imap *si = (struct store_imap *)s;
-	enum store_status st;
-
-	*modseq_r = 0;
-	if ((st = not_ready(si, 1)) != STORE_OK)
-		return st;
-	*modseq_r = si->modseq;
+	info_r->exists = si->exists;
+	info_r->modseq = si->modseq;
 	return STORE_OK;
 }
 
@@ -1275,8 +1263,7 @@ static const struct store_ops store_imap_ops = {
 	.connect = imap_connect,
 	.select = imap_select,
 	.examine = imap_examine,
-	.exists = imap_exists,
-	.highest_modseq = imap_highest_modseq,
+	.box_info = imap_box_info,
 	.list_uids = imap_list_uids,
 	.fetch = imap_fetch,
 	.list_flags = imap_list_flags,

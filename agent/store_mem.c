@@ -48,8 +48,7 @@ struct store_mem {
 	struct mem_box **boxes;		/* in creation order */
 	size_t nboxes;
 	struct mem_box *selected;	/* NULL when none */
-	uint64_t selected_modseq;	/* its modseq at the SELECT */
-	uint32_t selected_exists;	/* its messages at the SELECT */
+	struct store_box_info selected_info;	/* as of its SELECT */
 	int readonly;			/* it was opened by examine() */
 	int connected;
 	int has_move, has_uidplus;
@@ -315,8 +314,8 @@ mem_open(struct store *s, const char *op, const char *box,
 		return op_end(m, op, STORE_BOX_BAD);
 	}
 	m->selected = b;
-	m->selected_modseq = b->modseq;
-	m->selected_exists = (uint32_t)b->nmsgs;
+	m->selected_info.modseq = b->modseq;
+	m->selected_info.exists = (uint32_t)b->nmsgs;
 	m->readonly = strcmp(op, "examine") == 0;
 	*uidvalidity_r = b->uidvalidity;
 	*uidnext_r = b->uidnext;
@@ -574,29 +573,16 @@ mem_find_message_id(struct store *s, const char *message_id,
 }
 
 static enum store_status
-mem_exists(struct store *s, uint32_t *exists_r)
+mem_box_info(struct store *s, struct store_box_info *info_r)
 {
 	struct store_mem *m = mem(s);
-	enum store_status st = op_begin(m, "exists", 1);
+	enum store_status st = op_begin(m, "box_info", 1);
 
-	*exists_r = 0;
+	memset(info_r, 0, sizeof(*info_r));
 	if (st != STORE_OK)
 		return st;
-	*exists_r = m->selected_exists;
-	return op_end(m, "exists", STORE_OK);
-}
-
-static enum store_status
-mem_highest_modseq(struct store *s, uint64_t *modseq_r)
-{
-	struct store_mem *m = mem(s);
-	enum store_status st = op_begin(m, "highest_modseq", 1);
-
-	*modseq_r = 0;
-	if (st != STORE_OK)
-		return st;
-	*modseq_r = m->selected_modseq;
-	return op_end(m, "highest_modseq", STORE_OK);
+	*info_r = m->selected_info;
+	return op_end(m, "box_info", STORE_OK);
 }
 
 static enum store_status
@@ -677,8 +663,7 @@ static const struct store_ops mem_ops = {
 	.move = mem_move,
 	.find_message_id = mem_find_message_id,
 	.list_boxes = mem_list_boxes,
-	.exists = mem_exists,
-	.highest_modseq = mem_highest_modseq,
+	.box_info = mem_box_info,
 	.find_special = mem_find_special,
 	.wait = mem_wait,
 	.free = mem_free,

@@ -51,8 +51,7 @@ void store_mem_set_special(struct store *s, const char *box,
 void store_mem_set_caps(struct store *s, int has_move, int has_uidplus);
 
 /* Fault injection: the nth operation from now (1 = the next one) whose
- * name is op ("connect", "select", "examine", "exists",
- * "highest_modseq", "list_uids", "fetch", "list_flags", "set_flags",
+ * name is op ("connect", "select", "examine", "box_info", "list_uids", "fetch", "list_flags", "set_flags",
  * "copy", "move", "find_message_id", "list_boxes", "find_special",
  * "wait", or "*" for any) fails with status (not STORE_OK), its reason in
  * store_last_error().  Only operations that reach the server count: not

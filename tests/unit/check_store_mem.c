@@ -185,14 +185,14 @@ END_TEST
 START_TEST(examine_is_read_only)
 {
 	const char *const add[] = { "$Junk", NULL };
+	struct store_box_info i1, i2;
 	uint32_t v, next, new_uid;
-	uint64_t m1, m2;
 	int left;
 
 	append("INBOX", MSG_A, NULL);
 	ck_assert_int_eq(ops->examine(s, "INBOX", &v, &next), STORE_OK);
 	ck_assert_uint_eq(next, 2);
-	ck_assert_int_eq(ops->highest_modseq(s, &m1), STORE_OK);
+	ck_assert_int_eq(ops->box_info(s, &i1), STORE_OK);
 	ck_assert_int_eq(ops->set_flags(s, 1, add, NULL), STORE_BOX_BAD);
 	ck_assert_int_eq(ops->move(s, 1, "Junk", &new_uid, &left),
 	    STORE_BOX_BAD);
@@ -200,26 +200,27 @@ START_TEST(examine_is_read_only)
 	select_ok("INBOX");
 	ck_assert_int_eq(ops->set_flags(s, 1, add, NULL), STORE_OK);
 	select_ok("INBOX");
-	ck_assert_int_eq(ops->highest_modseq(s, &m2), STORE_OK);
-	ck_assert_uint_gt(m2, m1);	/* the flag change moved it */
+	ck_assert_int_eq(ops->box_info(s, &i2), STORE_OK);
+	ck_assert_uint_eq(i1.exists, 1);
+	ck_assert_uint_gt(i2.modseq, i1.modseq);	/* the flag change */
 }
 END_TEST
 
 START_TEST(list_flags_changed_since)
 {
 	const char *const add[] = { "$Junk", NULL };
+	struct store_box_info i1;
 	struct store_flags *fl;
-	uint64_t m1;
 	size_t n;
 
 	append("INBOX", MSG_A, NULL);
 	append("INBOX", MSG_B, NULL);
 	select_ok("INBOX");
-	ck_assert_int_eq(ops->highest_modseq(s, &m1), STORE_OK);
-	ck_assert_int_eq(ops->list_flags(s, 1, m1, &fl, &n), STORE_OK);
+	ck_assert_int_eq(ops->box_info(s, &i1), STORE_OK);
+	ck_assert_int_eq(ops->list_flags(s, 1, i1.modseq, &fl, &n), STORE_OK);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(ops->set_flags(s, 2, add, NULL), STORE_OK);
-	ck_assert_int_eq(ops->list_flags(s, 1, m1, &fl, &n), STORE_OK);
+	ck_assert_int_eq(ops->list_flags(s, 1, i1.modseq, &fl, &n), STORE_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(fl[0].uid, 2);
 	store_flags_free(fl, n);
