@@ -82,10 +82,7 @@ bootstrap_from_folders(const struct config *c, const char *const *ham,
 failed:
 	log_error("%s", err);
 out:
-	if (password != NULL) {
-		explicit_bzero(password, strlen(password));
-		free(password);
-	}
+	config_password_free(&password);
 	free(err);
 	free(path);
 	free(junk);

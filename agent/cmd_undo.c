@@ -213,10 +213,7 @@ undo_run(struct undo *u, long long id)
 failed:
 	fprintf(stderr, "mailsift: %s\n", err);
 out:
-	if (password != NULL) {
-		explicit_bzero(password, strlen(password));
-		free(password);
-	}
+	config_password_free(&password);
 	free(err);
 	free(path);
 	return rc;

@@ -916,6 +916,16 @@ out:
 	return ret;
 }
 
+void
+config_password_free(char **password)
+{
+	if (*password == NULL)
+		return;
+	explicit_bzero(*password, strlen(*password));
+	free(*password);
+	*password = NULL;
+}
+
 int
 config_password(const struct config *config, char **password_r,
     char **err_r)

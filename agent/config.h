@@ -59,6 +59,8 @@ void config_free(struct config **config);
  * newline, or the first line the command prints).  -1 with *err_r set. */
 int config_password(const struct config *config, char **password_r,
     char **err_r);
+/* Wipes and frees a password from config_password (NULL is fine). */
+void config_password_free(char **password);
 
 /* Paths of the databases under state_dir; malloc'd. */
 char *config_tokens_db(const struct config *config);

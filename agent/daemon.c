@@ -538,10 +538,7 @@ daemon_run(const struct config *config, int once)
 	    d.report.totals.seen, d.report.totals.moved, d.report.totals.kept,
 	    d.report.totals.known, d.report.totals.failed);
 out:
-	if (password != NULL) {
-		explicit_bzero(password, strlen(password));
-		free(password);
-	}
+	config_password_free(&password);
 	free(err);
 	wake_teardown(&d);
 	daemon_close(&d);
