@@ -379,6 +379,31 @@ learn_seen_again(struct learner *l, const char *folder,
 	    handled_r);
 }
 
+/* Fetches uid of the selected folder as the sorter does and looks it up
+ * in the ledger by content: *have_r 1 (known, *known_r filled) or 0.
+ * STORE_MSG_GONE if the message left meanwhile; a ledger failure is
+ * returned as its status.  Release *msg_r and *known_r either way. */
+static enum store_status
+fetch_known(struct learner *l, uint32_t uid, struct store_msg *msg_r,
+    struct ledger_message *known_r, int *have_r)
+{
+	char hash[MESSAGE_HASH_LEN + 1];
+	enum store_status st;
+	int truncated;
+
+	*have_r = 0;
+	st = l->store->ops->fetch(l->store, uid, l->max_message_bytes, msg_r,
+	    &truncated);
+	if (st != STORE_OK)
+		return st;
+	message_hash(msg_r->data, msg_r->len, hash);
+	if ((*have_r = ledger_message_find(l->ledger, hash, known_r)) < 0) {
+		*have_r = 0;
+		return ledger_failed(l);
+	}
+	return STORE_OK;
+}
+
 /* One new message in Junk. */
 static enum store_status
 junk_arrival(struct learner *l, uint32_t uidvalidity, uint32_t uid,
@@ -388,20 +413,13 @@ junk_arrival(struct learner *l, uint32_t uidvalidity, uint32_t uid,
 	struct ledger_message known = { 0 };
 	struct observation o = { .folder = l->junk,
 	    .uidvalidity = uidvalidity, .msg = &msg, .mark = mark };
-	char hash[MESSAGE_HASH_LEN + 1];
 	enum store_status st;
-	int truncated, have;
+	int have;
 
-	st = l->store->ops->fetch(l->store, uid, l->max_message_bytes, &msg,
-	    &truncated);
-	if (st == STORE_MSG_GONE)
-		return STORE_OK;	/* gone again; the next one moves the
-					 * mark past it */
-	if (st != STORE_OK)
-		return st;
-	message_hash(msg.data, msg.len, hash);
-	if ((have = ledger_message_find(l->ledger, hash, &known)) < 0) {
-		st = ledger_failed(l);
+	if ((st = fetch_known(l, uid, &msg, &known, &have)) != STORE_OK) {
+		if (st == STORE_MSG_GONE)
+			st = STORE_OK;	/* gone again; the next one moves
+					 * the mark past it */
 		goto out;
 	}
 	/* What mailsift filed itself, and originals flagged \Deleted that
@@ -511,7 +529,7 @@ elsewhere_arrival(struct learner *l, const char *folder,
 	struct store_msg head = { 0 }, msg = { 0 };
 	struct ledger_message known = { 0 };
 	struct message parsed;
-	char hash[MESSAGE_HASH_LEN + 1], *msgid = NULL;
+	char *msgid = NULL;
 	uint32_t now_validity, uidnext;
 	enum store_status st;
 	int truncated, have, handled;
@@ -538,16 +556,12 @@ elsewhere_arrival(struct learner *l, const char *folder,
 		goto out;
 	if (now_validity != uidvalidity)
 		goto out;	/* renumbered meanwhile: the next look */
-	st = l->store->ops->fetch(l->store, uid, l->max_message_bytes, &msg,
-	    &truncated);
-	if (st != STORE_OK) {
-		st = st == STORE_MSG_GONE ? STORE_OK : st;
+	if ((st = fetch_known(l, uid, &msg, &known, &have)) != STORE_OK) {
+		if (st == STORE_MSG_GONE)
+			st = STORE_OK;
 		goto out;
 	}
-	message_hash(msg.data, msg.len, hash);
-	if ((have = ledger_message_find(l->ledger, hash, &known)) < 0)
-		st = ledger_failed(l);
-	else if (have)
+	if (have)
 		st = seen_elsewhere(l, folder, uidvalidity, &msg, &known,
 		    mark, &handled);
 out:
@@ -686,19 +700,13 @@ keyword_change(struct learner *l, const char *folder, uint32_t uidvalidity,
 	struct ledger_message known = { 0 };
 	struct observation o = { .folder = folder,
 	    .uidvalidity = uidvalidity, .msg = &msg, .keywords = 1 };
-	char hash[MESSAGE_HASH_LEN + 1], *reason = NULL;
+	char *reason = NULL;
 	enum store_status st;
-	int truncated, have;
+	int have;
 
-	st = l->store->ops->fetch(l->store, uid, l->max_message_bytes, &msg,
-	    &truncated);
-	if (st == STORE_MSG_GONE)
-		return STORE_OK;
-	if (st != STORE_OK)
-		return st;
-	message_hash(msg.data, msg.len, hash);
-	if ((have = ledger_message_find(l->ledger, hash, &known)) < 0) {
-		st = ledger_failed(l);
+	if ((st = fetch_known(l, uid, &msg, &known, &have)) != STORE_OK) {
+		if (st == STORE_MSG_GONE)
+			st = STORE_OK;
 		goto out;
 	}
 	/* The flags may have changed again since list_flags. */
