@@ -60,6 +60,14 @@ message(const char *id, const char *from, const char *relay, const char *ip,
 	    relay, relay, ip, id, from, id, subject, body);
 }
 
+/* A friend's message, for tests that need ordinary mail; free() it. */
+static char *
+friends_message(const char *id)
+{
+	return message(id, "friend@home.example", "smtp.home.example",
+	    "203.0.113.5", "hello", "Are you coming to the concert?");
+}
+
 static const char *const ham_bodies[] = {
 	"Hi, the quarterly report is attached; can we meet on Tuesday to "
 	"go through the numbers?",
@@ -488,6 +496,36 @@ START_TEST(other_mailboxes_are_swept_only_after_junk_lost_mail)
 }
 END_TEST
 
+START_TEST(sweeps_look_read_only_and_skip_big_new_mailboxes)
+{
+	make_probes();
+	cycle();
+	cycle();
+	cycle();
+	/* An import made since the first look: too big to read whole. */
+	for (int i = 0; i <= 100; i++) {
+		char id[16], *m;
+
+		snprintf(id, sizeof(id), "imp%d", i);
+		m = friends_message(id);
+		deliver("Import", m);
+		free(m);
+	}
+	deliver("INBOX", probe[0]);
+	cycle();			/* filed into Junk */
+	store_mem_client_move(fx.store, "Junk", uid_of("Junk", "X"),
+	    "Trash");			/* Junk lost a message: a sweep */
+	ck_assert_int_eq(learn_scan_junk(&fx.learner), STORE_OK);
+	/* Tripwires: the sweep opens nothing read-write and reads no
+	 * message of the import. */
+	store_mem_fail(fx.store, "select", 1, STORE_FATAL, 0);
+	store_mem_fail(fx.store, "fetch", 1, STORE_FATAL, 0);
+	ck_assert_int_eq(learn_scan_elsewhere(&fx.learner, watched, 1),
+	    STORE_OK);
+	free_probes();
+}
+END_TEST
+
 START_TEST(owner_drag_into_junk_trains_spam)
 {
 	struct snapshot before, after;
@@ -609,14 +647,6 @@ assert_trained(const char *data, const char *want)
 	ledger_state(data, &m);
 	ck_assert_str_eq(m.trained, want);
 	ledger_message_release(&m);
-}
-
-/* A friend's message, for the keyword tests; free() it. */
-static char *
-friends_message(const char *id)
-{
-	return message(id, "friend@home.example", "smtp.home.example",
-	    "203.0.113.5", "hello", "Are you coming to the concert?");
 }
 
 START_TEST(unchanged_folder_is_not_read_again)
@@ -1116,6 +1146,7 @@ learn_suite(void)
 	tcase_add_test(tc, rescue_from_junk_trains_ham_once_and_stays);
 	tcase_add_test(tc, rescue_into_an_unwatched_folder_trains_ham);
 	tcase_add_test(tc, other_mailboxes_are_swept_only_after_junk_lost_mail);
+	tcase_add_test(tc, sweeps_look_read_only_and_skip_big_new_mailboxes);
 	tcase_add_test(tc, owner_drag_into_junk_trains_spam);
 	tcase_add_test(tc, trash_is_no_opinion);
 	tcase_add_test(tc, mailsifts_own_junk_keyword_is_not_an_opinion);
