@@ -129,6 +129,7 @@ struct progress {
 	const char *verb;	/* "training" */
 	int tty;
 	size_t done;		/* messages learned */
+	size_t unchanged;	/* already trained so: nothing to do */
 	size_t skipped;
 	size_t total;		/* messages expected, 0 if unknown */
 	double fraction;	/* of the input read, when total is 0 */
@@ -158,7 +159,8 @@ progress_show(struct progress *p, int final)
 	    (ts.tv_nsec - p->last.tv_nsec) < 100000000L)
 		return;
 	p->last = ts;
-	frac = p->total ? (double)(p->done + p->skipped) / (double)p->total :
+	frac = p->total ? (double)(p->done + p->unchanged + p->skipped) /
+	    (double)p->total :
 	    p->fraction;
 	if (final)
 		frac = 1;
@@ -207,7 +209,10 @@ learn_one(struct learn_ctx *c, const char *where, const char *msg,
 			c->failed = 1;
 		return;
 	}
-	c->prog.done++;
+	if (rc == 1)
+		c->prog.unchanged++;
+	else
+		c->prog.done++;
 	progress_show(&c->prog, 0);
 }
 
@@ -418,7 +423,9 @@ train_usage(FILE *out, const char *cmd)
 	    untrain ? "Reverses an earlier 'mailsift train' of the same "
 	    "messages and class exactly;\na message that was not trained so "
 	    "is skipped with a warning." :
-	    "Learns messages as spam or as ham.",
+	    "Learns messages as spam or as ham, each once: a message "
+	    "already trained as\nthat class is left as it is, one trained as "
+	    "the other class moves.",
 	    untrain ? "" : "  --from-folders    learn the account's Junk "
 	    "folder as spam and the watched\n"
 	    "                    folders as ham, each message once (needs "
@@ -555,11 +562,16 @@ cmd_train(int argc, char **argv)
 		goto out;
 	}
 	progress_show(&c.prog, 1);
-	if (!c.prog.tty || c.prog.done + c.prog.skipped > 1)
-		printf("%sed %zu message%s as %s in %.2f s%s\n",
-		    cmd, c.prog.done, c.prog.done == 1 ? "" : "s",
-		    c.is_spam ? "spam" : "ham", now_s() - t0,
-		    c.prog.skipped ? ", some skipped (see above)" : "");
+	if (!c.prog.tty || c.prog.done + c.prog.unchanged +
+	    c.prog.skipped > 1) {
+		printf("%sed %zu message%s as %s in %.2f s", cmd, c.prog.done,
+		    c.prog.done == 1 ? "" : "s", c.is_spam ? "spam" : "ham",
+		    now_s() - t0);
+		if (c.prog.unchanged)
+			printf(", %zu already trained so", c.prog.unchanged);
+		printf("%s\n", c.prog.skipped ? ", some skipped (see above)" :
+		    "");
+	}
 	rc = bad || c.prog.skipped ? EXIT_RUNTIME : EXIT_OK;
 out:
 	free(err);

@@ -9,6 +9,7 @@
 
 #include "agent/classify.h"
 #include "agent/filter.h"
+#include "agent/message.h"
 #include "agent/tokenize.h"
 #include "agent/xmem.h"
 #include "state/tokens.h"
@@ -19,6 +20,7 @@ struct filter {
 	struct tokens *store;
 	struct classify_params params;
 	size_t max_bytes;
+	int in_batch;		/* between filter_begin and commit/rollback */
 };
 
 int
@@ -71,18 +73,23 @@ filter_configure(struct filter *f, double spam_cut, double ham_cut,
 int
 filter_begin(struct filter *f, char **err_r)
 {
-	return tokens_begin(f->store, err_r);
+	if (tokens_begin(f->store, err_r) < 0)
+		return -1;
+	f->in_batch = 1;
+	return 0;
 }
 
 int
 filter_commit(struct filter *f, char **err_r)
 {
+	f->in_batch = 0;
 	return tokens_commit(f->store, err_r);
 }
 
 void
 filter_rollback(struct filter *f)
 {
+	f->in_batch = 0;
 	tokens_rollback(f->store);
 }
 
@@ -252,10 +259,24 @@ regression_z(const struct token_counts *counts, size_t n,
 	return (double)sum / CLASSIFY_WEIGHT_SCALE;
 }
 
-/* The key under which a training is recorded: a hash of the message's
- * feature set, so untraining finds it from the same bytes. */
+/* The key a training is recorded under: the message's content hash
+ * (message.h: CRLF read as LF, so a message from a file and from IMAP is
+ * one message) of the bytes read, so that training is idempotent and
+ * untraining finds the training from the same bytes. */
 static uint64_t
-message_key(const struct features *ft)
+content_key(const char *msg, size_t len)
+{
+	char hex[MESSAGE_HASH_LEN + 1];
+
+	message_hash(msg, len, hex);
+	hex[16] = '\0';
+	return strtoull(hex, NULL, 16);
+}
+
+/* Stores written before trainings were keyed by content recorded them
+ * under a hash of the message's feature set; they are still found so. */
+static uint64_t
+feature_set_key(const struct features *ft)
 {
 	unsigned char b[8];
 	uint64_t h = 0;
@@ -316,6 +337,48 @@ out:
 	return rc;
 }
 
+/* Untrains the latest training of the message as is_spam, under either
+ * of its keys: 0, -2 if it was not trained so, -1 on a store error. */
+static int
+unlearn(struct filter *f, const uint64_t keys[2], const uint64_t *hashes,
+    size_t n, int is_spam, char **err_r)
+{
+	int not_trained = 0;
+
+	for (int k = 0; k < 2; k++) {
+		if (k > 0) {
+			free(*err_r);
+			*err_r = NULL;
+		}
+		if (tokens_unlearn(f->store, keys[k], hashes, n, is_spam,
+		    &not_trained, err_r) == 0)
+			return 0;
+		if (!not_trained)
+			return -1;
+	}
+	return -2;
+}
+
+/* Takes back any training of the message as the other class: 1 if it
+ * is already trained as is_spam, 0 if not (any more), -1 on error. */
+static int
+unlearn_other(struct filter *f, const uint64_t keys[2],
+    const uint64_t *hashes, size_t n, int is_spam, char **err_r)
+{
+	for (int k = 0; k < 2; k++) {
+		int found, cls;
+
+		while ((found = tokens_find(f->store, keys[k], &cls,
+		    err_r)) == 1 && cls != is_spam)
+			if (tokens_unlearn(f->store, keys[k], hashes, n, cls,
+			    NULL, err_r) < 0)
+				return -1;
+		if (found != 0)
+			return found;
+	}
+	return 0;
+}
+
 int
 filter_learn(struct filter *f, const char *msg, size_t len, int is_spam,
     int untrain, char **err_r)
@@ -323,8 +386,8 @@ filter_learn(struct filter *f, const char *msg, size_t len, int is_spam,
 	struct features ft;
 	struct token_counts *counts = NULL;
 	struct token_totals tot;
-	uint64_t *hashes = NULL;
-	int rc = -1, not_trained = 0;
+	uint64_t *hashes = NULL, keys[2];
+	int rc = -1, own = !f->in_batch;
 
 	memset(&ft, 0, sizeof(ft));
 	if (len == 0) {
@@ -333,19 +396,29 @@ filter_learn(struct filter *f, const char *msg, size_t len, int is_spam,
 	}
 	tokenize(msg, len, f->max_bytes, &ft);
 	hashes = hashes_of(&ft);
-	if (untrain) {
-		rc = tokens_unlearn(f->store, message_key(&ft), hashes, ft.n,
-		    is_spam, &not_trained, err_r);
-		if (rc < 0 && not_trained)
-			rc = -2;
+	keys[0] = content_key(msg, ft.bytes_read);
+	keys[1] = feature_set_key(&ft);
+	/* A move to the other class is one change. */
+	if (own && tokens_begin(f->store, err_r) < 0)
 		goto out;
+	if (untrain) {
+		rc = unlearn(f, keys, hashes, ft.n, is_spam, err_r);
+		goto done;
 	}
+	if ((rc = unlearn_other(f, keys, hashes, ft.n, is_spam, err_r)) != 0)
+		goto done;
+	rc = -1;
 	counts = xreallocarray(NULL, ft.n ? ft.n : 1, sizeof(*counts));
 	if (tokens_get(f->store, hashes, ft.n, counts, &tot, err_r) < 0)
-		goto out;
-	rc = tokens_learn(f->store, message_key(&ft), hashes, ft.n, is_spam,
+		goto done;
+	rc = tokens_learn(f->store, keys[0], hashes, ft.n, is_spam,
 	    classify_update(&f->params, regression_z(counts, ft.n, &tot),
 	    is_spam), err_r);
+done:
+	if (own && rc >= 0 && tokens_commit(f->store, err_r) < 0)
+		rc = -1;
+	else if (own && rc < 0)
+		tokens_rollback(f->store);
 out:
 	free(counts);
 	free(hashes);

@@ -75,10 +75,13 @@ void filter_rollback(struct filter *f);
 int filter_score(struct filter *f, const char *msg, size_t len, int explain,
     struct filter_result *result_r, char **err_r);
 
-/* Learns msg as spam (is_spam=1) or ham; untrain=1 reverses the latest
- * learn of the same bytes and class exactly.  -1 with *err_r on failure;
- * -2 when untraining a message that was not learned as that class
- * (nothing changed: an open batch stays usable). */
+/* Learns msg as spam (is_spam=1) or ham, once: the same bytes (CRLF read
+ * as LF) learned again as the same class change nothing and return 1; as
+ * the other class, the earlier training is taken back first (a move).
+ * untrain=1 reverses the training of the same bytes as that class
+ * exactly.  0 on a change; -1 with *err_r on failure; -2 when untraining
+ * a message that was not learned as that class (nothing changed: an open
+ * batch stays usable). */
 int filter_learn(struct filter *f, const char *msg, size_t len, int is_spam,
     int untrain, char **err_r);
 

@@ -56,6 +56,7 @@ enum {
 	ST_TOTALS_ADD,
 	ST_RECORD,
 	ST_FIND,
+	ST_FIND_ANY,
 	ST_FORGET,
 	ST_COUNT
 };
@@ -76,6 +77,8 @@ static const char *const sql[ST_COUNT] = {
 	    "VALUES (?1, ?2, ?3)",
 	[ST_FIND] = "SELECT id, delta FROM trained WHERE msg = ?1 AND "
 	    "is_spam = ?2 ORDER BY id DESC LIMIT 1",
+	[ST_FIND_ANY] = "SELECT is_spam FROM trained WHERE msg = ?1 "
+	    "ORDER BY id DESC LIMIT 1",
 	[ST_FORGET] = "DELETE FROM trained WHERE id = ?1",
 };
 
@@ -339,6 +342,26 @@ fail:
 	if (own)
 		tokens_rollback(t);
 	return -1;
+}
+
+int
+tokens_find(struct tokens *t, uint64_t msg_key, int *is_spam_r,
+    char **err_r)
+{
+	sqlite3_stmt *st = stmt(t, ST_FIND_ANY, err_r);
+	int step;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)msg_key);
+	step = sqlite3_step(st);
+	*is_spam_r = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	if (step == SQLITE_ROW)
+		return 1;
+	if (step == SQLITE_DONE)
+		return 0;
+	return fail(t, "finding the training", err_r);
 }
 
 int

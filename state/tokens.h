@@ -64,6 +64,11 @@ int tokens_get(struct tokens *t, const uint64_t *hashes, size_t n,
 int tokens_learn(struct tokens *t, uint64_t msg_key, const uint64_t *hashes,
     size_t n, int is_spam, int64_t delta, char **err_r);
 
+/* The class of the latest training recorded under msg_key: 1 with
+ * *is_spam_r set, 0 if there is none, -1 with *err_r. */
+int tokens_find(struct tokens *t, uint64_t msg_key, int *is_spam_r,
+    char **err_r);
+
 /* Reverses the latest tokens_learn of msg_key as is_spam exactly.  If
  * there is none, refuses (-1, *err_r saying so; *not_trained_r = 1 if
  * given) and changes nothing. */

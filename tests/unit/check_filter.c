@@ -240,14 +240,12 @@ START_TEST(test_train_untrain_symmetry)
 	learn(f, extra[0], 1);
 	learn(f, extra[1], 0);
 	learn(f, extra[2], 1);
-	learn(f, extra[0], 1);		/* twice: needs two untrains */
 	ck_assert_int_eq(filter_learn(f, extra[1], strlen(extra[1]), 1, 1,
 	    &err), -2);		/* trained as ham, not spam */
 	free(err);
 	err = NULL;
-	for (int i = 0; i < 2; i++)
-		ck_assert_int_eq(filter_learn(f, extra[0], strlen(extra[0]),
-		    1, 1, &err), 0);
+	ck_assert_int_eq(filter_learn(f, extra[0], strlen(extra[0]), 1, 1,
+	    &err), 0);
 	ck_assert_int_eq(filter_learn(f, extra[2], strlen(extra[2]), 1, 1,
 	    &err), 0);
 	ck_assert_int_eq(filter_learn(f, extra[1], strlen(extra[1]), 0, 1,
@@ -260,6 +258,61 @@ START_TEST(test_train_untrain_symmetry)
 		free(extra[i]);
 	free(before);
 	free(after);
+	free(path);
+}
+END_TEST
+
+/* Training is idempotent by content: the same message (CRLF or LF line
+ * ends alike) trained twice counts once, and trained as the other class
+ * it moves there; untraining it once gives back the store from before. */
+START_TEST(test_train_idempotent)
+{
+	char *path = xasprintf("%s/idem.db", dir), *before, *once, *now;
+	char *err = NULL, *m, *crlf;
+	struct buf b = { 0 };
+	struct filter *f = open_filter("idem.db");
+	size_t len;
+
+	train_background(f);
+	filter_close(&f);
+	before = dump(path);
+	m = unit_fixture("classifier/test-spam-1.eml", &len);
+	for (size_t i = 0; i < len; i++) {
+		if (m[i] == '\n')
+			buf_append(&b, "\r", 1);
+		buf_append(&b, m + i, 1);
+	}
+	crlf = buf_steal(&b);
+
+	f = open_filter("idem.db");
+	ck_assert_int_eq(filter_learn(f, m, len, 1, 0, &err), 0);
+	filter_close(&f);
+	once = dump(path);
+	f = open_filter("idem.db");
+	ck_assert_int_eq(filter_learn(f, m, len, 1, 0, &err), 1);
+	ck_assert_int_eq(filter_learn(f, crlf, strlen(crlf), 1, 0, &err), 1);
+	filter_close(&f);
+	now = dump(path);
+	ck_assert_msg(strcmp(once, now) == 0, "a second training changed "
+	    "the store");
+	free(now);
+
+	/* --ham after --spam moves it: one ham more, one spam less. */
+	f = open_filter("idem.db");
+	ck_assert_int_eq(filter_learn(f, m, len, 0, 0, &err), 0);
+	ck_assert_int_eq(filter_learn(f, m, len, 1, 1, &err), -2);
+	free(err);
+	err = NULL;
+	ck_assert_int_eq(filter_learn(f, crlf, strlen(crlf), 0, 1, &err), 0);
+	filter_close(&f);
+	now = dump(path);
+	ck_assert_msg(strcmp(before, now) == 0, "spam, spam, ham, untrain ham "
+	    "did not give back the store");
+	free(now);
+	free(once);
+	free(before);
+	free(crlf);
+	free(m);
 	free(path);
 }
 END_TEST
@@ -400,6 +453,7 @@ filter_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_golden_fixtures);
 	tcase_add_test(tc, test_train_untrain_symmetry);
+	tcase_add_test(tc, test_train_idempotent);
 	tcase_add_test(tc, test_no_collateral_damage);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_explain);
