@@ -32,6 +32,12 @@ static const char run_usage[] =
     "      --log-level L     error, warn, notice (default), info or debug\n"
     "  -h, --help            this text\n"
     "\n"
+    "One sorter per state_dir: run holds state_dir/lock while it runs.  A\n"
+    "second run beside it names the running pid and exits: a daemon with\n"
+    "status 1, --once with status 0 (the mail is being sorted; nothing for\n"
+    "cron to report: with --log-level warn it prints nothing).  train,\n"
+    "untrain, undo and status work beside a running sorter.\n"
+    "\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n";
 
 static const char status_usage[] =

@@ -33,12 +33,14 @@
 #include "agent/xmem.h"
 #include "sieve/sieve.h"
 #include "state/ledger.h"
+#include "state/lock.h"
 
 #define BACKOFF_MAX_SECONDS	300
 #define ONCE_MAX_ATTEMPTS	3
 
 struct daemon {
 	const struct config *config;
+	struct state_lock *lock;	/* one sorter per state_dir */
 	struct ledger *ledger;
 	struct filter *filter;
 	struct sieve_script *script;
@@ -403,17 +405,51 @@ wait_for_news(struct daemon *d)
 	return STORE_OK;
 }
 
+/* Makes state_dir and takes its one-sorter lock.  Returns -1 when this
+ * run may go on, else the exit status to leave with: a second --once
+ * beside a running sorter has nothing to do (0, so that cron stays
+ * quiet), a second daemon is refused (1: systemd retries it, and it takes
+ * over once the other one has stopped). */
+static int
+daemon_lock(struct daemon *d)
+{
+	const struct config *c = d->config;
+	char *err = NULL, who[32] = "pid unknown";
+	pid_t holder;
+	int rc;
+
+	if (mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
+		log_error("cannot create state_dir %s: %s", c->state_dir,
+		    strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	rc = state_lock_take(c->state_dir, &d->lock, &holder, &err);
+	if (rc == 0)
+		return -1;
+	if (rc < 0) {
+		log_error("%s", err);
+		free(err);
+		return EXIT_RUNTIME;
+	}
+	if (holder > 0)
+		snprintf(who, sizeof(who), "pid %ld", (long)holder);
+	if (d->once) {
+		log_notice("another mailsift (%s) is sorting with state_dir "
+		    "%s: nothing to do", who, c->state_dir);
+		return EXIT_OK;
+	}
+	log_error("another mailsift (%s) is already sorting with state_dir "
+	    "%s; stop it first, or give this configuration a state_dir of "
+	    "its own", who, c->state_dir);
+	return EXIT_RUNTIME;
+}
+
 static int
 daemon_open(struct daemon *d, const struct config *c)
 {
 	char *path, *err = NULL;
 	int rc;
 
-	if (mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
-		log_error("cannot create state_dir %s: %s", c->state_dir,
-		    strerror(errno));
-		return -1;
-	}
 	path = config_ledger_db(c);
 	rc = ledger_open(path, &d->ledger, &err);
 	free(path);
@@ -441,6 +477,7 @@ daemon_close(struct daemon *d)
 	free(d->trash);
 	free(d->account);
 	free(d->script_name);
+	state_lock_release(&d->lock);
 }
 
 /* Connects, sorts, waits; forever, or once. */
@@ -513,6 +550,9 @@ daemon_run(const struct config *config, int once)
 	d.account = xasprintf("%s@%s:%d", config->imap.username,
 	    config->imap.host, config->imap.port);
 	d.report.account = d.account;
+	if ((rc = daemon_lock(&d)) >= 0)
+		goto out;
+	rc = EXIT_RUNTIME;
 	if (daemon_open(&d, config) < 0)
 		goto out;
 	if (config->sieve != NULL && script_load(&d, 1) < 0) {
