@@ -19,27 +19,9 @@
 #include "agent/evidence.h"
 #include "agent/log.h"
 #include "agent/message.h"
+#include "agent/plan.h"
 #include "agent/sort.h"
 #include "agent/xmem.h"
-
-/* One place a copy of the message goes. */
-struct target {
-	char *box;			/* owned */
-	char **flags;			/* owned */
-	size_t nflags;
-};
-
-/* What will be done to one message. */
-struct plan {
-	int keep;			/* the message stays where it is */
-	const char *const *keep_flags;	/* borrowed */
-	size_t nkeep_flags;
-	struct target *targets;		/* owned; copies, the last one moved
-					 * when !keep */
-	size_t ntargets;
-	char *text;			/* owned; for the ledger and the log */
-	char *rule;			/* owned */
-};
 
 enum verdict
 sort_verdict(const struct sorter *s, double score)
@@ -49,170 +31,6 @@ sort_verdict(const struct sorter *s, double score)
 	if (score < s->ham_threshold)
 		return VERDICT_HAM;
 	return VERDICT_UNSURE;
-}
-
-static void
-plan_release(struct plan *p)
-{
-	for (size_t i = 0; i < p->ntargets; i++) {
-		free(p->targets[i].box);
-		for (size_t k = 0; k < p->targets[i].nflags; k++)
-			free(p->targets[i].flags[k]);
-		free(p->targets[i].flags);
-	}
-	free(p->targets);
-	free(p->text);
-	free(p->rule);
-	memset(p, 0, sizeof(*p));
-}
-
-static int
-same_box(const char *a, const char *b)
-{
-	/* INBOX is case-insensitive (RFC 3501 §5.1); other names are not. */
-	if (strcasecmp(a, "INBOX") == 0)
-		return strcasecmp(b, "INBOX") == 0;
-	return strcmp(a, b) == 0;
-}
-
-/* Adds a copy target.  Whatever goes into Junk carries $Junk, so that
- * mail clients agree with mailsift. */
-static void
-plan_add_target(struct plan *p, const char *junk, const char *box,
-    const char *const *flags, size_t nflags)
-{
-	struct target *t;
-	int tag_junk;
-
-	for (size_t i = 0; i < p->ntargets; i++)
-		if (same_box(p->targets[i].box, box))
-			return;		/* Sieve files a message once per box */
-	p->targets = xreallocarray(p->targets, p->ntargets + 1,
-	    sizeof(*p->targets));
-	t = &p->targets[p->ntargets++];
-	tag_junk = same_box(box, junk) &&
-	    !store_has_flag((char *const *)flags, nflags, "$Junk");
-	t->box = xstrdup(box);
-	t->flags = xreallocarray(NULL, nflags + 1, sizeof(*t->flags));
-	t->nflags = 0;
-	for (size_t i = 0; i < nflags; i++)
-		t->flags[t->nflags++] = xstrdup(flags[i]);
-	if (tag_junk)
-		t->flags[t->nflags++] = xstrdup("$Junk");
-}
-
-static void
-describe_flags(struct buf *b, const char *const *flags, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		buf_printf(b, " +%s", flags[i]);
-}
-
-static void
-plan_describe(struct plan *p)
-{
-	struct buf b = { 0 };
-
-	if (p->keep) {
-		buf_appends(&b, "keep");
-		describe_flags(&b, p->keep_flags, p->nkeep_flags);
-	}
-	for (size_t i = 0; i < p->ntargets; i++) {
-		if (b.len > 0)
-			buf_appends(&b, "; ");
-		buf_printf(&b, "%s '%s'", !p->keep && i + 1 == p->ntargets ?
-		    "move to" : "copy to", p->targets[i].box);
-		describe_flags(&b, (const char *const *)p->targets[i].flags,
-		    p->targets[i].nflags);
-	}
-	p->text = buf_steal(&b);
-}
-
-/* Turns Sieve's actions into a plan; never drops the message. */
-static void
-plan_from_sieve(struct sorter *s, const char *folder,
-    const struct sieve_result *r, struct plan *p)
-{
-	int discard = 0;
-
-	for (size_t i = 0; i < r->n; i++) {
-		const struct sieve_action *a = &r->actions[i];
-		const char *const *flags = (const char *const *)a->flags;
-
-		switch (a->type) {
-		case SIEVE_ACTION_KEEP:
-			p->keep = 1;
-			p->keep_flags = flags;
-			p->nkeep_flags = a->nflags;
-			break;
-		case SIEVE_ACTION_FILEINTO:
-			if (same_box(a->mailbox, folder)) {
-				p->keep = 1;	/* filing into itself keeps */
-				p->keep_flags = flags;
-				p->nkeep_flags = a->nflags;
-			} else {
-				plan_add_target(p, s->junk, a->mailbox, flags,
-				    a->nflags);
-			}
-			break;
-		case SIEVE_ACTION_DISCARD:
-			discard = 1;
-			break;
-		}
-	}
-	/* discard never deletes: the message goes to Trash, unless another
-	 * action already gives it a home. */
-	if (discard && !p->keep && p->ntargets == 0)
-		plan_add_target(p, s->junk, s->trash, NULL, 0);
-	if (!p->keep && p->ntargets == 0)
-		p->keep = 1;
-	p->rule = r->rule ? xstrdup(r->rule) : xstrdup("sieve script");
-}
-
-static void
-plan_default(struct sorter *s, const char *folder, double score,
-    enum verdict v, struct plan *p)
-{
-	if (v == VERDICT_SPAM && !same_box(folder, s->junk)) {
-		plan_add_target(p, s->junk, s->junk, NULL, 0);
-		p->rule = xasprintf("built-in default: score %.4f >= %.2f, "
-		    "spam goes to '%s'", score, s->spam_threshold, s->junk);
-	} else {
-		p->keep = 1;
-		p->rule = xstrdup(score < 0 ? "built-in default: not scored, "
-		    "kept" : "built-in default: not spam, kept");
-	}
-}
-
-/* The owner took this message out of Junk once: it never goes back. */
-static void
-plan_respect_rescue(struct sorter *s, struct plan *p)
-{
-	size_t j = 0;
-	int dropped = 0;
-
-	for (size_t i = 0; i < p->ntargets; i++) {
-		if (same_box(p->targets[i].box, s->junk)) {
-			free(p->targets[i].box);
-			for (size_t k = 0; k < p->targets[i].nflags; k++)
-				free(p->targets[i].flags[k]);
-			free(p->targets[i].flags);
-			dropped = 1;
-			continue;
-		}
-		p->targets[j++] = p->targets[i];
-	}
-	p->ntargets = j;
-	if (!dropped)
-		return;
-	if (p->ntargets == 0)
-		p->keep = 1;
-	{
-		char *rule = xasprintf("%s; not filed into '%s': the owner "
-		    "rescued this message from there", p->rule, s->junk);
-		free(p->rule);
-		p->rule = rule;
-	}
 }
 
 /* Flags in want that are not in have[0..nhave-1], NULL-terminated in a
@@ -342,7 +160,7 @@ plan_execute(struct sorter *s, const char *folder, const struct plan *p,
 			goto out;
 	}
 	for (size_t i = 0; i < p->ntargets; i++) {
-		const struct target *t = &p->targets[i];
+		const struct plan_target *t = &p->targets[i];
 		int last = !p->keep && i + 1 == p->ntargets;
 		int left_behind = 0, found = 0;
 		uint32_t new_uid = 0;
@@ -400,7 +218,8 @@ plan_execute(struct sorter *s, const char *folder, const struct plan *p,
 	}
 	if (p->keep) {
 		free(add);
-		add = missing_flags(p->keep_flags, p->nkeep_flags, have,
+		add = missing_flags((const char *const *)p->keep_flags,
+		    p->nkeep_flags, have,
 		    nhave);
 		if (add != NULL)
 			st = ops->set_flags(s->store, msg->uid, add, NULL);
@@ -414,15 +233,6 @@ out:
 	return st;
 }
 
-static int
-plan_files_into(const struct plan *p, const char *box)
-{
-	for (size_t i = 0; i < p->ntargets; i++)
-		if (same_box(p->targets[i].box, box))
-			return 1;
-	return 0;
-}
-
 /* Evidence items kept per side with each decision: what status shows;
  * about 400 bytes of ledger per message. */
 #define EVIDENCE_KEPT	3
@@ -433,8 +243,14 @@ plan_files_into(const struct plan *p, const char *box)
 static void
 plan_decide(struct sorter *s, const char *folder, const struct store_msg *msg,
     const struct ledger_message *known, double *score_r, enum verdict *v_r,
-    char **evidence_r, struct plan *p, struct sieve_result *sr)
+    char **evidence_r, struct plan *p)
 {
+	const struct plan_rules rules = {
+		.script = s->script,
+		.junk = s->junk,
+		.trash = s->trash,
+		.spam_threshold = s->spam_threshold,
+	};
 	struct filter_result fr = { 0 };
 	char *err = NULL;
 
@@ -455,22 +271,12 @@ plan_decide(struct sorter *s, const char *folder, const struct store_msg *msg,
 		}
 		filter_result_release(&fr);
 	}
-	if (s->script == NULL) {
-		plan_default(s, folder, *score_r, *v_r, p);
-	} else if (sieve_eval(s->script, msg->data, msg->len, *score_r, sr,
-	    &err) == 0) {
-		plan_from_sieve(s, folder, sr, p);
-	} else {
-		/* A broken evaluation must not move anything. */
+	plan_make(&rules, folder, msg->data, msg->len, *score_r,
+	    known != NULL && known->rescued, p, &err);
+	if (err != NULL)
 		log_warnx("%s uid %u: sieve script failed, message kept: %s",
 		    folder, msg->uid, err);
-		p->keep = 1;
-		p->rule = xasprintf("sieve script failed (%s): kept", err);
-		free(err);
-	}
-	if (known != NULL && known->rescued)
-		plan_respect_rescue(s, p);
-	plan_describe(p);
+	free(err);
 }
 
 /* Handles one message.  Returns STORE_OK when the UID mark may advance
@@ -482,7 +288,6 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	struct store_msg msg = { 0 };
 	struct ledger_message known = { 0 };
 	struct ledger_decision pending = { 0 }, d = { 0 };
-	struct sieve_result sr = { 0 };
 	struct plan plan = { 0 };
 	struct message parsed;
 	char hash[MESSAGE_HASH_LEN + 1], *msgid = NULL, *evidence = NULL;
@@ -540,7 +345,7 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	}
 
 	plan_decide(s, folder, &msg, have_known ? &known : NULL, &score,
-	    &verdict, &evidence, &plan, &sr);
+	    &verdict, &evidence, &plan);
 	if (have_pending && strcmp(plan.text, pending.actions) != 0) {
 		/* The script or the model changed while the decision was
 		 * half done: carrying out another plan on top of the copies
@@ -619,7 +424,6 @@ ledger_failed:
 	st = STORE_FATAL;
 out:
 	plan_release(&plan);
-	sieve_result_release(&sr);
 	ledger_decision_release(&pending);
 	ledger_message_release(&known);
 	store_msg_release(&msg);
