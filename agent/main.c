@@ -22,6 +22,8 @@ static const struct command commands[] = {
 	{ "score", cmd_score, "classify a message without learning" },
 	{ "check", cmd_check, "validate a Sieve script" },
 	{ "sieve-test", cmd_sieve_test, "run a Sieve script on a message" },
+	{ "preview", cmd_preview, "show which sorted messages a script would "
+	    "file elsewhere" },
 };
 
 static void
