@@ -926,15 +926,48 @@ config_password_free(char **password)
 	*password = NULL;
 }
 
+/* The secret goes into an IMAP command: a line break in it would end that
+ * command and start another ("pw\r\nA9 DELETE INBOX").  NUL bytes were
+ * refused while reading. */
+static int
+secret_one_line(const struct config *c, const char *secret, char **err_r)
+{
+	const char *p = strpbrk(secret, "\r\n");
+	const char *what;
+
+	if (p == NULL)
+		return 0;
+	what = *p == '\n' ? "a line break (LF)" : p[1] == '\n' ?
+	    "a line break (CR LF)" : "a carriage return (CR)";
+	if (c->imap.password_file != NULL)
+		*err_r = xasprintf("password file '%s' holds %s inside the "
+		    "password; it must hold the password alone on one line "
+		    "(one line end at the end of the file, LF or CRLF, is "
+		    "ignored)", c->imap.password_file, what);
+	else
+		*err_r = xasprintf("password command '%s' printed %s inside "
+		    "its first line; it must print the password alone on its "
+		    "first line", c->imap.password_command, what);
+	return -1;
+}
+
 int
 config_password(const struct config *config, char **password_r,
     char **err_r)
 {
+	int r;
+
 	*password_r = NULL;
 	*err_r = NULL;
 	if (config->imap.password_file != NULL)
-		return password_from_file(config, password_r, err_r);
-	return password_from_command(config, password_r, err_r);
+		r = password_from_file(config, password_r, err_r);
+	else
+		r = password_from_command(config, password_r, err_r);
+	if (r == 0 && secret_one_line(config, *password_r, err_r) < 0) {
+		config_password_free(password_r);
+		r = -1;
+	}
+	return r;
 }
 
 char *

@@ -56,7 +56,9 @@ int config_parse_string(const char *text, size_t len, const char *path,
 void config_free(struct config **config);
 
 /* Reads the password as configured (file contents without the trailing
- * newline, or the first line the command prints).  -1 with *err_r set. */
+ * newline, or the first line the command prints).  -1 with *err_r set,
+ * also for a password holding a CR or LF (it would end the IMAP command
+ * carrying it) or a NUL byte. */
 int config_password(const struct config *config, char **password_r,
     char **err_r);
 /* Wipes and frees a password from config_password (NULL is fine). */

@@ -717,11 +717,6 @@ START_TEST(password_file_read)
 	ck_assert_int_eq(config_password(c, &pw, &err), 0);
 	ck_assert_str_eq(pw, "nonewline");
 	free(pw);
-	/* Only one line end is removed. */
-	write_file("pw", "two\n\n", 0600);
-	ck_assert_int_eq(config_password(c, &pw, &err), 0);
-	ck_assert_str_eq(pw, "two\n");
-	free(pw);
 	write_file("pw", "crlf\r\n", 0600);
 	ck_assert_int_eq(config_password(c, &pw, &err), 0);
 	ck_assert_str_eq(pw, "crlf");
@@ -777,6 +772,50 @@ START_TEST(password_file_readable_by_others_warns)
 	free(want);
 	free(logged);
 	free(log_path);
+	config_free(&c);
+}
+END_TEST
+
+/* A line break would end the IMAP command carrying the password and
+ * start another: refused, whatever the source, before anything is sent.
+ * Only one line end at the very end of a file is not the password. */
+START_TEST(password_line_breaks_refused)
+{
+	static const struct {
+		const char *file;	/* password file contents */
+		const char *what;	/* named in the error */
+	} cases[] = {
+		{ "x\r\nA9 DELETE INBOX", "a line break (CR LF)" },
+		{ "x\nA9 DELETE INBOX\n", "a line break (LF)" },
+		{ "x\rA9 DELETE INBOX", "a carriage return (CR)" },
+		{ "two\n\n", "a line break (LF)" },
+		{ "two\r\n\r\n", "a line break (CR LF)" },
+	};
+	struct config *c = password_config("\"password_file\": \"pw\"");
+	char *pw = NULL, *err = NULL, *want;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_file("pw", cases[i].file, 0600);
+		ck_assert_int_eq(config_password(c, &pw, &err), -1);
+		ck_assert_ptr_null(pw);
+		want = xasprintf("password file '%s/pw' holds %s inside the "
+		    "password; it must hold the password alone on one line "
+		    "(one line end at the end of the file, LF or CRLF, is "
+		    "ignored)", dir, cases[i].what);
+		ck_assert_str_eq(err, want);
+		ck_assert_ptr_null(strstr(err, "DELETE"));
+		free(want);
+		free(err);
+	}
+	config_free(&c);
+	c = password_config("\"password_command\": "
+	    "\"printf 'x\\\\rA9 DELETE INBOX\\\\r\\\\n'\"");
+	ck_assert_int_eq(config_password(c, &pw, &err), -1);
+	ck_assert_ptr_null(pw);
+	ck_assert_str_eq(err, "password command 'printf 'x\\rA9 DELETE "
+	    "INBOX\\r\\n'' printed a carriage return (CR) inside its first "
+	    "line; it must print the password alone on its first line");
+	free(err);
 	config_free(&c);
 }
 END_TEST
@@ -881,6 +920,7 @@ config_suite(void)
 	tcase_add_test(pw, password_file_read);
 	tcase_add_test(pw, password_file_failures);
 	tcase_add_test(pw, password_file_readable_by_others_warns);
+	tcase_add_test(pw, password_line_breaks_refused);
 	tcase_add_test(pw, password_command_first_line);
 	tcase_add_test(pw, password_command_failures);
 	suite_add_tcase(s, pw);
