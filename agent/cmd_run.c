@@ -19,15 +19,24 @@
 
 static const char run_usage[] =
     "usage: mailsift run -c CONFIG [--once] [-v | --log-level LEVEL]\n"
+    "       mailsift run -c CONFIG --once --backlog [--since DATE] [--dry-run]\n"
     "\n"
     "Logs in to the IMAP account in CONFIG, sorts every new message of the\n"
     "watched folders (score, then the owner's Sieve script, or the built-in\n"
     "policy: spam to Junk tagged $Junk, the rest kept), then waits for new\n"
     "mail with IDLE and sorts it as it arrives.  Messages are moved and\n"
-    "tagged, never deleted.\n"
+    "tagged, never deleted.  The first look at a folder sorts only unread\n"
+    "mail of the last first_run_days (default 30); the rest is left as it\n"
+    "was, until --backlog.\n"
     "\n"
-    "  -c, --config FILE     the JSON configuration (see README.md)\n"
-    "      --once            sort the backlog, then exit (for cron, tests)\n"
+    "  -c, --config FILE     the JSON configuration (see mailsift.json(5))\n"
+    "      --once            sort what is new, then exit (for cron, tests)\n"
+    "      --backlog         with --once: also sort what the first look left\n"
+    "                        as found\n"
+    "      --since DATE      with --backlog: only what arrived from DATE\n"
+    "                        (YYYY-MM-DD) on\n"
+    "      --dry-run         with --once: print what would be done, folder by\n"
+    "                        folder, and change nothing\n"
     "  -v, --verbose         log every decision (level info)\n"
     "      --log-level L     error, warn, notice (default), info or debug\n"
     "  -h, --help            this text\n"
@@ -69,27 +78,64 @@ load_config(const char *path, const char *usage, struct config **config_r)
 	return -1;
 }
 
+/* Checks how the options combine and reads --since; exit status or -1. */
+static int
+run_options_check(struct run_options *opts, const char *since)
+{
+	struct tm tm = { 0 };
+	const char *end;
+
+	if ((opts->backlog || opts->dry_run) && !opts->once) {
+		fprintf(stderr, "mailsift: --%s needs --once: it is a single "
+		    "pass, not a way to run the daemon\n", opts->backlog ?
+		    "backlog" : "dry-run");
+		return EXIT_USAGE;
+	}
+	if (since == NULL)
+		return -1;
+	if (!opts->backlog) {
+		fprintf(stderr, "mailsift: --since goes with --backlog\n");
+		return EXIT_USAGE;
+	}
+	end = strptime(since, "%Y-%m-%d", &tm);
+	if (end == NULL || *end != '\0') {
+		fprintf(stderr, "mailsift: --since '%s': give a date as "
+		    "YYYY-MM-DD, e.g. 2026-11-01\n", since);
+		return EXIT_USAGE;
+	}
+	tm.tm_isdst = -1;
+	opts->since = mktime(&tm);
+	return -1;
+}
+
 int
 cmd_run(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "backlog", no_argument, NULL, 'b' },
+		{ "since", required_argument, NULL, 's' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct config *config = NULL;
-	const char *path = NULL, *level_name = NULL;
+	const char *path = NULL, *level_name = NULL, *since = NULL;
+	struct run_options opts = { 0 };
 	enum log_level level;
-	int once = 0, opt, rc;
+	int opt, rc;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': path = optarg; break;
-		case 'o': once = 1; break;
+		case 'o': opts.once = 1; break;
+		case 'b': opts.backlog = 1; break;
+		case 's': since = optarg; break;
+		case 'n': opts.dry_run = 1; break;
 		case 'v': level_name = "info"; break;
 		case 'l': level_name = optarg; break;
 		case 'h': fputs(run_usage, stdout); return EXIT_OK;
@@ -101,6 +147,8 @@ cmd_run(int argc, char **argv)
 		    argv[optind], run_usage);
 		return EXIT_USAGE;
 	}
+	if ((rc = run_options_check(&opts, since)) >= 0)
+		return rc;
 	if ((rc = load_config(path, run_usage, &config)) >= 0)
 		return rc;
 	if (level_name == NULL)
@@ -114,7 +162,7 @@ cmd_run(int argc, char **argv)
 		}
 		log_set_level(level);
 	}
-	rc = daemon_run(config, once);
+	rc = daemon_run(config, &opts);
 	config_free(&config);
 	return rc;
 }
@@ -163,9 +211,43 @@ decision_json(const struct ledger_decision *d)
 	return o;
 }
 
+/* What the first look at each watched folder left as found: a JSON
+ * object of folder -> count, the folders with none left out; NULL on a
+ * ledger error. */
+static struct json_object *
+backlog_json(const struct config *config, struct ledger *ledger)
+{
+	struct json_object *o = json_object_new_object();
+	struct ledger_backlog b;
+
+	for (size_t i = 0; i < config->folders.nwatch; i++) {
+		if (ledger_backlog_get(ledger, config->folders.watch[i],
+		    &b) < 0) {
+			json_object_put(o);
+			return NULL;
+		}
+		if (b.left > 0)
+			json_object_object_add(o, config->folders.watch[i],
+			    json_object_new_int64(b.left));
+	}
+	return o;
+}
+
 static void
-print_status_text(struct json_object *status, struct ledger_decision *v,
-    size_t n)
+print_backlog_text(struct json_object *backlog)
+{
+	if (json_object_object_length(backlog) == 0)
+		return;
+	printf("left as found by the first look (read, or older than "
+	    "first_run_days; 'mailsift run --once --backlog' sorts them):\n");
+	json_object_object_foreach(backlog, folder, count)
+		printf("  %s: %lld\n", folder,
+		    (long long)json_object_get_int64(count));
+}
+
+static void
+print_status_text(struct json_object *status, struct json_object *backlog,
+    struct ledger_decision *v, size_t n)
 {
 	struct json_object *script = NULL, *x;
 	char tbuf[64];
@@ -195,6 +277,7 @@ print_status_text(struct json_object *status, struct ledger_decision *v,
 				printf("%s\n", json_object_get_string(x));
 		}
 	}
+	print_backlog_text(backlog);
 	printf("\nrecent decisions (newest first; 'mailsift undo -c CONFIG "
 	    "#' moves one back):\n");
 	if (n == 0)
@@ -229,7 +312,7 @@ cmd_status(int argc, char **argv)
 	struct config *config = NULL;
 	struct ledger *ledger = NULL;
 	struct ledger_decision *v = NULL;
-	struct json_object *status = NULL;
+	struct json_object *status = NULL, *backlog = NULL;
 	const char *path = NULL;
 	char *err = NULL, *file;
 	size_t n = 0;
@@ -257,7 +340,8 @@ cmd_status(int argc, char **argv)
 	free(file);
 	file = config_ledger_db(config);
 	if (ledger_open(file, &ledger, &err) < 0 ||
-	    ledger_decisions_recent(ledger, count, &v, &n) < 0) {
+	    ledger_decisions_recent(ledger, count, &v, &n) < 0 ||
+	    (backlog = backlog_json(config, ledger)) == NULL) {
 		fprintf(stderr, "mailsift: %s\n", err ? err :
 		    ledger_error(ledger));
 		goto out;
@@ -268,12 +352,14 @@ cmd_status(int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			json_object_array_add(list, decision_json(&v[i]));
 		json_object_object_add(o, "daemon", json_object_get(status));
+		json_object_object_add(o, "left_as_found",
+		    json_object_get(backlog));
 		json_object_object_add(o, "decisions", list);
 		printf("%s\n", json_object_to_json_string_ext(o,
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
-		print_status_text(status, v, n);
+		print_status_text(status, backlog, v, n);
 	}
 	rc = EXIT_OK;
 out:
@@ -281,6 +367,7 @@ out:
 	free(err);
 	ledger_decisions_free(v, n);
 	ledger_close(&ledger);
+	json_object_put(backlog);
 	json_object_put(status);
 	config_free(&config);
 	return rc;

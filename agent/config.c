@@ -84,6 +84,8 @@ static const struct key keys[] = {
 	{ "max_message_bytes", KEY_SIZE, OFF(max_message_bytes), 1024,
 	    1024.0 * 1024 * 1024 },
 	{ "log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0 },
+	/* Up to ten years back; 0: only mail that arrives from now on. */
+	{ "first_run_days", KEY_INT, OFF(first_run_days), 0, 3650 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(*keys))
@@ -642,6 +644,7 @@ config_defaults(const char *path)
 	c->spam_threshold = 0.99;
 	c->ham_threshold = 0.5;
 	c->max_message_bytes = 10 * 1024 * 1024;
+	c->first_run_days = 30;
 	return c;
 }
 

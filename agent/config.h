@@ -43,6 +43,8 @@ struct config {
 	double ham_threshold;		/* score < this is ham; between: unsure */
 	size_t max_message_bytes;	/* read at most this much per message */
 	char *log_level;		/* NULL: notice */
+	int first_run_days;		/* the first look at a folder sorts
+					 * unread mail of these last days */
 };
 
 /* Loads and validates path.  On failure returns -1 and sets *errors_r to

@@ -55,6 +55,7 @@ struct daemon {
 	int epoll_fd;
 	int inotify_fd;
 	int once;
+	const struct run_options *opts;
 	int stop;
 	int reload;			/* SIGHUP: read the script again */
 	int script_touched;		/* the script's directory entry changed */
@@ -304,6 +305,11 @@ sort_all(struct daemon *d)
 		.ham_threshold = d->config->ham_threshold,
 		.max_message_bytes = d->config->max_message_bytes,
 		.progress = isatty(STDERR_FILENO) ? show_progress : NULL,
+		.first_run_since = time(NULL) -
+		    (time_t)d->config->first_run_days * 86400,
+		.backlog = d->opts->backlog,
+		.backlog_since = d->opts->since,
+		.dry_run = d->opts->dry_run ? stdout : NULL,
 	};
 	enum store_status st = STORE_OK;
 
@@ -326,7 +332,8 @@ sort_all(struct daemon *d)
 	 * of whole folders, so these run once per poll_interval, not on
 	 * every new message (rescues into a watched folder are seen by
 	 * sort_folder at once). */
-	if (st == STORE_OK && !d->stop && now_ms() >= d->next_learn_scan) {
+	if (st == STORE_OK && !d->stop && !d->opts->dry_run &&
+	    now_ms() >= d->next_learn_scan) {
 		st = learn_scan_junk(&d->learner);
 		if (st == STORE_OK && !d->stop)
 			st = learn_scan_elsewhere(&d->learner,
@@ -534,10 +541,10 @@ daemon_loop(struct daemon *d)
 }
 
 int
-daemon_run(const struct config *config, int once)
+daemon_run(const struct config *config, const struct run_options *opts)
 {
-	struct daemon d = { .config = config, .once = once, .epoll_fd = -1,
-	    .inotify_fd = -1 };
+	struct daemon d = { .config = config, .once = opts->once,
+	    .opts = opts, .epoll_fd = -1, .inotify_fd = -1 };
 	char *password = NULL, *err = NULL;
 	int rc = EXIT_RUNTIME;
 
@@ -546,6 +553,11 @@ daemon_run(const struct config *config, int once)
 	 * that the idle daemon keeps for days. */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	report_init(&d.report, config->state_dir);
+	if (opts->dry_run) {
+		/* The status file belongs to the daemon, which may run. */
+		free(d.report.path);
+		d.report.path = NULL;
+	}
 	d.report.script_path = config->sieve;
 	d.account = xasprintf("%s@%s:%d", config->imap.username,
 	    config->imap.host, config->imap.port);
@@ -570,7 +582,8 @@ daemon_run(const struct config *config, int once)
 		goto out;
 	}
 	log_notice("mailsift %s sorting %s for %s%s", MAILSIFT_VERSION,
-	    config->folders.watch[0], d.account, once ? " (once)" : "");
+	    config->folders.watch[0], d.account, opts->dry_run ?
+	    " (dry run: nothing is changed)" : opts->once ? " (once)" : "");
 	rc = daemon_loop(&d);
 	d.report.state = "stopped";
 	report_write(&d.report);

@@ -6,11 +6,25 @@
 #ifndef MAILSIFT_DAEMON_H
 #define MAILSIFT_DAEMON_H
 
+#include <time.h>
+
 #include "agent/config.h"
 
-/* Runs until stopped (or, with once, until the backlog is sorted).
- * Returns the exit status: 0 ok, 1 runtime failure, 2 configuration
- * problem found at startup (e.g. a broken Sieve script). */
-int daemon_run(const struct config *config, int once);
+/* How `mailsift run` was asked to run. */
+struct run_options {
+	int once;		/* one pass over the watched folders, then exit */
+	int backlog;		/* also sort what the first look at each folder
+				 * left as found (with once) */
+	time_t since;		/* backlog: only what arrived from this day on;
+				 * 0: all of it */
+	int dry_run;		/* print what the pass would do, folder by
+				 * folder, on standard output, and change
+				 * nothing (with once) */
+};
+
+/* Runs until stopped (or, with once, until one pass is done).  Returns
+ * the exit status: 0 ok, 1 runtime failure, 2 configuration problem found
+ * at startup (e.g. a broken Sieve script). */
+int daemon_run(const struct config *config, const struct run_options *opts);
 
 #endif

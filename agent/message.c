@@ -399,6 +399,48 @@ message_decode_words(const char *value)
 }
 
 char *
+message_header_display(const struct message *m, const char *name,
+    size_t max)
+{
+	const char *v = message_header(m, name, 0);
+	char *decoded, *p;
+	struct buf out = { 0 };
+	int blank = 1;
+
+	if (v == NULL)
+		return NULL;
+	decoded = message_decode_words(v);
+	for (p = decoded; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		int is_control = c < 0x20 || c == 0x7f || (c == 0xc2 &&
+		    (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] < 0xa0);
+
+		if (is_control && c == 0xc2)
+			p++;		/* a C1 control: two bytes */
+		if (is_control || c == ' ') {
+			if (!blank)
+				buf_appends(&out, " ");
+			blank = 1;
+			continue;
+		}
+		buf_append(&out, p, 1);
+		blank = 0;
+	}
+	free(decoded);
+	while (out.len > 0 && out.data[out.len - 1] == ' ')
+		out.len--;
+	if (max >= 4 && out.len > max) {
+		/* Cut on a character boundary, room left for "...". */
+		out.len = max - 3;
+		while (out.len > 0 &&
+		    ((unsigned char)out.data[out.len] & 0xc0) == 0x80)
+			out.len--;
+		buf_appends(&out, "...");
+	}
+	return buf_steal(&out);
+}
+
+char *
 message_id(const struct message *m)
 {
 	const char *v = message_header(m, "Message-ID", 0);

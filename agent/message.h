@@ -49,6 +49,14 @@ char *message_decode_words(const char *value);
 char *message_to_utf8(const char *charset, const char *in, size_t len,
     size_t *out_len);
 
+/* The first value of header name decoded for showing to a person: RFC
+ * 2047 words decoded to UTF-8, control characters (terminal escapes
+ * included) and runs of blanks made one space, and cut to at most max
+ * bytes (>= 4) on a character boundary, ending in "..." when cut.
+ * Malloc'd, or NULL if the header is absent. */
+char *message_header_display(const struct message *m, const char *name,
+    size_t max);
+
 /* The Message-ID, trimmed to "<...>" form, malloc'd, or NULL if absent. */
 char *message_id(const struct message *m);
 

@@ -64,13 +64,18 @@ add_string(struct json_object *o, const char *key, const char *value)
 int
 report_write(struct report *r)
 {
-	struct json_object *o = json_object_new_object();
-	struct json_object *script = json_object_new_object();
-	struct json_object *totals = json_object_new_object();
-	char *tmp = xasprintf("%s.tmp", r->path);
+	struct json_object *o, *script, *totals;
+	char *tmp;
 	const char *text;
 	FILE *f;
 	int rc = -1, written;
+
+	if (r->path == NULL)
+		return 0;
+	o = json_object_new_object();
+	script = json_object_new_object();
+	totals = json_object_new_object();
+	tmp = xasprintf("%s.tmp", r->path);
 
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
 	add_string(o, "account", r->account);

@@ -33,7 +33,8 @@ void report_release(struct report *r);
 void report_set_error(struct report *r, const char *error);
 void report_set_script_errors(struct report *r, const char *errors);
 /* Writes the file; logs (once per distinct failure) and returns -1 on
- * error. */
+ * error.  A report whose path was set to NULL (a dry run's) is not
+ * written. */
 int report_write(struct report *r);
 
 /* Path of the status file for a state_dir; malloc'd. */

@@ -279,6 +279,23 @@ plan_decide(struct sorter *s, const char *folder, const struct store_msg *msg,
 	free(err);
 }
 
+/* Subject and From shown with a decision, in bytes. */
+#define SHOWN_HEADER_MAX	120
+
+/* Prints what a dry run would do with one message. */
+static void
+preview(struct sorter *s, uint32_t uid, const struct plan *p, double score,
+    enum verdict v, const char *subject, const char *from, int resumed)
+{
+	fprintf(s->dry_run, "  uid %u: %s%s", uid, resumed ?
+	    "resume interrupted: " : "", p->text);
+	if (score >= 0)
+		fprintf(s->dry_run, " (score %.4f, %s)", score,
+		    verdict_name(v));
+	fprintf(s->dry_run, "\n    From: %s\n    Subject: %s\n    rule: %s\n",
+	    from ? from : "(none)", subject ? subject : "(none)", p->rule);
+}
+
 /* Handles one message.  Returns STORE_OK when the UID mark may advance
  * past it. */
 static enum store_status
@@ -291,6 +308,7 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	struct plan plan = { 0 };
 	struct message parsed;
 	char hash[MESSAGE_HASH_LEN + 1], *msgid = NULL, *evidence = NULL;
+	char *subject = NULL, *from = NULL;
 	const char *dest = NULL;
 	uint32_t dest_uid = 0;
 	int truncated = 0, have_known, have_pending;
@@ -312,6 +330,8 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	message_hash(msg.data, msg.len, hash);
 	message_parse(&parsed, msg.data, msg.len);
 	msgid = message_id(&parsed);
+	subject = message_header_display(&parsed, "Subject", SHOWN_HEADER_MAX);
+	from = message_header_display(&parsed, "From", SHOWN_HEADER_MAX);
 	message_release(&parsed);
 
 	have_known = ledger_message_find(s->ledger, hash, &known);
@@ -325,7 +345,7 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 		 * owner, perhaps out of Junk.  Never handle it twice. */
 		int handled = known.decided > 0;
 
-		if (s->learner != NULL) {
+		if (s->learner != NULL && s->dry_run == NULL) {
 			st = learn_seen_again(s->learner, folder, &msg, &known,
 			    &handled);
 			if (st != STORE_OK)
@@ -346,6 +366,15 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 
 	plan_decide(s, folder, &msg, have_known ? &known : NULL, &score,
 	    &verdict, &evidence, &plan);
+	if (s->dry_run != NULL) {
+		preview(s, uid, &plan, score, verdict, subject, from,
+		    have_pending);
+		if (plan.keep)
+			stats->kept++;
+		else
+			stats->moved++;
+		goto out;
+	}
 	if (have_pending && strcmp(plan.text, pending.actions) != 0) {
 		/* The script or the model changed while the decision was
 		 * half done: carrying out another plan on top of the copies
@@ -428,6 +457,8 @@ out:
 	ledger_message_release(&known);
 	store_msg_release(&msg);
 	free(msgid);
+	free(subject);
+	free(from);
 	free(evidence);
 	return st;
 }
@@ -462,52 +493,203 @@ settle_vanished(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	return STORE_OK;
 }
 
+/* Which messages up to the folder's backlog mark a pass sorts. */
+struct selection {
+	struct ledger_backlog backlog;
+	uint32_t *first;	/* the first look's choice, ascending */
+	size_t nfirst;
+	uint32_t *extra;	/* a backlog pass's choice, ascending */
+	size_t nextra;
+};
+
+static int
+cmp_uid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+uid_in(const uint32_t *v, size_t n, uint32_t uid)
+{
+	return n > 0 && bsearch(&uid, v, n, sizeof(*v), cmp_uid) != NULL;
+}
+
+/* The first look at folder: what the owner has not read and what came
+ * recently is sorted, the rest (up to the last of uids[0..n-1], all the
+ * folder holds) is left as found and recorded as the folder's backlog,
+ * with a fresh UID mark, before anything is sorted. */
+static enum store_status
+first_look(struct sorter *s, const char *folder, uint32_t uidvalidity,
+    const uint32_t *uids, size_t n, struct selection *sel)
+{
+	struct store_query q = { .min_uid = 1, .unseen = 1,
+	    .since = s->first_run_since };
+	struct ledger_backlog *b = &sel->backlog;
+	enum store_status st;
+	char day[32];
+
+	memset(b, 0, sizeof(*b));
+	if (s->first_run_since != 0 && n > 0) {
+		b->uid_max = q.max_uid = uids[n - 1];
+		b->since = s->first_run_since;
+		st = s->store->ops->search(s->store, &q, &sel->first,
+		    &sel->nfirst);
+		if (st != STORE_OK)
+			return st;
+		b->left = (uint32_t)(n - sel->nfirst);
+	}
+	if (b->left > 0 && s->dry_run == NULL) {
+		strftime(day, sizeof(day), "%Y-%m-%d",
+		    localtime(&s->first_run_since));
+		log_notice("%s: first look: %zu unread message(s) that arrived "
+		    "since %s are sorted; %u read or older one(s) are left as "
+		    "you had them ('mailsift run --once --backlog' sorts "
+		    "them)", folder, sel->nfirst, day, b->left);
+	}
+	if (s->dry_run != NULL)
+		return STORE_OK;
+	if (ledger_begin(s->ledger) < 0)
+		return STORE_FATAL;
+	if (ledger_folder_set(s->ledger, folder, uidvalidity, 0) < 0 ||
+	    ledger_backlog_set(s->ledger, folder, b) < 0 ||
+	    ledger_commit(s->ledger) < 0) {
+		ledger_rollback(s->ledger);
+		return STORE_FATAL;
+	}
+	return STORE_OK;
+}
+
+/* Reads what a pass above last_uid sorts of the backlog range: what an
+ * interrupted first look chose, and in a backlog pass the backlog. */
+static enum store_status
+choose(struct sorter *s, uint32_t last_uid, int fresh, struct selection *sel)
+{
+	const struct ledger_backlog *b = &sel->backlog;
+	struct store_query q = { 0 };
+	enum store_status st;
+
+	if (b->uid_max == 0)
+		return STORE_OK;
+	if (!fresh && last_uid < b->uid_max) {
+		q = (struct store_query){ .min_uid = last_uid + 1,
+		    .max_uid = b->uid_max, .unseen = 1, .since = b->since };
+		st = s->store->ops->search(s->store, &q, &sel->first,
+		    &sel->nfirst);
+		if (st != STORE_OK)
+			return st;
+	}
+	if (!s->backlog)
+		return STORE_OK;
+	q = (struct store_query){ .min_uid = 1, .max_uid = b->uid_max,
+	    .since = s->backlog_since };
+	return s->store->ops->search(s->store, &q, &sel->extra, &sel->nextra);
+}
+
+/* The dry run's account of a folder. */
+static void
+preview_summary(struct sorter *s, const char *folder,
+    const struct sort_stats *before, const struct sort_stats *after,
+    const struct selection *sel)
+{
+	fprintf(s->dry_run, "%s: would move %u, keep %u; %u already handled",
+	    folder, after->moved - before->moved, after->kept - before->kept,
+	    after->known - before->known);
+	if (sel->backlog.left > 0 && !s->backlog)
+		fprintf(s->dry_run, "; %u left as found (--backlog sorts "
+		    "them)", sel->backlog.left);
+	fprintf(s->dry_run, "\n");
+}
+
 enum store_status
 sort_folder(struct sorter *s, const char *folder, struct sort_stats *stats)
 {
 	uint32_t uidvalidity, uidnext, known_validity = 0, last_uid = 0;
 	uint32_t *uids = NULL;
+	struct selection sel = { 0 };
+	struct sort_stats before = *stats;
 	size_t n = 0;
 	enum store_status st;
-	int known;
+	int known, fresh;
 
-	st = s->store->ops->select(s->store, folder, &uidvalidity, &uidnext);
+	st = s->dry_run != NULL ?
+	    s->store->ops->examine(s->store, folder, &uidvalidity, &uidnext) :
+	    s->store->ops->select(s->store, folder, &uidvalidity, &uidnext);
 	if (st != STORE_OK)
 		return st;
 	known = ledger_folder_get(s->ledger, folder, &known_validity,
 	    &last_uid);
 	if (known < 0)
 		goto ledger_failed;
+	fresh = !known || known_validity != uidvalidity;
 	if (known && known_validity != uidvalidity) {
-		/* The server renumbered the folder: look at everything
-		 * again; the ledger's content hashes stop double handling. */
+		/* The server renumbered the folder: look at it afresh; the
+		 * ledger's content hashes stop double handling. */
 		log_notice("%s: UIDVALIDITY changed (%u -> %u), re-scanning",
 		    folder, known_validity, uidvalidity);
+	}
+	if (fresh)
 		last_uid = 0;
-	}
-	if (!known || known_validity != uidvalidity) {
-		if (ledger_folder_set(s->ledger, folder, uidvalidity,
-		    last_uid) < 0)
-			goto ledger_failed;
-	}
-	st = s->store->ops->list_uids(s->store, last_uid + 1, &uids, &n);
+	else if (ledger_backlog_get(s->ledger, folder, &sel.backlog) < 0)
+		goto ledger_failed;
+	if (s->dry_run != NULL)
+		fprintf(s->dry_run, "%s:\n", folder);
+	st = s->store->ops->list_uids(s->store, s->backlog &&
+	    sel.backlog.uid_max > 0 ? 1 : last_uid + 1, &uids, &n);
 	if (st != STORE_OK)
 		goto out;
-	if ((st = settle_vanished(s, folder, uidvalidity, uids, n)) !=
-	    STORE_OK)
+	if (fresh && (st = first_look(s, folder, uidvalidity, uids, n,
+	    &sel)) != STORE_OK) {
+		if (st == STORE_FATAL)
+			goto ledger_failed;
+		goto out;
+	}
+	if ((st = choose(s, last_uid, fresh, &sel)) != STORE_OK)
+		goto out;
+	if (s->dry_run == NULL && (st = settle_vanished(s, folder, uidvalidity,
+	    uids, n)) != STORE_OK)
 		goto ledger_failed;
 	for (size_t i = 0; i < n; i++) {
-		if (uids[i] <= last_uid)
+		uint32_t uid = uids[i];
+		int above = uid > last_uid, from_backlog = 0;
+		unsigned known_before = stats->known;
+
+		if (uid <= sel.backlog.uid_max) {
+			int first = above && uid_in(sel.first, sel.nfirst, uid);
+
+			from_backlog = !first &&
+			    uid_in(sel.extra, sel.nextra, uid);
+			if (!first && !from_backlog)
+				continue;	/* left as found */
+		} else if (!above) {
 			continue;
+		}
 		if (s->progress != NULL)
 			s->progress(folder, i, n);
-		st = sort_message(s, folder, uidvalidity, uids[i], stats);
+		st = sort_message(s, folder, uidvalidity, uid, stats);
 		if (st != STORE_OK)
 			goto out;
-		if (ledger_folder_set(s->ledger, folder, uidvalidity,
-		    uids[i]) < 0)
-			goto ledger_failed;
-		last_uid = uids[i];
+		if (s->dry_run != NULL)
+			continue;
+		if (from_backlog && stats->known == known_before &&
+		    sel.backlog.left > 0) {
+			sel.backlog.left--;
+			if (ledger_backlog_set(s->ledger, folder,
+			    &sel.backlog) < 0)
+				goto ledger_failed;
+		}
+		if (above) {
+			if (ledger_folder_set(s->ledger, folder, uidvalidity,
+			    uid) < 0)
+				goto ledger_failed;
+			last_uid = uid;
+		}
+	}
+	st = STORE_OK;
+	if (s->dry_run != NULL) {
+		preview_summary(s, folder, &before, stats, &sel);
+		goto out;
 	}
 	/* Every UID below UIDNEXT was listed after the SELECT or is gone:
 	 * the mark may move past the gaps, so a waiter can tell news by
@@ -515,7 +697,12 @@ sort_folder(struct sorter *s, const char *folder, struct sort_stats *stats)
 	if (uidnext > 0 && uidnext - 1 > last_uid &&
 	    ledger_folder_set(s->ledger, folder, uidvalidity, uidnext - 1) < 0)
 		goto ledger_failed;
-	st = STORE_OK;
+	if (s->backlog && s->backlog_since == 0 && sel.backlog.uid_max > 0) {
+		/* All of it was looked at: nothing is left as found. */
+		memset(&sel.backlog, 0, sizeof(sel.backlog));
+		if (ledger_backlog_set(s->ledger, folder, &sel.backlog) < 0)
+			goto ledger_failed;
+	}
 	goto out;
 ledger_failed:
 	log_error("cannot write the ledger: %s", ledger_error(s->ledger));
@@ -524,5 +711,7 @@ out:
 	if (s->progress != NULL && n > 0)
 		s->progress(folder, n, n);
 	free(uids);
+	free(sel.first);
+	free(sel.extra);
 	return st;
 }

@@ -11,6 +11,8 @@
 #define MAILSIFT_SORT_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "agent/filter.h"
 #include "agent/learn.h"
@@ -32,6 +34,21 @@ struct sorter {
 	/* Called before each message of a pass (done of total), and once
 	 * with done == total at its end; NULL for none. */
 	void (*progress)(const char *folder, size_t done, size_t total);
+	/* The first look at a folder (no UID mark yet, or a new UIDVALIDITY)
+	 * sorts only what the owner has not seen: messages without \Seen
+	 * that arrived from the day of first_run_since on.  The others are
+	 * left as found (the folder's backlog in the ledger) until a backlog
+	 * pass.  0: the first look sorts everything. */
+	time_t first_run_since;
+	/* A backlog pass sorts, besides new mail, what first looks left as
+	 * found: all of it, or what arrived from the day of backlog_since
+	 * on if that is not 0. */
+	int backlog;
+	time_t backlog_since;
+	/* Not NULL: touch nothing.  Folders are EXAMINEd, the store and the
+	 * ledger are only read, and what the pass would do is printed here,
+	 * folder by folder. */
+	FILE *dry_run;
 };
 
 struct sort_stats {
@@ -42,7 +59,8 @@ struct sort_stats {
 	unsigned failed;	/* could not be handled: left in place */
 };
 
-/* Sorts every message of folder above the ledger's UID mark.  Returns
+/* Sorts every message of folder above the ledger's UID mark (on the
+ * first look, and in a backlog pass, see struct sorter).  Returns
  * STORE_OK; STORE_CONN_LOST when the caller should reconnect and call
  * again (work done so far is kept and resumed); STORE_FATAL when it cannot
  * go on (store refuses, or the ledger cannot be written: nothing would

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 enum store_status {
 	STORE_OK = 0,
@@ -62,6 +63,17 @@ struct store_box_info {
 				 * mod-sequences (any change is possible) */
 };
 
+/* What search() looks for in the selected mailbox. */
+struct store_query {
+	uint32_t min_uid;	/* UIDs from here (0 counts as 1) */
+	uint32_t max_uid;	/* up to here; 0: no upper bound */
+	int unseen;		/* only messages without \Seen */
+	time_t since;		/* 0, or only messages that arrived on or
+				 * after the day of since: IMAP SEARCH SINCE
+				 * compares the date of INTERNALDATE, in
+				 * the server's time zone, not the time */
+};
+
 struct store;
 
 struct store_ops {
@@ -88,6 +100,14 @@ struct store_ops {
 	 * malloc'd and owned by the caller (NULL when empty). */
 	enum store_status (*list_uids)(struct store *s, uint32_t min_uid,
 	    uint32_t **uids_r, size_t *n_r);
+
+	/* UIDs of the messages of the selected mailbox that match q,
+	 * ascending; the array is malloc'd and owned by the caller (NULL when
+	 * none).  Changes nothing, so it works on an EXAMINEd mailbox: the
+	 * first look at a folder and the backlog (sort.c) ask which messages
+	 * the owner has not read yet and when they arrived. */
+	enum store_status (*search)(struct store *s,
+	    const struct store_query *q, uint32_t **uids_r, size_t *n_r);
 
 	/* Fetches the whole message without setting \Seen (BODY.PEEK[]),
 	 * with its flags.  At most max_bytes of the message are returned

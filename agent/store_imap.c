@@ -569,6 +569,51 @@ imap_list_uids(struct store *s, uint32_t min_uid, uint32_t **uids_r,
 }
 
 static enum store_status
+imap_search(struct store *s, const struct store_query *q, uint32_t **uids_r,
+    size_t *n_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	struct mailimap_search_key *key;
+	enum store_status st;
+	uint32_t min_uid = q->min_uid > 0 ? q->min_uid : 1;
+	clist *result = NULL;
+	struct tm tm;
+	int r;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK)
+		return st;
+	if (q->max_uid > 0 && q->max_uid < min_uid)
+		return STORE_OK;
+	key = mailimap_search_key_new_multiple_empty();
+	mailimap_search_key_multiple_add(key, mailimap_search_key_new_uid(
+	    mailimap_set_new_interval(min_uid, q->max_uid)));
+	if (q->unseen)
+		mailimap_search_key_multiple_add(key, mailimap_search_key_new(
+		    MAILIMAP_SEARCH_KEY_UNSEEN, NULL, NULL, NULL, NULL, NULL,
+		    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0,
+		    NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL));
+	if (q->since > 0) {
+		/* SEARCH SINCE takes a date; the server's day boundaries
+		 * are unknown, local ones are the best guess. */
+		localtime_r(&q->since, &tm);
+		mailimap_search_key_multiple_add(key,
+		    mailimap_search_key_new_since(mailimap_date_new(tm.tm_mday,
+		    tm.tm_mon + 1, tm.tm_year + 1900)));
+	}
+	r = mailimap_uid_search(si->imap, NULL, key, &result);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_BOX_BAD, "search '%s'",
+		    si->selected);
+	/* "UID n:*" matches the last message even below n. */
+	search_uids(result, min_uid, uids_r, n_r);
+	mailimap_search_result_free(result);
+	return STORE_OK;
+}
+
+static enum store_status
 imap_fetch(struct store *s, uint32_t uid, size_t max_bytes,
     struct store_msg *msg_r, int *truncated_r)
 {
@@ -1265,6 +1310,7 @@ static const struct store_ops store_imap_ops = {
 	.examine = imap_examine,
 	.box_info = imap_box_info,
 	.list_uids = imap_list_uids,
+	.search = imap_search,
 	.fetch = imap_fetch,
 	.list_flags = imap_list_flags,
 	.set_flags = imap_set_flags,

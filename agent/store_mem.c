@@ -28,6 +28,7 @@ struct mem_box {
 	uint32_t uidnext;
 	struct store_msg *msgs;		/* in UID order */
 	uint64_t *msg_modseq;		/* each one's last change */
+	time_t *msg_date;		/* each one's arrival (INTERNALDATE) */
 	size_t nmsgs;
 	int special[2];			/* by enum store_special */
 	uint64_t modseq;		/* grows with every change, as
@@ -146,23 +147,29 @@ flag_del(struct store_msg *msg, const char *flag)
 	}
 }
 
-/* Appends msg (taken over) to b with the next UID of b; returns it. */
+/* Appends msg (taken over), which arrived at date, to b with the next
+ * UID of b; returns it. */
 static uint32_t
-box_take(struct mem_box *b, struct store_msg *msg)
+box_take(struct mem_box *b, struct store_msg *msg, time_t date)
 {
 	b->msgs = xreallocarray(b->msgs, b->nmsgs + 1, sizeof(*b->msgs));
 	b->msg_modseq = xreallocarray(b->msg_modseq, b->nmsgs + 1,
 	    sizeof(*b->msg_modseq));
+	b->msg_date = xreallocarray(b->msg_date, b->nmsgs + 1,
+	    sizeof(*b->msg_date));
 	msg->uid = b->uidnext++;
 	b->msg_modseq[b->nmsgs] = ++b->modseq;
+	b->msg_date[b->nmsgs] = date;
 	b->msgs[b->nmsgs++] = *msg;
 	b->changes++;
 	return msg->uid;
 }
 
-/* Copies msg into b (as COPY does: same bytes and flags, new UID). */
+/* Copies msg of box from into b (as COPY does: same bytes, flags and
+ * INTERNALDATE, new UID). */
 static uint32_t
-box_copy_in(struct mem_box *b, const struct store_msg *msg)
+box_copy_in(struct mem_box *b, const struct mem_box *from,
+    const struct store_msg *msg)
 {
 	struct store_msg copy = { 0 };
 
@@ -172,23 +179,29 @@ box_copy_in(struct mem_box *b, const struct store_msg *msg)
 	copy.len = msg->len;
 	copy.flags = flags_dup(msg->flags, msg->nflags);
 	copy.nflags = msg->nflags;
-	return box_take(b, &copy);
+	return box_take(b, &copy, from->msg_date[msg - from->msgs]);
 }
 
-/* Removes msg from b, handing its contents to *out (or freeing them). */
+/* Removes msg from b, handing its contents to *out and its date to
+ * *date_r (or freeing them). */
 static void
-box_remove(struct mem_box *b, struct store_msg *msg, struct store_msg *out)
+box_remove(struct mem_box *b, struct store_msg *msg, struct store_msg *out,
+    time_t *date_r)
 {
 	size_t i = (size_t)(msg - b->msgs);
 
-	if (out != NULL)
+	if (out != NULL) {
 		*out = *msg;
-	else
+		*date_r = b->msg_date[i];
+	} else {
 		store_msg_release(msg);
+	}
 	memmove(&b->msgs[i], &b->msgs[i + 1],
 	    (b->nmsgs - i - 1) * sizeof(*b->msgs));
 	memmove(&b->msg_modseq[i], &b->msg_modseq[i + 1],
 	    (b->nmsgs - i - 1) * sizeof(*b->msg_modseq));
+	memmove(&b->msg_date[i], &b->msg_date[i + 1],
+	    (b->nmsgs - i - 1) * sizeof(*b->msg_date));
 	b->nmsgs--;
 	b->modseq++;
 }
@@ -200,6 +213,7 @@ box_free(struct mem_box *b)
 		store_msg_release(&b->msgs[i]);
 	free(b->msgs);
 	free(b->msg_modseq);
+	free(b->msg_date);
 	free(b->name);
 	free(b);
 }
@@ -371,6 +385,46 @@ mem_list_uids(struct store *s, uint32_t min_uid, uint32_t **uids_r,
 	return op_end(m, "list_uids", STORE_OK);
 }
 
+/* Whether t falls on or after the day of since, by UTC dates (SEARCH SINCE
+ * compares dates, not times). */
+static int
+same_day_or_later(time_t t, time_t since)
+{
+	return t / 86400 >= since / 86400;
+}
+
+static enum store_status
+mem_search(struct store *s, const struct store_query *q, uint32_t **uids_r,
+    size_t *n_r)
+{
+	struct store_mem *m = mem(s);
+	enum store_status st = op_begin(m, "search", 1);
+	struct mem_box *b = m->selected;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	if (st != STORE_OK)
+		return st;
+	for (size_t i = 0; i < b->nmsgs; i++) {
+		const struct store_msg *msg = &b->msgs[i];
+
+		if (msg->uid < q->min_uid ||
+		    (q->max_uid > 0 && msg->uid > q->max_uid) ||
+		    (q->unseen && store_has_flag(msg->flags, msg->nflags,
+		    "\\Seen")) ||
+		    (q->since > 0 && !same_day_or_later(b->msg_date[i],
+		    q->since)))
+			continue;
+		uids = xreallocarray(uids, n + 1, sizeof(*uids));
+		uids[n++] = msg->uid;
+	}
+	*uids_r = uids;
+	*n_r = n;
+	return op_end(m, "search", STORE_OK);
+}
+
 static enum store_status
 mem_fetch(struct store *s, uint32_t uid, size_t max_bytes,
     struct store_msg *msg_r, int *truncated_r)
@@ -479,7 +533,7 @@ mem_copy(struct store *s, uint32_t uid, const char *box, uint32_t *new_uid_r)
 	}
 	/* box_get() may grow the box list, never move a box. */
 	to = box_get(m, box);
-	new_uid = box_copy_in(to, msg);
+	new_uid = box_copy_in(to, m->selected, msg);
 	/* COPYUID comes only with UIDPLUS (RFC 4315). */
 	*new_uid_r = m->has_uidplus ? new_uid : 0;
 	return op_end(m, "copy", STORE_OK);
@@ -494,6 +548,7 @@ mem_move(struct store *s, uint32_t uid, const char *box, uint32_t *new_uid_r,
 	struct mem_box *from = m->selected, *to;
 	struct store_msg *msg, taken;
 	uint32_t new_uid;
+	time_t date;
 
 	*new_uid_r = 0;
 	*left_behind_r = 0;
@@ -511,12 +566,12 @@ mem_move(struct store *s, uint32_t uid, const char *box, uint32_t *new_uid_r,
 	if (m->has_move || m->has_uidplus) {
 		/* UID MOVE, or UID COPY + \Deleted + UID EXPUNGE of this uid:
 		 * the same result. */
-		box_remove(from, msg, &taken);
-		new_uid = box_take(to, &taken);
+		box_remove(from, msg, &taken, &date);
+		new_uid = box_take(to, &taken, date);
 	} else {
 		/* UID COPY + \Deleted; a plain EXPUNGE would also remove
 		 * what other clients flagged, so the original stays. */
-		new_uid = box_copy_in(to, msg);
+		new_uid = box_copy_in(to, from, msg);
 		/* The copy may have grown this very box. */
 		flag_add(msg_find(from, uid), "\\Deleted");
 		*left_behind_r = 1;
@@ -656,6 +711,7 @@ static const struct store_ops mem_ops = {
 	.select = mem_select,
 	.examine = mem_examine,
 	.list_uids = mem_list_uids,
+	.search = mem_search,
 	.fetch = mem_fetch,
 	.list_flags = mem_list_flags,
 	.set_flags = mem_set_flags,
@@ -695,7 +751,18 @@ store_mem_append(struct store *s, const char *box, const char *data,
 	msg.len = len;
 	for (size_t i = 0; flags != NULL && flags[i] != NULL; i++)
 		flag_add(&msg, flags[i]);
-	return box_take(b, &msg);
+	return box_take(b, &msg, time(NULL));
+}
+
+void
+store_mem_set_date(struct store *s, const char *box, uint32_t uid,
+    time_t date)
+{
+	struct mem_box *b = box_find(mem(s), box);
+	struct store_msg *msg = b != NULL ? msg_find(b, uid) : NULL;
+
+	if (msg != NULL)
+		b->msg_date[msg - b->msgs] = date;
 }
 
 size_t
@@ -729,14 +796,15 @@ store_mem_client_move(struct store *s, const char *from, uint32_t uid,
 	struct store_mem *m = mem(s);
 	struct mem_box *src = box_find(m, from), *dst;
 	struct store_msg *msg, taken;
+	time_t date;
 
 	msg = src != NULL ? msg_find(src, uid) : NULL;
 	if (msg == NULL)
 		return 0;
 	dst = box_get(m, to);
-	box_remove(src, msg, &taken);
+	box_remove(src, msg, &taken, &date);
 	src->changes++;
-	return box_take(dst, &taken);
+	return box_take(dst, &taken, date);
 }
 
 void

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "agent/store.h"
 
@@ -28,6 +29,11 @@ struct store *store_mem_new(void);
 /* Adds a message to box (created if needed); returns its new UID. */
 uint32_t store_mem_append(struct store *s, const char *box,
     const char *data, size_t len, const char *const *flags);
+
+/* Sets the arrival time (INTERNALDATE) of a message: store_mem_append()
+ * dates it now, copies and moves keep it, search() looks at it. */
+void store_mem_set_date(struct store *s, const char *box, uint32_t uid,
+    time_t date);
 
 /* Number of messages in box. */
 size_t store_mem_count(struct store *s, const char *box);
@@ -51,9 +57,10 @@ void store_mem_set_special(struct store *s, const char *box,
 void store_mem_set_caps(struct store *s, int has_move, int has_uidplus);
 
 /* Fault injection: the nth operation from now (1 = the next one) whose
- * name is op ("connect", "select", "examine", "box_info", "list_uids", "fetch", "list_flags", "set_flags",
- * "copy", "move", "find_message_id", "list_boxes", "find_special",
- * "wait", or "*" for any) fails with status (not STORE_OK), its reason in
+ * name is op ("connect", "select", "examine", "box_info", "list_uids",
+ * "search", "fetch", "list_flags", "set_flags", "copy", "move",
+ * "find_message_id", "list_boxes", "find_special", "wait", or "*" for
+ * any) fails with status (not STORE_OK), its reason in
  * store_last_error().  Only operations that reach the server count: not
  * those refused for want of a connection.  For "move", "copy" and
  * "set_flags", after_effect=1 performs the operation before failing (the

@@ -85,6 +85,15 @@ static const char *const ledger_migrations[] = {
 	"  uidvalidity INTEGER NOT NULL,"
 	"  last_uid INTEGER NOT NULL,"
 	"  modseq INTEGER NOT NULL);",
+	/* 5 -> 6: what the first look at each folder left as found, for the
+	 * owner to sort on request (agent/sort.c, run --backlog).  Folders
+	 * looked at before were sorted whole: they have no backlog. */
+	"ALTER TABLE folders ADD COLUMN backlog_uid INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"ALTER TABLE folders ADD COLUMN first_run_since INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"ALTER TABLE folders ADD COLUMN backlog_left INTEGER NOT NULL "
+	"  DEFAULT 0;",
 };
 
 static const struct db_schema ledger_schema = {
@@ -258,6 +267,43 @@ ledger_folder_set(struct ledger *l, const char *folder, uint32_t uidvalidity,
 	bind_text(stmt, 1, folder);
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
 	sqlite3_bind_int64(stmt, 3, last_uid);
+	return step_done(stmt);
+}
+
+int
+ledger_backlog_get(struct ledger *l, const char *folder,
+    struct ledger_backlog *b_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT backlog_uid, first_run_since, "
+	    "backlog_left FROM folders WHERE name = ?");
+	int rc;
+
+	memset(b_r, 0, sizeof(*b_r));
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	if ((rc = step_one(stmt)) == 1) {
+		b_r->uid_max = (uint32_t)sqlite3_column_int64(stmt, 0);
+		b_r->since = sqlite3_column_int64(stmt, 1);
+		b_r->left = (uint32_t)sqlite3_column_int64(stmt, 2);
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+ledger_backlog_set(struct ledger *l, const char *folder,
+    const struct ledger_backlog *b)
+{
+	sqlite3_stmt *stmt = prepare(l, "UPDATE folders SET backlog_uid = ?, "
+	    "first_run_since = ?, backlog_left = ? WHERE name = ?");
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, b->uid_max);
+	sqlite3_bind_int64(stmt, 2, b->since);
+	sqlite3_bind_int64(stmt, 3, b->left);
+	bind_text(stmt, 4, folder);
 	return step_done(stmt);
 }
 

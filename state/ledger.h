@@ -52,6 +52,15 @@ struct ledger_correction {
 	char *message_id;	/* owned, from the message row, may be NULL */
 };
 
+/* What the first look at a folder left as found (agent/sort.c): its
+ * messages up to uid_max, except the unread ones that arrived from the
+ * day of since on, which it sorted.  The owner sorts them on request. */
+struct ledger_backlog {
+	uint32_t uid_max;	/* 0: nothing left as found */
+	int64_t since;		/* unix time; 0 when uid_max is 0 */
+	uint32_t left;		/* how many are left, as last counted */
+};
+
 /* Where a folder's keyword scan last looked. */
 struct ledger_keyword_scan {
 	uint32_t uidvalidity;
@@ -114,6 +123,13 @@ int ledger_folder_get(struct ledger *l, const char *folder,
     uint32_t *uidvalidity_r, uint32_t *last_uid_r);
 int ledger_folder_set(struct ledger *l, const char *folder,
     uint32_t uidvalidity, uint32_t last_uid);
+/* The backlog of a known folder: 1 found, 0 folder unknown (*b_r zeroed),
+ * -1 error.  ledger_backlog_set() needs the folder's row
+ * (ledger_folder_set() first). */
+int ledger_backlog_get(struct ledger *l, const char *folder,
+    struct ledger_backlog *b_r);
+int ledger_backlog_set(struct ledger *l, const char *folder,
+    const struct ledger_backlog *b);
 
 /* Finds a message by content hash: 1 found (m_r filled, release with
  * ledger_message_release), 0 not found, -1 error. */

@@ -32,9 +32,11 @@
 #                            Message-ID (echoed on stdout) unless a
 #                            "Message-ID: ..." HDR is given; HDR "Subject: x"
 #                            etc.; a HDR "body=TEXT" sets the body
-#   imap_append USER BOX FILE [FLAGS]  APPENDs FILE to BOX over IMAP
-#                            (BOX created if missing), FLAGS set atomically,
-#                            e.g. '\Seen $Junk'; echoes the uid (APPENDUID)
+#   imap_append USER BOX FILE [FLAGS [DAYS_AGO]]  APPENDs FILE to BOX over
+#                            IMAP (BOX created if missing), FLAGS set
+#                            atomically, e.g. '\Seen $Junk', with an
+#                            INTERNALDATE DAYS_AGO days back (default now);
+#                            echoes the uid (APPENDUID)
 #   imap_count USER BOX      number of messages (0 if BOX does not exist)
 #   imap_uids USER BOX       uids, one per line, ascending
 #   imap_search USER BOX QUERY...  uids matching a doveadm search query,
@@ -227,7 +229,8 @@ lib_imap_tagged() {
 # flags are set atomically and APPENDUID names the uid, so a daemon that
 # moves the message away at once cannot confuse the helper.
 imap_append() {
-	local user=$1 box=$2 file=$3 flags=${4:-} pass wire size fd uid
+	local user=$1 box=$2 file=$3 flags=${4:-} days=${5:-} date="" pass
+	local wire size fd uid
 	pass=$(cat "$T_DIR/$user.pass" 2>/dev/null) \
 		|| fail "imap_append: no password for '$user' (use new_user)"
 	dadm mailbox status -u "$user" messages "$box" >/dev/null 2>&1 \
@@ -236,13 +239,17 @@ imap_append() {
 	wire=${wire//\\/\\\\}
 	wire=${wire//\"/\\\"}
 	size=$(wc -c < "$file") || fail "cannot read $file"
+	if [ -n "$days" ]; then
+		date=$(LC_ALL=C date -d "$days days ago" '+"%d-%b-%Y %H:%M:%S %z" ')
+	fi
 	exec {fd}<>"/dev/tcp/$IMAP_HOST/$IMAP_PORT" \
 		|| fail "imap_append: cannot connect to $IMAP_HOST:$IMAP_PORT"
 	printf 'a LOGIN "%s" "%s"\r\n' "$user" "$pass" >&"$fd"
 	lib_imap_tagged "$fd" a || fail "imap_append: LOGIN: $LIB_IMAP_LINE"
 	# LITERAL+: no need to wait for a continuation.
 	{
-		printf 'b APPEND "%s" (%s) {%d+}\r\n' "$wire" "$flags" "$size"
+		printf 'b APPEND "%s" (%s) %s{%d+}\r\n' "$wire" "$flags" "$date" \
+			"$size"
 		cat "$file"
 		printf '\r\n'
 	} >&"$fd"

@@ -179,6 +179,7 @@ START_TEST(minimal_gets_defaults)
 	ck_assert_double_eq(c->ham_threshold, 0.5);
 	ck_assert_uint_eq(c->max_message_bytes, 10 * 1024 * 1024);
 	ck_assert_ptr_null(c->log_level);
+	ck_assert_int_eq(c->first_run_days, 30);
 	db = config_tokens_db(c);
 	want = xasprintf("%s/state/tokens.db", dir);
 	ck_assert_str_eq(db, want);
@@ -209,7 +210,7 @@ START_TEST(full_sets_every_key)
 	    " \"state_dir\": \"/var/lib/mailsift/bob\",\n"
 	    " \"spam_threshold\": 0.95, \"ham_threshold\": 0,\n"
 	    " \"max_message_bytes\": 2048,\n"
-	    " \"log_level\": \"debug\"\n}\n");
+	    " \"log_level\": \"debug\", \"first_run_days\": 0\n}\n");
 
 	ck_assert_str_eq(c->imap.host, "imap.example.net");
 	ck_assert_int_eq(c->imap.port, 1143);
@@ -232,6 +233,7 @@ START_TEST(full_sets_every_key)
 	ck_assert_double_eq(c->ham_threshold, 0.0);
 	ck_assert_uint_eq(c->max_message_bytes, 2048);
 	ck_assert_str_eq(c->log_level, "debug");
+	ck_assert_int_eq(c->first_run_days, 0);
 	config_free(&c);
 }
 END_TEST
@@ -467,7 +469,7 @@ START_TEST(thresholds_and_sizes_checked)
 {
 	char *errors = load_bad("{ \"imap\": { " IMAP_OK " }, \"state_dir\": "
 	    "\"s\", \"spam_threshold\": 1.5, \"ham_threshold\": -0.1, "
-	    "\"max_message_bytes\": 1023 }");
+	    "\"max_message_bytes\": 1023, \"first_run_days\": -1 }");
 
 	assert_line(errors, "spam_threshold: expected a number from 0 to 1, "
 	    "got 1.5");
@@ -475,7 +477,9 @@ START_TEST(thresholds_and_sizes_checked)
 	    "got -0.1");
 	assert_line(errors, "max_message_bytes: expected an integer from 1024 "
 	    "to 1073741824, got 1023");
-	ck_assert_int_eq(count_lines(errors), 3);
+	assert_line(errors, "first_run_days: expected an integer from 0 to "
+	    "3650, got -1");
+	ck_assert_int_eq(count_lines(errors), 4);
 	free(errors);
 	errors = load_bad("{ \"imap\": { " IMAP_OK " }, \"state_dir\": \"s\", "
 	    "\"spam_threshold\": 0.4, \"ham_threshold\": 0.5 }");

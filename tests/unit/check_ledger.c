@@ -40,6 +40,7 @@ START_TEST(first_schema_is_upgraded_with_its_rows)
 {
 	struct ledger *l = NULL;
 	struct ledger_message m = { 0 };
+	struct ledger_backlog b;
 	char *err = NULL;
 	sqlite3 *db;
 
@@ -85,6 +86,20 @@ START_TEST(first_schema_is_upgraded_with_its_rows)
 	ck_assert_int_eq(ledger_message_find(l, hash_a, &m), 1);
 	ck_assert_str_eq(m.seen_in, "Junk");
 	ledger_message_release(&m);
+	/* A folder sorted whole by an older version has no backlog. */
+	ck_assert_int_eq(ledger_backlog_get(l, "INBOX", &b), 1);
+	ck_assert_uint_eq(b.uid_max, 0);
+	ck_assert_uint_eq(b.left, 0);
+	b = (struct ledger_backlog){ .uid_max = 40, .since = 1000,
+	    .left = 12 };
+	ck_assert_int_eq(ledger_backlog_set(l, "INBOX", &b), 0);
+	ck_assert_int_eq(ledger_folder_set(l, "INBOX", 7, 43), 0);
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(ledger_backlog_get(l, "INBOX", &b), 1);
+	ck_assert_uint_eq(b.uid_max, 40);
+	ck_assert_int_eq(b.since, 1000);
+	ck_assert_uint_eq(b.left, 12);
+	ck_assert_int_eq(ledger_backlog_get(l, "Other", &b), 0);
 	ledger_close(&l);
 }
 END_TEST

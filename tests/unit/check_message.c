@@ -83,6 +83,35 @@ START_TEST(decode_words)
 }
 END_TEST
 
+START_TEST(header_for_display)
+{
+	static const char raw[] =
+	    "Subject: =?UTF-8?B?w6l0w6k=?= \x1b[31mred\t \x07" "bell\r\n"
+	    "From: =?iso-8859-1?q?J=F6rg?= <j@example.org>\r\n"
+	    "X-Long: \xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\r\n"
+	    "X-C1: a\xc2\x9b" "b\r\n\r\nbody\r\n";
+	struct message m;
+	char *v;
+
+	message_parse(&m, raw, sizeof(raw) - 1);
+	v = message_header_display(&m, "Subject", 100);
+	ck_assert_str_eq(v, "\xc3\xa9t\xc3\xa9 [31mred bell");
+	free(v);
+	v = message_header_display(&m, "From", 100);
+	ck_assert_str_eq(v, "J\xc3\xb6rg <j@example.org>");
+	free(v);
+	/* Cut on a character boundary: 2 of the 2-byte characters fit. */
+	v = message_header_display(&m, "X-Long", 8);
+	ck_assert_str_eq(v, "\xc3\xa9\xc3\xa9...");
+	free(v);
+	v = message_header_display(&m, "X-C1", 100);
+	ck_assert_str_eq(v, "a b");
+	free(v);
+	ck_assert_ptr_null(message_header_display(&m, "Cc", 100));
+	message_release(&m);
+}
+END_TEST
+
 START_TEST(charset_conversion)
 {
 	size_t n;
@@ -170,6 +199,7 @@ message_suite(void)
 	tcase_add_test(tc, parse_malformed_input);
 	tcase_add_test(tc, parse_binary_garbage);
 	tcase_add_test(tc, decode_words);
+	tcase_add_test(tc, header_for_display);
 	tcase_add_test(tc, charset_conversion);
 	tcase_add_test(tc, message_id_forms);
 	tcase_add_test(tc, hash_ignores_line_ending_style);

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/filter.h"
@@ -501,6 +502,144 @@ START_TEST(mark_moves_past_messages_gone_before_sorting)
 }
 END_TEST
 
+/* The first run: a mailbox the owner has used for a while. */
+static const char file_all[] = "require \"fileinto\";\nfileinto \"Sorted\";\n";
+#define DAY	86400
+
+/* Appends a message that arrived days ago, \Seen if read. */
+static uint32_t
+append_dated(const char *id, int days, int read)
+{
+	static const char *const seen[] = { "\\Seen", NULL };
+	char *m = make_message(id, id, "some text");
+	uint32_t uid = store_mem_append(fx.store, "INBOX", m, strlen(m),
+	    read ? seen : NULL);
+
+	store_mem_set_date(fx.store, "INBOX", uid, time(NULL) -
+	    (time_t)days * DAY);
+	free(m);
+	return uid;
+}
+
+static void
+first_run_setup(void)
+{
+	setup();
+	use_script(file_all);
+	fx.sorter.first_run_since = time(NULL) - 30 * DAY;
+	append_dated("old_unread", 60, 0);
+	append_dated("old_read", 90, 1);
+	append_dated("new_read", 2, 1);
+	append_dated("new_unread", 2, 0);
+	append_dated("today_unread", 0, 0);
+}
+
+static uint32_t
+backlog_left(void)
+{
+	struct ledger_backlog b;
+
+	ck_assert_int_eq(ledger_backlog_get(fx.ledger, "INBOX", &b), 1);
+	return b.left;
+}
+
+START_TEST(first_look_sorts_only_unread_recent_mail)
+{
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Sorted", "new_unread"), 1);
+	ck_assert_int_eq(count_id("Sorted", "today_unread"), 1);
+	ck_assert_uint_eq(store_mem_count(fx.store, "Sorted"), 2);
+	ck_assert_uint_eq(store_mem_count(fx.store, "INBOX"), 3);
+	ck_assert_uint_eq(backlog_left(), 3);
+	/* Later passes leave it alone; new mail is sorted, read or not. */
+	append_dated("late_read", 100, 1);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Sorted", "late_read"), 1);
+	ck_assert_uint_eq(store_mem_count(fx.store, "INBOX"), 3);
+}
+END_TEST
+
+START_TEST(interrupted_first_look_never_sorts_old_mail)
+{
+	/* The line drops at the second move: the mark is past new_unread
+	 * only, and the pass resumes above it. */
+	store_mem_fail(fx.store, "move", 2, STORE_CONN_LOST, 0);
+	ck_assert_int_eq(sort("INBOX"), STORE_CONN_LOST);
+	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_uint_eq(store_mem_count(fx.store, "Sorted"), 2);
+	ck_assert_int_eq(count_id("INBOX", "old_unread"), 1);
+	ck_assert_int_eq(count_id("INBOX", "old_read"), 1);
+	ck_assert_int_eq(count_id("INBOX", "new_read"), 1);
+	ck_assert_uint_eq(backlog_left(), 3);
+}
+END_TEST
+
+START_TEST(new_uidvalidity_does_not_sort_the_backlog)
+{
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	store_mem_reset_uidvalidity(fx.store, "INBOX");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_uint_eq(store_mem_count(fx.store, "INBOX"), 3);
+	ck_assert_uint_eq(store_mem_count(fx.store, "Sorted"), 2);
+	ck_assert_uint_eq(backlog_left(), 3);
+}
+END_TEST
+
+START_TEST(backlog_since_then_all_exactly_once)
+{
+	struct ledger_decision *v = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	fx.sorter.backlog = 1;
+	fx.sorter.backlog_since = time(NULL) - 10 * DAY;
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Sorted", "new_read"), 1);
+	ck_assert_uint_eq(store_mem_count(fx.store, "INBOX"), 2);
+	ck_assert_uint_eq(backlog_left(), 2);
+	fx.sorter.backlog_since = 0;
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_uint_eq(store_mem_count(fx.store, "INBOX"), 0);
+	ck_assert_uint_eq(store_mem_count(fx.store, "Sorted"), 5);
+	ck_assert_uint_eq(backlog_left(), 0);
+	ck_assert_int_eq(ledger_decisions_recent(fx.ledger, 100, &v, &n), 0);
+	ck_assert_uint_eq(n, 5);
+	ledger_decisions_free(v, n);
+}
+END_TEST
+
+START_TEST(dry_run_changes_nothing)
+{
+	struct ledger_decision *v = NULL;
+	uint32_t uidvalidity, mark;
+	char out[4096];
+	size_t n = 0, len;
+	FILE *f = tmpfile();
+
+	ck_assert_ptr_nonnull(f);
+	fx.sorter.dry_run = f;
+	fx.sorter.backlog = 1;
+	/* The store refuses writes to an EXAMINEd mailbox: one would fail
+	 * the pass. */
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_uint_eq(store_mem_count(fx.store, "INBOX"), 5);
+	ck_assert_uint_eq(store_mem_count(fx.store, "Sorted"), 0);
+	ck_assert_int_eq(ledger_folder_get(fx.ledger, "INBOX", &uidvalidity,
+	    &mark), 0);
+	ck_assert_int_eq(ledger_decisions_recent(fx.ledger, 100, &v, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	rewind(f);
+	len = fread(out, 1, sizeof(out) - 1, f);
+	out[len] = '\0';
+	fclose(f);
+	ck_assert_msg(strstr(out, "INBOX: would move 5, keep 0") != NULL,
+	    "%s", out);
+	ck_assert_msg(strstr(out, "Subject: old_read") != NULL, "%s", out);
+}
+END_TEST
+
 static Suite *
 sort_suite(void)
 {
@@ -526,6 +665,15 @@ sort_suite(void)
 	tcase_add_test(tc, vanished_message_is_skipped);
 	tcase_add_test(tc, message_arriving_after_a_pass_is_sorted);
 	tcase_add_test(tc, mark_moves_past_messages_gone_before_sorting);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("first run");
+	tcase_add_checked_fixture(tc, first_run_setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, first_look_sorts_only_unread_recent_mail);
+	tcase_add_test(tc, interrupted_first_look_never_sorts_old_mail);
+	tcase_add_test(tc, new_uidvalidity_does_not_sort_the_backlog);
+	tcase_add_test(tc, backlog_since_then_all_exactly_once);
+	tcase_add_test(tc, dry_run_changes_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/store_mem.h"
 #include "tests/unit/unit.h"
@@ -142,6 +143,48 @@ START_TEST(list_uids_from_min)
 	ck_assert_int_eq(ops->list_uids(s, 5, &uids, &n), STORE_OK);
 	ck_assert_ptr_null(uids);
 	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(search_by_range_seen_and_date)
+{
+	static const char *const seen[] = { "\\Seen", NULL };
+	struct store_query q = { .min_uid = 1 };
+	uint32_t *uids;
+	size_t n;
+	time_t now = time(NULL);
+
+	append("INBOX", MSG_A, NULL);			/* 1: today */
+	append("INBOX", MSG_B, seen);			/* 2: today, read */
+	append("INBOX", MSG_C, NULL);			/* 3: old */
+	store_mem_set_date(s, "INBOX", 3, now - 40 * 86400);
+	select_ok("INBOX");
+	ck_assert_int_eq(ops->search(s, &q, &uids, &n), STORE_OK);
+	ck_assert_uint_eq(n, 3);
+	free(uids);
+	q.unseen = 1;
+	ck_assert_int_eq(ops->search(s, &q, &uids, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(uids[0], 1);
+	ck_assert_uint_eq(uids[1], 3);
+	free(uids);
+	q.since = now - 30 * 86400;
+	ck_assert_int_eq(ops->search(s, &q, &uids, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(uids[0], 1);
+	free(uids);
+	q = (struct store_query){ .min_uid = 2, .max_uid = 2 };
+	ck_assert_int_eq(ops->search(s, &q, &uids, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(uids[0], 2);
+	free(uids);
+	/* A move keeps the date (INTERNALDATE). */
+	store_mem_client_move(s, "INBOX", 3, "Old");
+	select_ok("Old");
+	q = (struct store_query){ .since = now - 30 * 86400 };
+	ck_assert_int_eq(ops->search(s, &q, &uids, &n), STORE_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(uids);
 }
 END_TEST
 
@@ -761,6 +804,7 @@ store_mem_suite(void)
 	tcase_add_test(tc, select_reports_uidvalidity_and_uidnext);
 	tcase_add_test(tc, failed_select_deselects);
 	tcase_add_test(tc, list_uids_from_min);
+	tcase_add_test(tc, search_by_range_seen_and_date);
 	tcase_add_test(tc, fetch_returns_bytes_and_flags);
 	tcase_add_test(tc, list_flags_and_set_flags);
 	tcase_add_test(tc, examine_is_read_only);
