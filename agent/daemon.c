@@ -416,7 +416,9 @@ wait_for_news(struct daemon *d)
  * run may go on, else the exit status to leave with: a second --once
  * beside a running sorter has nothing to do (0, so that cron stays
  * quiet), a second daemon is refused (1: systemd retries it, and it takes
- * over once the other one has stopped). */
+ * over once the other one has stopped), and so is a --backlog run (1: the
+ * owner asked for work the running sorter will not do).  A dry run
+ * changes nothing: it needs no lock. */
 static int
 daemon_lock(struct daemon *d)
 {
@@ -430,6 +432,8 @@ daemon_lock(struct daemon *d)
 		    strerror(errno));
 		return EXIT_RUNTIME;
 	}
+	if (d->opts->dry_run)
+		return -1;
 	rc = state_lock_take(c->state_dir, &d->lock, &holder, &err);
 	if (rc == 0)
 		return -1;
@@ -440,6 +444,12 @@ daemon_lock(struct daemon *d)
 	}
 	if (holder > 0)
 		snprintf(who, sizeof(who), "pid %ld", (long)holder);
+	if (d->opts->backlog) {
+		log_error("another mailsift (%s) is sorting with state_dir %s; "
+		    "stop it (systemctl stop mailsift@NAME) for the --backlog "
+		    "run, then start it again", who, c->state_dir);
+		return EXIT_RUNTIME;
+	}
 	if (d->once) {
 		log_notice("another mailsift (%s) is sorting with state_dir "
 		    "%s: nothing to do", who, c->state_dir);

@@ -108,6 +108,22 @@ grep -q "^INBOX: would move 3, keep 0" "$T_DIR/dry.out" \
 in_box Sorted pending || fail "the added folder's new mail was not sorted"
 assert_eq 3 "$(imap_count "$u" INBOX)" "INBOX after adding a folder"
 
+# Beside a running daemon a dry run works (it writes nothing) and a
+# backlog run is refused: the daemon would not do the work asked for.
+bg_start "$T_DIR/daemon.log" "$MAILSIFT" run -c "$T_DIR/c.json"
+daemon=$BG_PID
+wait_until 30 grep -q '"idle"' "$T_DIR/state-$u/status.json"
+"$MAILSIFT" run -c "$T_DIR/c.json" --once --backlog --dry-run > "$T_DIR/dry2.out" \
+	|| fail "dry run beside the daemon failed"
+grep -q "^INBOX: would move 3" "$T_DIR/dry2.out" \
+	|| fail "dry run beside the daemon: $(cat "$T_DIR/dry2.out")"
+"$MAILSIFT" run -c "$T_DIR/c.json" --once --backlog 2> "$T_DIR/refused.err"; rc=$?
+assert_eq 1 "$rc" "exit status of --backlog beside the daemon"
+grep -q "stop it .* for the --backlog run" "$T_DIR/refused.err" \
+	|| fail "--backlog beside the daemon: $(cat "$T_DIR/refused.err")"
+bg_stop "$daemon" || fail "the daemon did not stop cleanly"
+assert_eq 3 "$(imap_count "$u" INBOX)" "INBOX after the daemon ran"
+
 # --backlog --since: only what arrived since then.
 "$MAILSIFT" run -c "$T_DIR/c.json" --once --backlog \
 	--since "$(date -d '10 days ago' +%Y-%m-%d)" \
