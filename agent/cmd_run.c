@@ -190,6 +190,10 @@ decision_json(const struct ledger_decision *d)
 	json_object_object_add(o, "uid", json_object_new_int64(d->uid));
 	json_object_object_add(o, "message_id", d->message_id ?
 	    json_object_new_string(d->message_id) : NULL);
+	json_object_object_add(o, "subject", d->subject ?
+	    json_object_new_string(d->subject) : NULL);
+	json_object_object_add(o, "from", d->sender ?
+	    json_object_new_string(d->sender) : NULL);
 	json_object_object_add(o, "score", d->score < 0 ? NULL :
 	    json_object_new_double(d->score));
 	json_object_object_add(o, "verdict", d->verdict ?
@@ -287,6 +291,13 @@ print_status_text(struct json_object *status, struct json_object *backlog,
 		    time_text(v[i].time, tbuf, sizeof(tbuf)), v[i].folder,
 		    v[i].uid,
 		    v[i].message_id ? v[i].message_id : "(no Message-ID)");
+		/* Decisions recorded before mailsift kept these have none. */
+		if (v[i].sender != NULL)
+			printf("    From: %s\n", v[i].sender[0] != '\0' ?
+			    v[i].sender : "(none)");
+		if (v[i].subject != NULL)
+			printf("    Subject: %s\n", v[i].subject[0] != '\0' ?
+			    v[i].subject : "(none)");
 		if (v[i].score >= 0)
 			printf("    score %.4f (%s)\n", v[i].score,
 			    v[i].verdict ? v[i].verdict : "?");

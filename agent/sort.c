@@ -402,6 +402,9 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 		d.rule = plan.rule;
 		d.actions = plan.text;
 		d.evidence = evidence;
+		/* "": the message has none (NULL is an older decision). */
+		d.subject = subject ? subject : "";
+		d.sender = from ? from : "";
 		/* One transaction: a message row never exists without the
 		 * decision that explains it. */
 		if (ledger_begin(s->ledger) < 0)

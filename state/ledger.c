@@ -94,6 +94,11 @@ static const char *const ledger_migrations[] = {
 	"  DEFAULT 0;"
 	"ALTER TABLE folders ADD COLUMN backlog_left INTEGER NOT NULL "
 	"  DEFAULT 0;",
+	/* 6 -> 7: the message's Subject and From as the owner reads them
+	 * (decoded, bounded), so status names what it decided on.  Older
+	 * decisions have none. */
+	"ALTER TABLE decisions ADD COLUMN subject TEXT;"
+	"ALTER TABLE decisions ADD COLUMN sender TEXT;",
 };
 
 static const struct db_schema ledger_schema = {
@@ -480,8 +485,8 @@ ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
 {
 	sqlite3_stmt *stmt = prepare(l, "INSERT INTO decisions (message, time,"
 	    " folder, uidvalidity, uid, score, verdict, rule, actions, "
-	    "evidence, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "'pending')");
+	    "evidence, subject, sender, state) VALUES (?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, 'pending')");
 	int rc;
 
 	if (stmt == NULL)
@@ -499,6 +504,8 @@ ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
 	bind_text(stmt, 8, d->rule);
 	bind_text(stmt, 9, d->actions ? d->actions : "");
 	bind_text(stmt, 10, d->evidence);
+	bind_text(stmt, 11, d->subject);
+	bind_text(stmt, 12, d->sender);
 	rc = step_done(stmt);
 	if (rc == 0)
 		*id_r = sqlite3_last_insert_rowid(l->db);
@@ -543,7 +550,7 @@ ledger_decision_progress(struct ledger *l, int64_t id, int copies_done,
 #define DECISION_COLUMNS "d.id, d.message, d.time, d.folder, d.uidvalidity, " \
 	"d.uid, d.score, d.verdict, d.rule, d.actions, d.state, " \
 	"d.dest_folder, d.dest_uid, d.error, m.message_id, m.hash, " \
-	"d.copies_done, d.temp_flags, d.evidence"
+	"d.copies_done, d.temp_flags, d.evidence, d.subject, d.sender"
 
 static void
 decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
@@ -569,6 +576,8 @@ decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
 	d->copies_done = sqlite3_column_int(stmt, 16);
 	d->temp_flags = column_strdup(stmt, 17);
 	d->evidence = column_strdup(stmt, 18);
+	d->subject = column_strdup(stmt, 19);
+	d->sender = column_strdup(stmt, 20);
 }
 
 /* Reads the one row stmt may return (finalized here): 1 found, 0 none,
@@ -688,6 +697,8 @@ ledger_decision_release(struct ledger_decision *d)
 	free(d->hash);
 	free(d->temp_flags);
 	free(d->evidence);
+	free(d->subject);
+	free(d->sender);
 	memset(d, 0, sizeof(*d));
 }
 

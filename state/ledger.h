@@ -101,6 +101,10 @@ struct ledger_decision {
 	char *evidence;		/* owned, may be NULL (not scored): the
 				 * classifier's evidence, JSON
 				 * (agent/evidence.h) */
+	char *subject;		/* owned, may be NULL (none, or a decision
+				 * older than these fields): Subject and */
+	char *sender;		/* From as shown to the owner: decoded,
+				 * one line, bounded (message.h) */
 };
 
 struct ledger;

@@ -109,7 +109,8 @@ START_TEST(decisions_read_back_with_hash_and_undone_state)
 	struct ledger *l = NULL;
 	struct ledger_decision d = { .folder = "INBOX", .uidvalidity = 3,
 	    .uid = 9, .score = 0.25, .verdict = "ham", .rule = "r",
-	    .actions = "keep" }, got = { 0 };
+	    .actions = "keep", .subject = "Rechnung f\xc3\xbcr Dezember",
+	    .sender = "J\xc3\xb6rg <j@example.org>" }, got = { 0 };
 	char *err = NULL;
 	int64_t id;
 
@@ -126,6 +127,8 @@ START_TEST(decisions_read_back_with_hash_and_undone_state)
 	ck_assert_str_eq(got.message_id, "<a@b>");
 	ck_assert_str_eq(got.dest_folder, "Lists");
 	ck_assert_uint_eq(got.dest_uid, 5);
+	ck_assert_str_eq(got.subject, "Rechnung f\xc3\xbcr Dezember");
+	ck_assert_str_eq(got.sender, "J\xc3\xb6rg <j@example.org>");
 	ledger_decision_release(&got);
 	ck_assert_int_eq(ledger_decision_get(l, id + 1, &got), 0);
 	ledger_close(&l);
