@@ -77,6 +77,14 @@ module_entry(char **err_r)
 	return entry;
 }
 
+/* An OAuth2 access token expires within the hour: the store asks for a
+ * fresh one, from the file or the command, before every later login. */
+static int
+renew_token(void *arg, char **token_r, char **err_r)
+{
+	return config_password(arg, token_r, err_r);
+}
+
 struct store *
 account_store(const struct config *c, const char *password, char **err_r)
 {
@@ -87,7 +95,11 @@ account_store(const struct config *c, const char *password, char **err_r)
 		.tls = c->imap.tls,
 		.ca_file = c->imap.ca_file,
 		.username = c->imap.username,
+		.auth = c->imap.auth,
 		.password = password,
+		.renew_secret = c->imap.auth != AUTH_PASSWORD ? renew_token :
+		    NULL,
+		.renew_arg = (void *)c,
 		.timeout = c->imap.timeout,
 		.poll_interval = c->imap.poll_interval,
 		.idle_restart = c->imap.idle_restart,

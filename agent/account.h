@@ -9,7 +9,9 @@
 #include "agent/config.h"
 #include "agent/store.h"
 
-/* A new, unconnected store for the account; password is copied.  The IMAP
+/* A new, unconnected store for the account; password (or, with OAuth2,
+ * the access token for the first login) is copied.  With OAuth2 every
+ * later login runs config_password() again for a fresh token.  The IMAP
  * code lives in the module mailsift-imap.so, found beside the executable
  * or in MAILSIFT_LIBDIR and loaded on first use; NULL with a malloc'd
  * *err_r if it cannot be loaded. */

@@ -45,6 +45,7 @@ enum key_kind {
 	KEY_NUMBER,		/* number in [min, max] */
 	KEY_SIZE,		/* integer in [min, max], stored as size_t */
 	KEY_TLS,		/* "implicit", "starttls" or "none" */
+	KEY_AUTH,		/* "password", "xoauth2" or "oauthbearer" */
 	KEY_LOG_LEVEL,		/* a level log_level_parse() accepts */
 	KEY_FOLDERS		/* non-empty list of distinct mailboxes */
 };
@@ -65,6 +66,7 @@ static const struct key keys[] = {
 	{ "imap.tls", KEY_TLS, OFF(imap.tls), 0, 0 },
 	{ "imap.ca_file", KEY_PATH, OFF(imap.ca_file), 0, 0 },
 	{ "imap.username", KEY_STRING, OFF(imap.username), 0, 0 },
+	{ "imap.auth", KEY_AUTH, OFF(imap.auth), 0, 0 },
 	{ "imap.password_file", KEY_PATH, OFF(imap.password_file), 0, 0 },
 	{ "imap.password_command", KEY_STRING, OFF(imap.password_command),
 	    0, 0 },
@@ -433,6 +435,19 @@ set_value(struct parse *p, const struct key *k, struct json_object *v)
 		else
 			wrong(p, k->name, "\"implicit\", \"starttls\" or "
 			    "\"none\"", v);
+		return;
+	case KEY_AUTH:
+		s = json_object_is_type(v, json_type_string) ?
+		    json_object_get_string(v) : NULL;
+		if (s != NULL && strcmp(s, "password") == 0)
+			p->config->imap.auth = AUTH_PASSWORD;
+		else if (s != NULL && strcmp(s, "xoauth2") == 0)
+			p->config->imap.auth = AUTH_XOAUTH2;
+		else if (s != NULL && strcmp(s, "oauthbearer") == 0)
+			p->config->imap.auth = AUTH_OAUTHBEARER;
+		else
+			wrong(p, k->name, "\"password\", \"xoauth2\" or "
+			    "\"oauthbearer\"", v);
 		return;
 	case KEY_LOG_LEVEL:
 		s = json_object_is_type(v, json_type_string) ?

@@ -17,6 +17,12 @@ enum tls_mode {
 	TLS_NONE		/* "none": loopback hosts only */
 };
 
+enum imap_auth {
+	AUTH_PASSWORD,		/* "password": AUTHENTICATE PLAIN, else LOGIN */
+	AUTH_XOAUTH2,		/* "xoauth2": an OAuth2 access token */
+	AUTH_OAUTHBEARER	/* "oauthbearer": the same, RFC 7628 */
+};
+
 struct config {
 	char *path;			/* the file this came from */
 	struct {
@@ -25,8 +31,9 @@ struct config {
 		enum tls_mode tls;
 		char *ca_file;		/* extra trust anchor, or NULL */
 		char *username;
-		char *password_file;	/* exactly one of these two */
-		char *password_command;
+		enum imap_auth auth;
+		char *password_file;	/* exactly one of these two: the */
+		char *password_command;	/* password or the access token */
 		int timeout;		/* seconds per command */
 		int poll_interval;	/* seconds, when the server lacks IDLE */
 		int idle_restart;	/* seconds before IDLE is re-issued */

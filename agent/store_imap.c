@@ -5,7 +5,7 @@
  * One struct store_imap is one IMAP connection.  It owns: connecting with
  * implicit TLS, STARTTLS or plain TCP; verifying the server certificate
  * before the password leaves (libetpan with GnuTLS does not, tls_verify.c);
- * LOGIN; mapping libetpan's result codes onto the store statuses (any
+ * logging in (imap_login.c); mapping libetpan's result codes onto the store statuses (any
  * stream or parse error drops the session: STORE_CONN_LOST, and the next
  * connect() dials again); modified UTF-7 on every mailbox name on the wire;
  * and the IDLE loop with the workarounds libraries.md section 4 measured:
@@ -22,6 +22,7 @@
 
 #include <libetpan/libetpan.h>
 
+#include "agent/imap_login.h"
 #include "agent/log.h"
 #include "agent/mutf7.h"
 #include "agent/store_imap.h"
@@ -35,7 +36,10 @@ struct store_imap {
 	enum tls_mode tls;
 	char *ca_file;
 	char *username;
-	char *password;
+	enum imap_auth auth;
+	char *password;		/* NULL: ask renew_secret */
+	int (*renew_secret)(void *arg, char **secret_r, char **err_r);
+	void *renew_arg;
 	int timeout;
 	int poll_interval;
 	int idle_restart;
@@ -339,6 +343,75 @@ read_capabilities(struct store_imap *si)
 	    si->has_uidplus ? "yes" : "no", si->has_condstore ? "yes" : "no");
 }
 
+/* RFC 3501 section 6.2.1: what a server offered before STARTTLS may have
+ * been forged; imap_login() asks again. */
+static void
+forget_capabilities(struct store_imap *si)
+{
+	struct mailimap_connection_info *ci = si->imap->imap_connection_info;
+
+	if (ci != NULL && ci->imap_capability != NULL) {
+		mailimap_capability_data_free(ci->imap_capability);
+		ci->imap_capability = NULL;
+	}
+}
+
+static void
+wipe_secret(struct store_imap *si)
+{
+	if (si->password != NULL) {
+		explicit_bzero(si->password, strlen(si->password));
+		free(si->password);
+		si->password = NULL;
+	}
+}
+
+/* Logs in with the password or token (asking for a fresh one first if
+ * the last was used up). */
+static enum store_status
+log_in(struct store_imap *si)
+{
+	struct imap_credentials cred = { .auth = si->auth,
+	    .user = si->username, .host = si->host, .port = si->port };
+	char *why = NULL, *err = NULL;
+	int r, temporary, oauth = si->auth != AUTH_PASSWORD;
+
+	if (si->password == NULL &&
+	    si->renew_secret(si->renew_arg, &si->password, &err) < 0) {
+		/* Token helpers fail while the network is down: retry. */
+		store_set_error(&si->store, "%s", err);
+		free(err);
+		return STORE_CONN_LOST;
+	}
+	cred.secret = si->password;
+	si->in_login = 1;
+	r = imap_login(si->imap, &cred, &why, &temporary);
+	si->in_login = 0;
+	log_debug("imap %s > login as %s <credentials hidden>", si->host,
+	    si->username);
+	if (si->renew_secret != NULL)
+		wipe_secret(si);
+	if (r == MAILIMAP_ERROR_LOGIN) {
+		/* Dovecot answers "[UNAVAILABLE] Temporary authentication
+		 * failure" while its auth process restarts: worth a retry.
+		 * So is a refused token once one was accepted: it expired,
+		 * and the next login asks for a fresh one. */
+		store_set_error(&si->store, temporary ? "login for user %s "
+		    "on %s failed for now: %s%s%s" : "login failed for user "
+		    "%s on %s: %s%s%s", si->username, si->host, why,
+		    oauth ? "; the access token that imap.password_command "
+		    "(or password_file) gives must be current and for " : "",
+		    oauth ? si->username : "");
+		free(why);
+		return temporary || (oauth && si->ever_connected) ?
+		    STORE_CONN_LOST : STORE_FATAL;
+	}
+	if (r != MAILIMAP_NO_ERROR)
+		return op_fail(si, r, STORE_FATAL, "log in as %s",
+		    si->username);
+	return STORE_OK;
+}
+
 /* Dials, secures, verifies and logs in; see imap_connect(). */
 static enum store_status
 open_session(struct store_imap *si)
@@ -401,33 +474,13 @@ open_session(struct store_imap *si)
 			    server_text(si));
 			return STORE_FATAL;
 		}
+		forget_capabilities(si);
 	}
 	if (si->tls != TLS_NONE && (st = verify_peer(si)) != STORE_OK)
 		return st;
 
-	si->in_login = 1;
-	r = mailimap_login(si->imap, si->username, si->password);
-	si->in_login = 0;
-	log_debug("imap %s > LOGIN %s <password>", si->host, si->username);
-	if (r != MAILIMAP_NO_ERROR) {
-		/* Dovecot answers "[UNAVAILABLE] Temporary authentication
-		 * failure" while its auth process restarts (libetpan drops
-		 * the response code, the text remains): worth a retry. */
-		if (r == MAILIMAP_ERROR_LOGIN &&
-		    strcasestr(server_text(si), "temporar") != NULL) {
-			store_set_error(s, "login for user %s on %s failed for "
-			    "now: %s", si->username, si->host,
-			    server_text(si));
-			return STORE_CONN_LOST;
-		}
-		if (r == MAILIMAP_ERROR_LOGIN) {
-			store_set_error(s, "login failed for user %s on %s: %s",
-			    si->username, si->host, server_text(si));
-			return STORE_FATAL;
-		}
-		return op_fail(si, r, STORE_FATAL, "log in as %s",
-		    si->username);
-	}
+	if ((st = log_in(si)) != STORE_OK)
+		return st;
 	/* The capabilities change after login; ask rather than trust the
 	 * pre-login list if the server did not send them with its OK. */
 	r = mailimap_capability(si->imap, &caps);
@@ -1296,10 +1349,7 @@ imap_free(struct store *s)
 	free(si->host);
 	free(si->ca_file);
 	free(si->username);
-	if (si->password != NULL) {
-		explicit_bzero(si->password, strlen(si->password));
-		free(si->password);
-	}
+	wipe_secret(si);
 	free(si->store.last_error);
 	free(si);
 }
@@ -1336,7 +1386,13 @@ store_imap_new(const struct store_imap_params *params)
 	si->tls = params->tls;
 	si->ca_file = params->ca_file ? xstrdup(params->ca_file) : NULL;
 	si->username = xstrdup(params->username);
-	si->password = xstrdup(params->password ? params->password : "");
+	si->auth = params->auth;
+	si->renew_secret = params->renew_secret;
+	si->renew_arg = params->renew_arg;
+	/* Without a way to renew it, the secret is kept for reconnects. */
+	if (params->password != NULL || params->renew_secret == NULL)
+		si->password = xstrdup(params->password ? params->password :
+		    "");
 	si->timeout = params->timeout > 0 ? params->timeout : 60;
 	si->poll_interval = params->poll_interval > 0
 	    ? params->poll_interval : 60;

@@ -13,7 +13,14 @@ struct store_imap_params {
 	enum tls_mode tls;
 	const char *ca_file;	/* extra trust anchor; system CAs always used */
 	const char *username;
-	const char *password;
+	enum imap_auth auth;
+	const char *password;	/* the password; with OAuth the access token
+				 * of the first login */
+	/* If set, asked for a fresh secret before every later login: each
+	 * one serves one login and is wiped after it (OAuth access tokens
+	 * expire).  0, or -1 with a malloc'd *err_r. */
+	int (*renew_secret)(void *arg, char **secret_r, char **err_r);
+	void *renew_arg;
 	int timeout;		/* seconds per command */
 	int poll_interval;	/* seconds, used when the server lacks IDLE */
 	int idle_restart;	/* seconds; IDLE is re-issued after this */

@@ -1273,7 +1273,7 @@ START_TEST(test_wait_idle_restart)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strstr(line, " IDLE") != NULL && strstr(line, "> ") != NULL)
 			idles++;
-		if (strstr(line, "LOGIN") != NULL)
+		if (strstr(line, "> login as ") != NULL)
 			logins++;
 		if (strstr(line, pass) != NULL)
 			leaked++;

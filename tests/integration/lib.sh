@@ -25,9 +25,10 @@
 #
 # Users and mail (all act "as another client", through doveadm; BOX names
 # are UTF-8):
-#   new_user [NAME]          creates a user (default name: T_NAME plus a
-#                            counter); sets IMAP_USER and IMAP_PASS and
-#                            writes the password to $T_DIR/$IMAP_USER.pass
+#   new_user [NAME [PASS]]   creates a user (default name: T_NAME plus a
+#                            counter, "" for the default; PASS: any bytes
+#                            but ':', CR, LF); sets IMAP_USER and IMAP_PASS
+#                            and writes the password to $T_DIR/$IMAP_USER.pass
 #   make_msg FILE [HDR...]   writes a small message (CRLF) with a unique
 #                            Message-ID (echoed on stdout) unless a
 #                            "Message-ID: ..." HDR is given; HDR "Subject: x"
@@ -139,7 +140,7 @@ new_user() {
 	case "$name" in *[!A-Za-z0-9_.-]*) fail "new_user: bad name '$name'" ;; esac
 	[ -e "$DOVECOT_DIR/passwd.d/$name" ] && fail "new_user: '$name' exists"
 	IMAP_USER=$name
-	IMAP_PASS="pw-$name-$RANDOM"
+	IMAP_PASS=${2:-"pw-$name-$RANDOM"}
 	mkdir -p "$DOVECOT_DIR/mail/$name"
 	if [ "$(id -u)" = 0 ]; then
 		chown "$(cat "$DOVECOT_DIR/mail-owner")" "$DOVECOT_DIR/mail/$name"

@@ -90,9 +90,19 @@ fi
 assert_eq 1 "$(imap_count "$u" Work)" "messages in Work after the CR case"
 
 # A file saved with Windows line ends: its one CRLF is not the password.
+# The password goes as AUTHENTICATE PLAIN (Dovecot offers it, and SASL-IR),
+# never in a quoted string; quotes, backslashes, braces, spaces and UTF-8
+# in it are just bytes.
+new_user "" $'p"\\ {5}s w\xc3\xb6rd'
+u2=$IMAP_USER
 printf '%s\r\n' "$IMAP_PASS" > "$T_DIR/win.pass"
 chmod 600 "$T_DIR/win.pass"
-write_config "$T_DIR/win.json" "password_file=$T_DIR/win.pass"
+: > "$T_DIR/tap/sent.log"
+write_config "$T_DIR/win.json" "port=$tap_port" "password_file=$T_DIR/win.pass"
 "$MAILSIFT" run -c "$T_DIR/win.json" --once > "$T_DIR/win.log" 2>&1 \
 	|| fail "a password file with a CRLF line end failed: $(cat "$T_DIR/win.log")"
+plain=$(printf '\0%s\0%s' "$u2" "$IMAP_PASS" | base64 -w0)
+grep -a -q "AUTHENTICATE PLAIN $plain" "$T_DIR/tap/sent.log" \
+	|| fail "not sent as AUTHENTICATE PLAIN with SASL-IR: $(head -c 300 "$T_DIR/tap/sent.log" | tr '\r\n' '  ')"
+grep -a -q "LOGIN" "$T_DIR/tap/sent.log" && fail "LOGIN was used"
 echo ok

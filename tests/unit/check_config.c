@@ -160,6 +160,7 @@ START_TEST(minimal_gets_defaults)
 	ck_assert_int_eq(c->imap.tls, TLS_IMPLICIT);
 	ck_assert_ptr_null(c->imap.ca_file);
 	ck_assert_str_eq(c->imap.username, "ann");
+	ck_assert_int_eq(c->imap.auth, AUTH_PASSWORD);
 	want = xasprintf("%s/pw", dir);
 	ck_assert_str_eq(c->imap.password_file, want);
 	free(want);
@@ -200,7 +201,7 @@ START_TEST(full_sets_every_key)
 	struct config *c = load_good("{\n"
 	    " \"imap\": { \"host\": \"imap.example.net\", \"port\": 1143,\n"
 	    "   \"tls\": \"starttls\", \"ca_file\": \"/etc/ssl/my-ca.pem\",\n"
-	    "   \"username\": \"bob@example.net\",\n"
+	    "   \"username\": \"bob@example.net\", \"auth\": \"xoauth2\",\n"
 	    "   \"password_command\": \"pass show mail\",\n"
 	    "   \"timeout\": 30, \"poll_interval\": 120,\n"
 	    "   \"idle_restart\": 600 },\n"
@@ -217,6 +218,7 @@ START_TEST(full_sets_every_key)
 	ck_assert_int_eq(c->imap.tls, TLS_STARTTLS);
 	ck_assert_str_eq(c->imap.ca_file, "/etc/ssl/my-ca.pem");
 	ck_assert_str_eq(c->imap.username, "bob@example.net");
+	ck_assert_int_eq(c->imap.auth, AUTH_XOAUTH2);
 	ck_assert_ptr_null(c->imap.password_file);
 	ck_assert_str_eq(c->imap.password_command, "pass show mail");
 	ck_assert_int_eq(c->imap.timeout, 30);
@@ -304,7 +306,7 @@ START_TEST(unknown_keys_named_at_every_level)
 	    "\"imap.port\": 993, \"state_dir\": \"s\" }");
 
 	assert_line(errors, "imap.hots: unknown key; the keys allowed in imap "
-	    "are: host, port, tls, ca_file, username, password_file, "
+	    "are: host, port, tls, ca_file, username, auth, password_file, "
 	    "password_command, timeout, poll_interval, idle_restart");
 	assert_line(errors, "folders.spam: unknown key; the keys allowed in "
 	    "folders are: watch, junk, trash");
@@ -344,6 +346,9 @@ static const struct {
 	{ "\"imap\": { " IMAP_OK ", \"tls\": \"ssl\" }",
 	  "imap.tls: expected \"implicit\", \"starttls\" or \"none\", "
 	  "got \"ssl\"" },
+	{ "\"imap\": { " IMAP_OK ", \"auth\": \"oauth2\" }",
+	  "imap.auth: expected \"password\", \"xoauth2\" or \"oauthbearer\", "
+	  "got \"oauth2\"" },
 	{ "\"imap\": { " IMAP_OK " }, \"spam_threshold\": \"high\"",
 	  "spam_threshold: expected a number from 0 to 1, got \"high\"" },
 	{ "\"imap\": { " IMAP_OK " }, \"max_message_bytes\": 1.5",
