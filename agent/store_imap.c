@@ -443,9 +443,12 @@ open_session(struct store_imap *si)
 	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
 	    r != MAILIMAP_NO_ERROR_AUTHENTICATED) {
 		if (r == MAILIMAP_ERROR_SSL) {
-			store_set_error(s, "TLS handshake with %s:%d failed; "
-			    "check imap.port and imap.tls (implicit TLS is "
-			    "usually port 993)", si->host, si->port);
+			store_set_error(s, "TLS handshake with %s:%d failed: "
+			    "the server cut it off (a busy server refuses new "
+			    "connections like this for a while) or does not "
+			    "speak TLS there (check imap.port and imap.tls: "
+			    "implicit TLS is usually port 993)", si->host,
+			    si->port);
 			/* Once the settings have worked, a failed handshake
 			 * is the network's doing: retry. */
 			return si->ever_connected ? STORE_CONN_LOST :
