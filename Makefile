@@ -127,6 +127,7 @@ install: $(BUILD)/mailsift
 	install -D -m 0755 $(BUILD)/mailsift $(DESTDIR)$(PREFIX)/bin/mailsift
 	install -D -m 0644 $(BUILD)/mailsift-imap.so $(DESTDIR)$(LIBDIR)/mailsift-imap.so
 	install -D -m 0644 packaging/mailsift.1 $(DESTDIR)$(PREFIX)/share/man/man1/mailsift.1
+	install -D -m 0644 packaging/mailsift.json.5 $(DESTDIR)$(PREFIX)/share/man/man5/mailsift.json.5
 	install -D -m 0644 packaging/mailsift@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mailsift@.service
 	install -D -m 0644 packaging/config.example.json $(DESTDIR)$(PREFIX)/share/doc/mailsift/config.example.json
 
