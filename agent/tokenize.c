@@ -11,12 +11,14 @@
  * RFC 2047 and charset conversion come from message.c.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "agent/message.h"
+#include "agent/radix.h"
 #include "agent/tokenize.h"
 #include "agent/xmem.h"
 
@@ -113,15 +115,6 @@ add_tagged(struct tk *t, const char *prefix, const char *text, size_t len)
 	}
 	memcpy(tmp + plen, text, len);
 	add_feature(t, tmp, plen + len);
-}
-
-static int
-cmp_feature(const void *a, const void *b)
-{
-	uint64_t x = ((const struct feature *)a)->hash;
-	uint64_t y = ((const struct feature *)b)->hash;
-
-	return x < y ? -1 : x > y;
 }
 
 const char *
@@ -924,6 +917,6 @@ tokenize(const char *msg, size_t len, size_t max_bytes, struct features *f)
 	free(f->index);
 	f->index = NULL;
 	f->index_cap = 0;
-	if (f->n > 1)
-		qsort(f->v, f->n, sizeof(*f->v), cmp_feature);
+	radix_sort(f->v, f->n, sizeof(*f->v), offsetof(struct feature, hash),
+	    0);
 }

@@ -5,11 +5,21 @@
  * bytes and a lookup is one b-tree descent), and one row of totals.
  * Statements are prepared once per open; opening is cheap because the
  * command line scores one message per process.
+ *
+ * Every change happens in a batch (tokens_begin; a lone tokens_learn
+ * opens its own), and inside a batch the counts live in a write-back
+ * cache: each feature is read from SQLite once, changed in memory however
+ * many messages share it, and written once, in key order, when the batch
+ * commits (or when the cache is full).  Bulk training then costs one
+ * b-tree write per distinct feature instead of one per feature of every
+ * message, and the writes walk the b-tree's pages in order.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "agent/radix.h"
 #include "agent/xmem.h"
 #include "state/db.h"
 #include "state/tokens.h"
@@ -17,6 +27,19 @@
 #ifndef TOKENS_PAGE_SIZE
 #define TOKENS_PAGE_SIZE "1024"
 #endif
+
+/* The batch cache's size bound: 2^18 slots of 32 bytes (8 MiB), written
+ * out and emptied when 70% full, so that bulk training of any size stays
+ * within a few tens of MB. */
+#define CACHE_SLOTS_MAX		(1u << 18)
+#define CACHE_SLOTS_MIN		1024u
+
+/* After this many reads from SQLite in one batch (a bulk training), the
+ * batch reads every key of the table once, in order, into a Bloom filter
+ * of about 16 bits a key (at most 16 MiB): a feature it does not know is
+ * new, and is not looked up.  Most features of a new corpus are new. */
+#define PRESENCE_AFTER_READS	20000u
+#define PRESENCE_BITS_MAX	(1u << 27)
 
 static const char *const migrations[] = {
 	/* 0 -> 1 */
@@ -50,29 +73,26 @@ static const struct db_schema schema = {
 enum {
 	ST_GET,
 	ST_TOTALS,
-	ST_ADD,
-	ST_SUB,
-	ST_PRUNE,
-	ST_TOTALS_ADD,
+	ST_PUT,
+	ST_DELETE,
+	ST_TOTALS_PUT,
 	ST_RECORD,
 	ST_FIND,
 	ST_FIND_ANY,
 	ST_FORGET,
+	ST_KEYS,
 	ST_COUNT
 };
 
 static const char *const sql[ST_COUNT] = {
 	[ST_GET] = "SELECT spam, ham, weight FROM tokens WHERE hash = ?1",
 	[ST_TOTALS] = "SELECT spam, ham, bias FROM totals WHERE id = 1",
-	[ST_ADD] = "INSERT INTO tokens (hash, spam, ham, weight) "
+	[ST_PUT] = "INSERT INTO tokens (hash, spam, ham, weight) "
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (hash) DO UPDATE SET "
-	    "spam = spam + ?2, ham = ham + ?3, weight = weight + ?4",
-	[ST_SUB] = "UPDATE tokens SET spam = spam - ?2, ham = ham - ?3, "
-	    "weight = weight - ?4 WHERE hash = ?1",
-	[ST_PRUNE] = "DELETE FROM tokens WHERE hash = ?1 AND spam = 0 "
-	    "AND ham = 0 AND weight = 0",
-	[ST_TOTALS_ADD] = "UPDATE totals SET spam = spam + ?1, "
-	    "ham = ham + ?2, bias = bias + ?3 WHERE id = 1",
+	    "spam = ?2, ham = ?3, weight = ?4",
+	[ST_DELETE] = "DELETE FROM tokens WHERE hash = ?1",
+	[ST_TOTALS_PUT] = "UPDATE totals SET spam = ?1, ham = ?2, bias = ?3 "
+	    "WHERE id = 1",
 	[ST_RECORD] = "INSERT INTO trained (msg, is_spam, delta) "
 	    "VALUES (?1, ?2, ?3)",
 	[ST_FIND] = "SELECT id, delta FROM trained WHERE msg = ?1 AND "
@@ -80,12 +100,33 @@ static const char *const sql[ST_COUNT] = {
 	[ST_FIND_ANY] = "SELECT is_spam FROM trained WHERE msg = ?1 "
 	    "ORDER BY id DESC LIMIT 1",
 	[ST_FORGET] = "DELETE FROM trained WHERE id = ?1",
+	[ST_KEYS] = "SELECT hash FROM tokens",
+};
+
+/* One feature's counts in the batch cache. */
+struct cached {
+	uint64_t hash;
+	int64_t weight;
+	uint32_t spam;
+	uint32_t ham;
+	unsigned char used;
+	unsigned char dirty;	/* changed since read or written */
 };
 
 struct tokens {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	int in_batch;
+	/* The batch cache (open addressing, linear probing). */
+	struct cached *cache;
+	size_t slots;		/* a power of two, or 0 */
+	size_t used;
+	struct token_totals totals;	/* as the batch has them */
+	int totals_dirty;
+	size_t reads;		/* from SQLite in this batch */
+	/* The batch's Bloom filter of the keys in the table, or NULL. */
+	uint64_t *presence;
+	size_t presence_bits;	/* a power of two */
 };
 
 static int
@@ -203,49 +244,6 @@ out:
 	return rc;
 }
 
-int
-tokens_get(struct tokens *t, const uint64_t *hashes, size_t n,
-    struct token_counts *counts_r, struct token_totals *totals_r,
-    char **err_r)
-{
-	sqlite3_stmt *st = stmt(t, ST_GET, err_r);
-	int own = !t->in_batch, rc = -1;
-
-	if (st == NULL)
-		return -1;
-	/* One read transaction: a consistent snapshot, and one lock instead
-	 * of one per lookup. */
-	if (own && db_exec(t->db, "BEGIN", err_r) < 0)
-		return -1;
-	if (tokens_totals(t, totals_r, err_r) < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		int step;
-
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)hashes[i]);
-		step = sqlite3_step(st);
-		if (step == SQLITE_ROW) {
-			counts_r[i].spam =
-			    (uint32_t)sqlite3_column_int64(st, 0);
-			counts_r[i].ham = (uint32_t)sqlite3_column_int64(st, 1);
-			counts_r[i].weight = sqlite3_column_int64(st, 2);
-		} else if (step == SQLITE_DONE) {
-			counts_r[i].spam = counts_r[i].ham = 0;
-			counts_r[i].weight = 0;
-		} else {
-			sqlite3_reset(st);
-			fail(t, "reading counts", err_r);
-			goto out;
-		}
-		sqlite3_reset(st);
-	}
-	rc = 0;
-out:
-	if (own)
-		sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL);
-	return rc;
-}
-
 static int
 step_done(struct tokens *t, sqlite3_stmt *st, const char *what, char **err_r)
 {
@@ -257,11 +255,268 @@ step_done(struct tokens *t, sqlite3_stmt *st, const char *what, char **err_r)
 	return 0;
 }
 
+/* Reads one feature's counts from SQLite (zeros if never seen). */
+static int
+read_counts(struct tokens *t, uint64_t hash, struct token_counts *c,
+    char **err_r)
+{
+	sqlite3_stmt *st = stmt(t, ST_GET, err_r);
+	int step;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)hash);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		c->spam = (uint32_t)sqlite3_column_int64(st, 0);
+		c->ham = (uint32_t)sqlite3_column_int64(st, 1);
+		c->weight = sqlite3_column_int64(st, 2);
+	} else {
+		c->spam = c->ham = 0;
+		c->weight = 0;
+	}
+	sqlite3_reset(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return fail(t, "reading counts", err_r);
+	return 0;
+}
+
+/* The slot of hash in the batch cache: its entry, or the free slot
+ * where it goes. */
+static struct cached *
+cache_slot(struct tokens *t, uint64_t hash)
+{
+	size_t mask = t->slots - 1;
+	size_t j = (size_t)(hash ^ (hash >> 29)) & mask;
+
+	while (t->cache[j].used && t->cache[j].hash != hash)
+		j = (j + 1) & mask;
+	return &t->cache[j];
+}
+
+static void
+cache_grow(struct tokens *t)
+{
+	struct cached *old = t->cache;
+	size_t nold = t->slots;
+
+	t->slots = nold ? nold * 2 : CACHE_SLOTS_MIN;
+	t->cache = xcalloc(t->slots, sizeof(*t->cache));
+	for (size_t i = 0; i < nold; i++)
+		if (old[i].used)
+			*cache_slot(t, old[i].hash) = old[i];
+	free(old);
+}
+
+static void
+cache_clear(struct tokens *t)
+{
+	free(t->cache);
+	t->cache = NULL;
+	t->slots = t->used = t->reads = 0;
+	t->totals_dirty = 0;
+	if (t->presence != NULL)
+		sqlite3_exec(t->db, "PRAGMA cache_size = -2000", NULL, NULL,
+		    NULL);
+	free(t->presence);
+	t->presence = NULL;
+	t->presence_bits = 0;
+}
+
+static void
+presence_add(struct tokens *t, uint64_t hash)
+{
+	size_t mask = t->presence_bits - 1;
+	uint64_t h2 = (hash >> 32 | hash << 32) * 0x9e3779b97f4a7c15ULL | 1;
+
+	for (int k = 0; k < 4; k++) {
+		size_t bit = (size_t)(hash + (uint64_t)k * h2) & mask;
+		t->presence[bit / 64] |= 1ULL << (bit % 64);
+	}
+}
+
+static int
+presence_maybe(const struct tokens *t, uint64_t hash)
+{
+	size_t mask = t->presence_bits - 1;
+	uint64_t h2 = (hash >> 32 | hash << 32) * 0x9e3779b97f4a7c15ULL | 1;
+
+	for (int k = 0; k < 4; k++) {
+		size_t bit = (size_t)(hash + (uint64_t)k * h2) & mask;
+		if (!(t->presence[bit / 64] & (1ULL << (bit % 64))))
+			return 0;
+	}
+	return 1;
+}
+
+/* Builds the Bloom filter from one ordered pass over the table's keys
+ * (cheap next to as many random lookups), with room for the rows the
+ * batch may still add. */
+static int
+presence_build(struct tokens *t, char **err_r)
+{
+	sqlite3_stmt *st = stmt(t, ST_KEYS, err_r);
+	size_t rows = 0, bits = 1u << 20;
+	int step;
+
+	if (st == NULL)
+		return -1;
+	/* A bulk batch writes a few hundred thousand rows: a page cache of
+	 * 8 MiB instead of 2 keeps the b-tree's inner pages at hand. */
+	if (db_exec(t->db, "PRAGMA cache_size = -8192", err_r) < 0)
+		return -1;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		rows++;
+	sqlite3_reset(st);
+	while (bits < PRESENCE_BITS_MAX && bits < 16 * (rows + 2 * t->used))
+		bits *= 2;
+	t->presence_bits = bits;
+	t->presence = xcalloc(bits / 64, sizeof(*t->presence));
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		presence_add(t, (uint64_t)sqlite3_column_int64(st, 0));
+	sqlite3_reset(st);
+	if (step != SQLITE_DONE) {
+		free(t->presence);
+		t->presence = NULL;
+		return fail(t, "reading the keys", err_r);
+	}
+	return 0;
+}
+
+/* Writes the changed entries in the order of the table's key (SQLite
+ * compares the hashes as signed integers) and the totals, and empties
+ * the cache.  A feature whose counts and weight are back to zero loses
+ * its row. */
+static int
+cache_flush(struct tokens *t, char **err_r)
+{
+	struct cached *dirty = xreallocarray(NULL, t->used ? t->used : 1,
+	    sizeof(*dirty));
+	size_t n = 0;
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	for (size_t i = 0; i < t->slots; i++)
+		if (t->cache[i].used && t->cache[i].dirty)
+			dirty[n++] = t->cache[i];
+	radix_sort(dirty, n, sizeof(*dirty), offsetof(struct cached, hash),
+	    1ULL << 63);
+	for (size_t i = 0; i < n; i++) {
+		const struct cached *e = &dirty[i];
+		int gone = e->spam == 0 && e->ham == 0 && e->weight == 0;
+
+		if ((st = stmt(t, gone ? ST_DELETE : ST_PUT, err_r)) == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)e->hash);
+		if (!gone) {
+			sqlite3_bind_int64(st, 2, e->spam);
+			sqlite3_bind_int64(st, 3, e->ham);
+			sqlite3_bind_int64(st, 4, e->weight);
+		}
+		if (step_done(t, st, "writing counts", err_r) < 0)
+			goto out;
+		if (!gone && t->presence != NULL)
+			presence_add(t, e->hash);
+	}
+	if (t->totals_dirty) {
+		if ((st = stmt(t, ST_TOTALS_PUT, err_r)) == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, t->totals.spam);
+		sqlite3_bind_int64(st, 2, t->totals.ham);
+		sqlite3_bind_int64(st, 3, t->totals.bias);
+		if (step_done(t, st, "writing totals", err_r) < 0)
+			goto out;
+		t->totals_dirty = 0;
+	}
+	if (t->cache != NULL)
+		memset(t->cache, 0, t->slots * sizeof(*t->cache));
+	t->used = 0;
+	rc = 0;
+out:
+	free(dirty);
+	return rc;
+}
+
+/* The cache entry of hash, read from SQLite on first use.  A full cache
+ * is written out and emptied first. */
+static struct cached *
+cache_get(struct tokens *t, uint64_t hash, char **err_r)
+{
+	struct cached *e;
+	struct token_counts c;
+
+	if ((t->used + 1) * 10 > t->slots * 7) {
+		if (t->slots < CACHE_SLOTS_MAX) {
+			cache_grow(t);
+		} else if (cache_flush(t, err_r) < 0) {
+			return NULL;
+		}
+	}
+	e = cache_slot(t, hash);
+	if (e->used)
+		return e;
+	if (t->presence == NULL && ++t->reads == PRESENCE_AFTER_READS &&
+	    presence_build(t, err_r) < 0)
+		return NULL;
+	if (t->presence != NULL && !presence_maybe(t, hash)) {
+		c.spam = c.ham = 0;
+		c.weight = 0;
+	} else if (read_counts(t, hash, &c, err_r) < 0) {
+		return NULL;
+	}
+	e->used = 1;
+	e->dirty = 0;
+	e->hash = hash;
+	e->spam = c.spam;
+	e->ham = c.ham;
+	e->weight = c.weight;
+	t->used++;
+	return e;
+}
+
+int
+tokens_get(struct tokens *t, const uint64_t *hashes, size_t n,
+    struct token_counts *counts_r, struct token_totals *totals_r,
+    char **err_r)
+{
+	int rc = -1;
+
+	if (t->in_batch) {
+		for (size_t i = 0; i < n; i++) {
+			struct cached *e = cache_get(t, hashes[i], err_r);
+			if (e == NULL)
+				return -1;
+			counts_r[i].spam = e->spam;
+			counts_r[i].ham = e->ham;
+			counts_r[i].weight = e->weight;
+		}
+		*totals_r = t->totals;
+		return 0;
+	}
+	/* One read transaction: a consistent snapshot, and one lock instead
+	 * of one per lookup. */
+	if (db_exec(t->db, "BEGIN", err_r) < 0)
+		return -1;
+	if (tokens_totals(t, totals_r, err_r) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (read_counts(t, hashes[i], &counts_r[i], err_r) < 0)
+			goto out;
+	rc = 0;
+out:
+	sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL);
+	return rc;
+}
+
 int
 tokens_begin(struct tokens *t, char **err_r)
 {
 	if (db_exec(t->db, "BEGIN IMMEDIATE", err_r) < 0)
 		return -1;
+	if (tokens_totals(t, &t->totals, err_r) < 0) {
+		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
 	t->in_batch = 1;
 	return 0;
 }
@@ -269,10 +524,12 @@ tokens_begin(struct tokens *t, char **err_r)
 int
 tokens_commit(struct tokens *t, char **err_r)
 {
-	if (db_exec(t->db, "COMMIT", err_r) < 0) {
+	if (cache_flush(t, err_r) < 0 ||
+	    db_exec(t->db, "COMMIT", err_r) < 0) {
 		tokens_rollback(t);
 		return -1;
 	}
+	cache_clear(t);
 	t->in_batch = 0;
 	return 0;
 }
@@ -281,41 +538,55 @@ void
 tokens_rollback(struct tokens *t)
 {
 	sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+	cache_clear(t);
 	t->in_batch = 0;
 }
 
 /* Applies sign (+1 or -1) times one message's changes to the features
- * and the totals. */
+ * and the totals, in the batch cache.  Taking away counts that are not
+ * there means the store does not hold what was recorded: refused. */
 static int
 apply(struct tokens *t, const uint64_t *hashes, size_t n, int is_spam,
     int sign, int64_t delta, char **err_r)
 {
-	sqlite3_stmt *st;
-	int ds = is_spam ? 1 : 0, dh = is_spam ? 0 : 1;
+	uint32_t ds = is_spam ? 1 : 0, dh = is_spam ? 0 : 1;
 
+	if (sign < 0 && (t->totals.spam < ds || t->totals.ham < dh))
+		goto inconsistent;
 	for (size_t i = 0; i < n; i++) {
-		if ((st = stmt(t, sign > 0 ? ST_ADD : ST_SUB, err_r)) == NULL)
+		struct cached *e = cache_get(t, hashes[i], err_r);
+
+		if (e == NULL)
 			return -1;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)hashes[i]);
-		sqlite3_bind_int(st, 2, ds);
-		sqlite3_bind_int(st, 3, dh);
-		sqlite3_bind_int64(st, 4, delta);
-		if (step_done(t, st, "updating counts", err_r) < 0)
-			return -1;
-		if (sign > 0)
-			continue;
-		if ((st = stmt(t, ST_PRUNE, err_r)) == NULL)
-			return -1;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)hashes[i]);
-		if (step_done(t, st, "pruning counts", err_r) < 0)
-			return -1;
+		if (sign > 0) {
+			e->spam += ds;
+			e->ham += dh;
+			e->weight += delta;
+		} else {
+			if (e->spam < ds || e->ham < dh)
+				goto inconsistent;
+			e->spam -= ds;
+			e->ham -= dh;
+			e->weight -= delta;
+		}
+		e->dirty = 1;
 	}
-	if ((st = stmt(t, ST_TOTALS_ADD, err_r)) == NULL)
-		return -1;
-	sqlite3_bind_int(st, 1, sign * ds);
-	sqlite3_bind_int(st, 2, sign * dh);
-	sqlite3_bind_int64(st, 3, sign * delta);
-	return step_done(t, st, "updating totals", err_r);
+	if (sign > 0) {
+		t->totals.spam += ds;
+		t->totals.ham += dh;
+		t->totals.bias += delta;
+	} else {
+		t->totals.spam -= ds;
+		t->totals.ham -= dh;
+		t->totals.bias -= delta;
+	}
+	t->totals_dirty = 1;
+	return 0;
+inconsistent:
+	*err_r = xasprintf("token store %s: its counts do not hold a "
+	    "training it records (was it edited?); train it anew",
+	    sqlite3_db_filename(t->db, "main"));
+	return -1;
 }
 
 int

@@ -77,7 +77,9 @@ int tokens_unlearn(struct tokens *t, uint64_t msg_key,
     char **err_r);
 
 /* A batch: every tokens_learn/unlearn until tokens_commit is one
- * transaction, so bulk training pays for one commit.  tokens_rollback
+ * transaction, so bulk training pays for one commit; inside it the
+ * counts are kept in memory (bounded) and each feature is written once,
+ * in key order.  tokens_rollback
  * drops it; after a failed call inside a batch, roll it back. */
 int tokens_begin(struct tokens *t, char **err_r);
 int tokens_commit(struct tokens *t, char **err_r);

@@ -174,6 +174,74 @@ START_TEST(test_batch_rollback)
 }
 END_TEST
 
+/* A batch bigger than the write-back cache: it is written out and
+ * emptied mid-batch (features then come back from SQLite), and past
+ * the first reads the batch stops looking up features its Bloom filter
+ * says are new.  Counts must come out as if written one by one, and
+ * untraining everything must give back the empty store exactly. */
+START_TEST(test_big_batch)
+{
+	char *path = xasprintf("%s/big.db", dir), *empty, *after;
+	size_t n = 150000;
+	uint64_t *x = xreallocarray(NULL, n, sizeof(*x));
+	uint64_t *y = xreallocarray(NULL, n, sizeof(*y));
+	struct token_counts c[3];
+	struct token_totals tot;
+	uint64_t probe[3];
+	struct tokens *t;
+	char *err = NULL;
+
+	ck_assert_int_eq(tokens_open(path, &t, &err), 0);
+	tokens_close(&t);
+	empty = dump(path);
+	/* x: keys 0..n-1 scrambled (both signs); y: the upper half of x's
+	 * keys and n new ones. */
+	for (size_t i = 0; i < n; i++) {
+		x[i] = (uint64_t)i * 0x9e3779b97f4a7c15ULL;
+		y[i] = (uint64_t)(i + n / 2) * 0x9e3779b97f4a7c15ULL;
+	}
+	ck_assert_int_eq(tokens_open(path, &t, &err), 0);
+	ck_assert_int_eq(tokens_begin(t, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 1, x, n, 1, 7, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 2, y, n, 0, -3, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 3, x, 1000, 0, 2, &err), 0);
+	probe[0] = x[10];		/* in x (twice) only */
+	probe[1] = y[0];		/* in both */
+	probe[2] = y[n - 1];		/* in y only */
+	ck_assert_int_eq(tokens_get(t, probe, 3, c, &tot, &err), 0);
+	ck_assert_int_eq(tokens_commit(t, &err), 0);
+	ck_assert_uint_eq(tot.spam, 1);
+	ck_assert_uint_eq(tot.ham, 2);
+	ck_assert_int_eq(tot.bias, 6);
+	ck_assert_uint_eq(c[0].spam, 1);
+	ck_assert_uint_eq(c[0].ham, 1);
+	ck_assert_int_eq(c[0].weight, 9);
+	ck_assert_uint_eq(c[1].spam, 1);
+	ck_assert_uint_eq(c[1].ham, 1);
+	ck_assert_int_eq(c[1].weight, 4);
+	ck_assert_uint_eq(c[2].spam, 0);
+	ck_assert_int_eq(c[2].weight, -3);
+	/* The same, read back outside a batch. */
+	ck_assert_int_eq(tokens_get(t, probe, 3, c, &tot, &err), 0);
+	ck_assert_int_eq(c[0].weight, 9);
+	ck_assert_int_eq(c[1].weight, 4);
+	ck_assert_int_eq(c[2].ham, 1);
+	ck_assert_int_eq(tokens_begin(t, &err), 0);
+	ck_assert_int_eq(tokens_unlearn(t, 2, y, n, 0, NULL, &err), 0);
+	ck_assert_int_eq(tokens_unlearn(t, 1, x, n, 1, NULL, &err), 0);
+	ck_assert_int_eq(tokens_unlearn(t, 3, x, 1000, 0, NULL, &err), 0);
+	ck_assert_int_eq(tokens_commit(t, &err), 0);
+	tokens_close(&t);
+	after = dump(path);
+	ck_assert_str_eq(empty, after);
+	free(after);
+	free(empty);
+	free(x);
+	free(y);
+	free(path);
+}
+END_TEST
+
 static void
 write_file(const char *path, const char *data, size_t len)
 {
@@ -232,11 +300,13 @@ tokens_suite(void)
 	Suite *s = suite_create("tokens");
 	TCase *tc = tcase_create("core");
 
+	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_learn_get);
 	tcase_add_test(tc, test_untrain_exact);
 	tcase_add_test(tc, test_untrain_refused);
 	tcase_add_test(tc, test_batch_rollback);
+	tcase_add_test(tc, test_big_batch);
 	tcase_add_test(tc, test_bad_files);
 	suite_add_tcase(s, tc);
 	return s;
