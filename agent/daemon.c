@@ -63,6 +63,10 @@ struct daemon {
 };
 
 static int signal_pipe[2] = { -1, -1 };
+/* Written once by SIGTERM or SIGINT and never read: readable from then on,
+ * it is the store's cancel descriptor, so that no store operation waits
+ * longer than a poll for anything once the owner asked to stop. */
+static int stop_pipe[2] = { -1, -1 };
 
 static void
 on_signal(int signo)
@@ -72,6 +76,8 @@ on_signal(int signo)
 
 	/* Nothing to do if the pipe is full: a wake-up is pending anyway. */
 	if (write(signal_pipe[1], &c, 1) < 0)
+		errno = saved;
+	if (signo != SIGHUP && write(stop_pipe[1], &c, 1) < 0)
 		errno = saved;
 	errno = saved;
 }
@@ -90,6 +96,7 @@ wake_setup(struct daemon *d)
 	struct sigaction sa;
 
 	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0 ||
+	    pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) < 0 ||
 	    (d->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    watch_fd(d->epoll_fd, signal_pipe[0]) < 0) {
 		log_warn("cannot set up signal handling");
@@ -129,6 +136,9 @@ wake_teardown(struct daemon *d)
 		if (signal_pipe[i] >= 0)
 			close(signal_pipe[i]);
 		signal_pipe[i] = -1;
+		if (stop_pipe[i] >= 0)
+			close(stop_pipe[i]);
+		stop_pipe[i] = -1;
 	}
 	if (d->epoll_fd >= 0)
 		close(d->epoll_fd);
@@ -523,6 +533,8 @@ daemon_loop(struct daemon *d)
 			st = wait_for_news(d);
 			script_maybe_reload(d);
 		}
+		/* A failure may be the stop signal cutting an operation. */
+		wake_drain(d);
 		if (st == STORE_OK || d->stop)
 			break;
 		report_set_error(&d->report, store_last_error(d->store));
@@ -591,6 +603,7 @@ daemon_run(const struct config *config, const struct run_options *opts)
 		log_error("%s", err);
 		goto out;
 	}
+	d.store->ops->set_cancel(d.store, stop_pipe[0]);
 	log_notice("mailsift %s sorting %s for %s%s", MAILSIFT_VERSION,
 	    config->folders.watch[0], d.account, opts->dry_run ?
 	    " (dry run: nothing is changed)" : opts->once ? " (once)" : "");
@@ -603,7 +616,8 @@ daemon_run(const struct config *config, const struct run_options *opts)
 out:
 	config_password_free(&password);
 	free(err);
-	wake_teardown(&d);
+	/* The store first: its goodbye still watches the stop pipe. */
 	daemon_close(&d);
+	wake_teardown(&d);
 	return rc;
 }

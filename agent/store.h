@@ -165,6 +165,13 @@ struct store_ops {
 	enum store_status (*wait)(struct store *s, int timeout_ms,
 	    int wake_fd, int *changed_r);
 
+	/* From now on, every operation gives up with STORE_CONN_LOST soon
+	 * (well within a second) after fd becomes readable, whatever it is
+	 * waiting for: name lookup, connect, TLS handshake, a stalled or
+	 * trickling server, a server answering instantly.  For the stop
+	 * signal: fd stays readable once it is set.  -1 turns it off. */
+	void (*set_cancel)(struct store *s, int fd);
+
 	/* Logs out (if connected) and frees the store. */
 	void (*free)(struct store *s);
 };

@@ -3,8 +3,9 @@
  * and store_imap.h.
  *
  * One struct store_imap is one IMAP connection.  It owns: connecting with
- * implicit TLS, STARTTLS or plain TCP; verifying the server certificate
- * before the password leaves (libetpan with GnuTLS does not, tls_verify.c);
+ * implicit TLS, STARTTLS or plain TCP over imap_stream.c (which bounds every
+ * wait: libetpan never touches the socket itself); verifying the server
+ * certificate before the password leaves (tls_verify.c);
  * logging in (imap_login.c); mapping libetpan's result codes onto the store statuses (any
  * stream or parse error drops the session: STORE_CONN_LOST, and the next
  * connect() dials again); modified UTF-7 on every mailbox name on the wire;
@@ -19,10 +20,12 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libetpan/libetpan.h>
 
 #include "agent/imap_login.h"
+#include "agent/imap_stream.h"
 #include "agent/log.h"
 #include "agent/mutf7.h"
 #include "agent/store_imap.h"
@@ -44,7 +47,11 @@ struct store_imap {
 	int poll_interval;
 	int idle_restart;
 
+	int cancel_fd;		/* see store.h set_cancel; -1: none */
+	int test_fd;		/* a connected socket to use (tests), or -1 */
+
 	mailimap *imap;		/* NULL when not connected */
+	struct imap_stream *stream;	/* under imap; owned by its mailstream */
 	char *selected;		/* UTF-8 name of the selected mailbox */
 	uint32_t exists_seen;	/* EXISTS when the caller last listed */
 	char *listed_box;	/* the mailbox the caller last listed, */
@@ -61,6 +68,12 @@ struct store_imap {
 };
 
 static const struct store_ops store_imap_ops;
+
+/* What a FETCH answer may carry beyond the message bytes asked for:
+ * flags, size, and flag changes of other clients that come along. */
+#define FETCH_SLACK	(256 * 1024)
+/* What fetch() with no limit accepts: the largest max_message_bytes. */
+#define FETCH_UNLIMITED	((size_t)1024 * 1024 * 1024)
 
 /* ------------------------------------------------------------ helpers */
 
@@ -88,6 +101,7 @@ drop(struct store_imap *si)
 		mailimap_free(si->imap);
 		si->imap = NULL;
 	}
+	si->stream = NULL;
 	free(si->selected);
 	si->selected = NULL;
 }
@@ -115,8 +129,11 @@ op_fail(struct store_imap *si, int r, enum store_status cmd_status,
 	what = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (is_conn_error(r)) {
-		store_set_error(&si->store, "connection to %s lost during %s",
-		    si->host, what);
+		const char *why = si->stream != NULL ?
+		    imap_stream_error(si->stream) : "";
+
+		store_set_error(&si->store, "connection to %s lost during "
+		    "%s%s%s", si->host, what, *why != '\0' ? ": " : "", why);
 		drop(si);
 		free(what);
 		return STORE_CONN_LOST;
@@ -173,17 +190,6 @@ wire_logger(mailimap *imap, int log_type, const char *str, size_t size,
 	if (n > 200)
 		n = 200;
 	log_debug("imap %s > %.*s", si->host, (int)n, str);
-}
-
-static void
-ssl_callback(struct mailstream_ssl_context *ctx, void *data)
-{
-	struct store_imap *si = data;
-
-	/* RFC 6066: no SNI for address literals. */
-	if (!tls_host_is_ip(si->host) &&
-	    mailstream_ssl_set_server_name(ctx, si->host) < 0)
-		log_warnx("cannot set TLS server name %s", si->host);
 }
 
 static char *
@@ -299,29 +305,20 @@ now_ms(void)
 static enum store_status
 verify_peer(struct store_imap *si)
 {
-	carray *chain;
 	struct tls_der *der;
 	char *err = NULL;
-	unsigned n;
+	size_t n;
 	int r;
 
-	chain = mailstream_get_certificate_chain(si->imap->imap_stream);
-	if (chain == NULL) {
+	der = imap_stream_peer_chain(si->stream, &n);
+	if (n == 0) {
+		free(der);
 		store_set_error(&si->store, "no TLS certificate from %s",
 		    si->host);
 		return STORE_FATAL;
 	}
-	n = carray_count(chain);
-	der = xcalloc(n > 0 ? n : 1, sizeof(*der));
-	for (unsigned i = 0; i < n; i++) {
-		MMAPString *s = carray_get(chain, i);
-
-		der[i].data = (const unsigned char *)s->str;
-		der[i].len = s->len;
-	}
 	r = tls_verify_chain(der, n, si->host, si->ca_file, &err);
 	free(der);
-	mailstream_certificate_chain_free(chain);
 	if (r < 0) {
 		store_set_error(&si->store, "%s", err);
 		free(err);
@@ -419,53 +416,60 @@ open_session(struct store_imap *si)
 	struct store *s = &si->store;
 	struct mailimap_capability_data *caps = NULL;
 	enum store_status st;
+	mailstream *stream;
+	char *err = NULL;
 	int r;
 
 	si->imap = mailimap_new(0, NULL);
 	if (si->imap == NULL)
 		abort();
-	mailimap_set_timeout(si->imap, si->timeout);
 	if (log_get_level() >= LOG_LEVEL_DEBUG)
 		mailimap_set_logger(si->imap, wire_logger, si);
 
-	switch (si->tls) {
-	case TLS_IMPLICIT:
-		r = mailimap_ssl_connect_with_callback(si->imap, si->host,
-		    (uint16_t)si->port, ssl_callback, si);
-		break;
-	case TLS_STARTTLS:
-	case TLS_NONE:
-	default:
-		r = mailimap_socket_connect(si->imap, si->host,
-		    (uint16_t)si->port);
-		break;
+	if (si->test_fd >= 0) {
+		si->stream = imap_stream_from_fd(si->test_fd, si->timeout,
+		    si->cancel_fd);
+		si->test_fd = -1;
+	} else {
+		si->stream = imap_stream_connect(si->host, si->port,
+		    si->timeout, si->cancel_fd, &err);
+		if (si->stream == NULL) {
+			store_set_error(s, "%s", err);
+			free(err);
+			return STORE_CONN_LOST;
+		}
 	}
+	stream = imap_stream_mailstream(si->stream);
+	if (si->tls == TLS_IMPLICIT && imap_stream_start_tls(si->stream,
+	    tls_host_is_ip(si->host) ? NULL : si->host) < 0) {
+		store_set_error(s, "TLS handshake with %s:%d failed: %s%s",
+		    si->host, si->port, imap_stream_error(si->stream),
+		    imap_stream_nonsense(si->stream) ? "; check imap.port and "
+		    "imap.tls (implicit TLS is usually port 993)" : " (a busy "
+		    "server refuses new connections like this for a while)");
+		/* A server that does not speak TLS there is a setting to
+		 * fix, unless the settings have worked before; a handshake
+		 * cut short is the network's doing (or the stop signal):
+		 * retry. */
+		st = si->ever_connected || !imap_stream_nonsense(si->stream) ?
+		    STORE_CONN_LOST : STORE_FATAL;
+		mailstream_close(stream);
+		si->stream = NULL;
+		return st;
+	}
+	r = mailimap_connect(si->imap, stream);
 	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
 	    r != MAILIMAP_NO_ERROR_AUTHENTICATED) {
-		if (r == MAILIMAP_ERROR_SSL) {
-			store_set_error(s, "TLS handshake with %s:%d failed: "
-			    "the server cut it off (a busy server refuses new "
-			    "connections like this for a while) or does not "
-			    "speak TLS there (check imap.port and imap.tls: "
-			    "implicit TLS is usually port 993)", si->host,
-			    si->port);
-			/* Once the settings have worked, a failed handshake
-			 * is the network's doing: retry. */
-			return si->ever_connected ? STORE_CONN_LOST :
-			    STORE_FATAL;
-		}
-		store_set_error(s, "cannot connect to %s:%d: %s", si->host,
-		    si->port, r == MAILIMAP_ERROR_CONNECTION_REFUSED
-		    ? "connection refused"
-		    : r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION
+		store_set_error(s, "no greeting from %s:%d: %s", si->host,
+		    si->port, r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION
 		    ? "the server does not accept connections"
-		    : "no greeting (network error or timeout)");
+		    : *imap_stream_error(si->stream) != '\0'
+		    ? imap_stream_error(si->stream) : "not an IMAP greeting");
 		return STORE_CONN_LOST;
 	}
 
 	if (si->tls == TLS_STARTTLS) {
-		r = mailimap_socket_starttls_with_callback(si->imap,
-		    ssl_callback, si);
+		r = mailimap_starttls(si->imap);
 		if (r != MAILIMAP_NO_ERROR) {
 			/* Never fall back to plain text. */
 			if (is_conn_error(r))
@@ -476,6 +480,22 @@ open_session(struct store_imap *si)
 			    "\"implicit\" on port 993)", si->host,
 			    server_text(si));
 			return STORE_FATAL;
+		}
+		/* Bytes after the OK would be read as if they had come over
+		 * TLS (CVE-2020-15953): refuse them. */
+		if (si->imap->imap_stream->read_buffer_len > 0) {
+			store_set_error(s, "%s sent data right after agreeing "
+			    "to STARTTLS; refusing the session", si->host);
+			return STORE_FATAL;
+		}
+		if (imap_stream_start_tls(si->stream, tls_host_is_ip(si->host)
+		    ? NULL : si->host) < 0) {
+			store_set_error(s, "TLS handshake after STARTTLS with "
+			    "%s:%d failed: %s", si->host, si->port,
+			    imap_stream_error(si->stream));
+			return si->ever_connected ||
+			    !imap_stream_nonsense(si->stream) ?
+			    STORE_CONN_LOST : STORE_FATAL;
 		}
 		forget_capabilities(si);
 	}
@@ -682,6 +702,7 @@ imap_fetch(struct store *s, uint32_t uid, size_t max_bytes,
 	clistiter *it;
 	int r, found = 0;
 	uint32_t size = 0;
+	size_t limit;
 
 	memset(msg_r, 0, sizeof(*msg_r));
 	*truncated_r = 0;
@@ -704,7 +725,13 @@ imap_fetch(struct store *s, uint32_t uid, size_t max_bytes,
 		    mailimap_section_new(NULL));
 	mailimap_fetch_type_new_fetch_att_list_add(ft, body);
 	set = mailimap_set_new_single(uid);
+	/* A server sending more than the partial asked for fails the
+	 * command instead of filling memory. */
+	limit = max_bytes > 0 ? max_bytes : FETCH_UNLIMITED;
+	imap_stream_set_limits(si->stream, limit, limit + FETCH_SLACK);
 	r = mailimap_uid_fetch(si->imap, set, ft, &result);
+	if (si->stream != NULL)
+		imap_stream_set_limits(si->stream, 0, 0);
 	mailimap_set_free(set);
 	mailimap_fetch_type_free(ft);
 	if (r != MAILIMAP_NO_ERROR)
@@ -1244,7 +1271,8 @@ idle_once(struct store_imap *si, int wake_fd, int64_t deadline,
 	}
 	/* libetpan may already have read an untagged response that came
 	 * right behind "+ idling": poll() would never see it. */
-	if (si->imap->imap_stream->read_buffer_len > 0) {
+	if (si->imap->imap_stream->read_buffer_len > 0 ||
+	    imap_stream_pending(si->stream)) {
 		got = 1;
 	} else {
 		fd = mailimap_idle_get_fd(si->imap);
@@ -1311,7 +1339,8 @@ imap_wait(struct store *s, int timeout_ms, int wake_fd, int *changed_r)
 	}
 	/* EXISTS that arrived with the responses of earlier commands. */
 	if (si->imap->imap_selection_info->sel_exists != si->exists_seen ||
-	    si->imap->imap_stream->read_buffer_len > 0) {
+	    si->imap->imap_stream->read_buffer_len > 0 ||
+	    imap_stream_pending(si->stream)) {
 		/* Reported once: the caller lists now. */
 		si->exists_seen = si->imap->imap_selection_info->sel_exists;
 		*changed_r = 1;
@@ -1334,6 +1363,16 @@ imap_wait(struct store *s, int timeout_ms, int wake_fd, int *changed_r)
 	return STORE_OK;
 }
 
+static void
+imap_set_cancel(struct store *s, int fd)
+{
+	struct store_imap *si = (struct store_imap *)s;
+
+	si->cancel_fd = fd;
+	if (si->stream != NULL)
+		imap_stream_set_cancel_fd(si->stream, fd);
+}
+
 /* ------------------------------------------------------------ lifetime */
 
 static void
@@ -1343,10 +1382,12 @@ imap_free(struct store *s)
 
 	if (si->imap != NULL) {
 		/* Goodbye without blocking shutdown on a slow server. */
-		mailimap_set_timeout(si->imap, si->timeout < 5 ? si->timeout
-		    : 5);
+		imap_stream_set_timeout(si->stream, si->timeout < 5 ?
+		    si->timeout : 5);
 		mailimap_logout(si->imap);
 	}
+	if (si->test_fd >= 0)
+		close(si->test_fd);
 	drop(si);
 	free(si->listed_box);
 	free(si->host);
@@ -1373,6 +1414,7 @@ static const struct store_ops store_imap_ops = {
 	.list_boxes = imap_list_boxes,
 	.find_special = imap_find_special,
 	.wait = imap_wait,
+	.set_cancel = imap_set_cancel,
 	.free = imap_free,
 };
 
@@ -1401,5 +1443,16 @@ store_imap_new(const struct store_imap_params *params)
 	    ? params->poll_interval : 60;
 	si->idle_restart = params->idle_restart > 0
 	    ? params->idle_restart : 25 * 60;
+	si->cancel_fd = -1;
+	si->test_fd = -1;
 	return &si->store;
+}
+
+struct store *
+store_imap_new_on_fd(const struct store_imap_params *params, int fd)
+{
+	struct store *s = store_imap_new(params);
+
+	((struct store_imap *)s)->test_fd = fd;
+	return s;
 }

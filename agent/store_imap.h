@@ -21,13 +21,19 @@ struct store_imap_params {
 	 * expire).  0, or -1 with a malloc'd *err_r. */
 	int (*renew_secret)(void *arg, char **secret_r, char **err_r);
 	void *renew_arg;
-	int timeout;		/* seconds per command */
+	int timeout;		/* seconds: the deadline of each command */
 	int poll_interval;	/* seconds, used when the server lacks IDLE */
 	int idle_restart;	/* seconds; IDLE is re-issued after this */
 };
 
 /* Creates an unconnected store; the strings are copied. */
 struct store *store_imap_new(const struct store_imap_params *params);
+
+/* The same over fd, a socket already connected to a server (taken over):
+ * the first connect() uses it instead of dialing, later ones dial as
+ * usual.  For tests and fuzzing, which play the server themselves. */
+struct store *store_imap_new_on_fd(const struct store_imap_params *params,
+    int fd);
 
 /* The mailsift version this code was built for.  The IMAP store is built
  * as a module of its own (mailsift-imap.so, loaded by account.c) so that

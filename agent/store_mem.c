@@ -14,6 +14,7 @@
  * tests stay fast.
  */
 #include <assert.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -58,6 +59,7 @@ struct store_mem {
 	size_t nfaults;
 	struct mem_fault late;		/* fires after this effect */
 	int late_pending;
+	int cancel_fd;			/* set_cancel(); -1: none */
 };
 
 static struct store_mem *
@@ -261,8 +263,17 @@ static enum store_status
 op_begin(struct store_mem *m, const char *op, int need_box)
 {
 	struct mem_fault f;
+	struct pollfd cancel = { m->cancel_fd, POLLIN, 0 };
 	size_t i, fire = m->nfaults;
 
+	/* As over IMAP: the stop signal ends the session. */
+	if (m->cancel_fd >= 0 && poll(&cancel, 1, 0) > 0) {
+		store_set_error(&m->base, "%s: interrupted by the stop signal",
+		    op);
+		m->connected = 0;
+		m->selected = NULL;
+		return STORE_CONN_LOST;
+	}
 	if (!m->connected && strcmp(op, "connect") != 0) {
 		store_set_error(&m->base, "%s: not connected", op);
 		return STORE_CONN_LOST;
@@ -691,6 +702,12 @@ mem_wait(struct store *s, int timeout_ms, int wake_fd, int *changed_r)
 }
 
 static void
+mem_set_cancel(struct store *s, int fd)
+{
+	mem(s)->cancel_fd = fd;
+}
+
+static void
 mem_free(struct store *s)
 {
 	struct store_mem *m = mem(s);
@@ -722,6 +739,7 @@ static const struct store_ops mem_ops = {
 	.box_info = mem_box_info,
 	.find_special = mem_find_special,
 	.wait = mem_wait,
+	.set_cancel = mem_set_cancel,
 	.free = mem_free,
 };
 
@@ -733,6 +751,7 @@ store_mem_new(void)
 	m->base.ops = &mem_ops;
 	m->has_move = 1;
 	m->has_uidplus = 1;
+	m->cancel_fd = -1;
 	/* Distinct per mailbox, as servers make them. */
 	m->next_uidvalidity = 1000;
 	return &m->base;

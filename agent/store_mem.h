@@ -12,6 +12,8 @@
  * or lost some to store_mem_client_move(), since the last list_uids,
  * list_flags or wait on it; else 0 at once.  find_message_id() matches as
  * IMAP SEARCH HEADER does: a case-insensitive substring of the field.
+ * Once the descriptor given to set_cancel() is readable, every operation
+ * fails with STORE_CONN_LOST, dropping the connection.
  * The store_mem_* helpers below play the server or another client: they
  * need no connection and never count as operations for store_mem_fail().
  */

@@ -85,6 +85,15 @@
 #   bg_stop PID              SIGTERM, then waits (SIGKILL after 10 s);
 #                            returns the process's exit status
 #
+# Fault proxy (tests/integration/faultproxy.py; its header explains SPEC):
+#   proxy_start TARGET_PORT [SPEC...]  starts a proxy on 127.0.0.1 in front
+#                            of 127.0.0.1:TARGET_PORT; the i-th SPEC breaks
+#                            the i-th connection, later ones pass.  Sets
+#                            PROXY_PORT, PROXY_LOG (one line per connection
+#                            and per fault) and PROXY_CTL
+#   proxy_ctl LINE           e.g. "now drop": acts on live connections
+#   proxy_fired              true once a fault has fired (for wait_until)
+#
 # Checks:
 #   fail MSG...              prints "FAIL: MSG" and exits 1
 #   assert_eq EXPECTED ACTUAL WHAT
@@ -441,6 +450,26 @@ SIEVE
 	imap_create "$u" Junk
 }
 q() { ledger_sql "$state" "$1"; }
+
+# ------------------------------------------------------------------ proxy
+LIB_PROXY_SEQ=0
+proxy_start() {
+	local target=$1 base; shift
+	LIB_PROXY_SEQ=$((LIB_PROXY_SEQ + 1))
+	base=$T_DIR/proxy$LIB_PROXY_SEQ
+	PROXY_LOG=$base.log
+	PROXY_CTL=$base.ctl
+	: > "$PROXY_CTL"
+	bg_start "$base.err" python3 "$LIB_DIR/faultproxy.py" \
+		--target "127.0.0.1:$target" --port-file "$base.port" \
+		--log "$PROXY_LOG" --control "$PROXY_CTL" "$@"
+	wait_until 10 test -s "$base.port"
+	PROXY_PORT=$(cat "$base.port")
+}
+
+proxy_ctl() { printf '%s\n' "$*" >> "$PROXY_CTL"; }
+
+proxy_fired() { grep -q ': [a-z]*@[sc]2[sc] at byte' "$PROXY_LOG"; }
 
 # ------------------------------------------------------------------ processes
 LIB_BG_PIDS=()
