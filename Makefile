@@ -39,7 +39,7 @@ BUILD    ?= build
 SANFLAGS  =
 endif
 
-IMAP_SRC = agent/store_imap.c agent/imap_stream.c agent/tls_verify.c agent/imap_login.c
+IMAP_SRC = agent/store_imap.c agent/imap_stream.c agent/tls_verify.c agent/imap_login.c agent/tls_server.c
 IMAP_OBJ = $(IMAP_SRC:%.c=$(BUILD)/pic/%.o)
 LIB_SRC  = $(filter-out agent/main.c $(IMAP_SRC),$(wildcard agent/*.c sieve/*.c state/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -129,6 +129,8 @@ install: $(BUILD)/mailsift
 	install -D -m 0644 packaging/mailsift.1 $(DESTDIR)$(PREFIX)/share/man/man1/mailsift.1
 	install -D -m 0644 packaging/mailsift.json.5 $(DESTDIR)$(PREFIX)/share/man/man5/mailsift.json.5
 	install -D -m 0644 packaging/mailsift@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mailsift@.service
+	install -D -m 0644 packaging/mailsift-managesieve.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mailsift-managesieve.service
+	install -D -m 0644 packaging/managesieve.example.json $(DESTDIR)$(PREFIX)/share/doc/mailsift/managesieve.example.json
 	install -D -m 0644 packaging/config.example.json $(DESTDIR)$(PREFIX)/share/doc/mailsift/config.example.json
 
 deps:

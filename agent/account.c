@@ -16,6 +16,7 @@
 #include "agent/account.h"
 #include "agent/log.h"
 #include "agent/store_imap.h"
+#include "agent/tls_server.h"
 #include "agent/xmem.h"
 
 #define IMAP_MODULE "mailsift-imap.so"
@@ -53,28 +54,57 @@ module_open(char **err_r)
 	return h;
 }
 
-static store_imap_new_fn
-module_entry(char **err_r)
+/* The module, opened once and checked to be from this mailsift. */
+static void *
+module_handle(char **err_r)
 {
-	static store_imap_new_fn entry;
+	static void *handle;
 	const char *version;
 	void *h;
 
-	if (entry != NULL)
-		return entry;
+	if (handle != NULL)
+		return handle;
 	*err_r = NULL;
 	if ((h = module_open(err_r)) == NULL)
 		return NULL;
 	version = dlsym(h, "store_imap_module_version");
-	*(void **)&entry = dlsym(h, "store_imap_new");
-	if (version == NULL || entry == NULL ||
-	    strcmp(version, MAILSIFT_VERSION) != 0) {
+	if (version == NULL || strcmp(version, MAILSIFT_VERSION) != 0) {
 		*err_r = xasprintf("the IMAP module %s is not from mailsift "
 		    "%s; reinstall mailsift", IMAP_MODULE, MAILSIFT_VERSION);
-		entry = NULL;
 		dlclose(h);
+		return NULL;
 	}
+	handle = h;
+	return handle;
+}
+
+/* A symbol of the module, or NULL with *err_r set. */
+static void *
+module_symbol(const char *name, char **err_r)
+{
+	void *h = module_handle(err_r), *sym;
+
+	if (h == NULL)
+		return NULL;
+	if ((sym = dlsym(h, name)) == NULL)
+		*err_r = xasprintf("the IMAP module %s lacks %s; reinstall "
+		    "mailsift", IMAP_MODULE, name);
+	return sym;
+}
+
+static store_imap_new_fn
+module_entry(char **err_r)
+{
+	store_imap_new_fn entry;
+
+	*(void **)&entry = module_symbol("store_imap_new", err_r);
 	return entry;
+}
+
+const struct tls_server_ops *
+account_tls_server(char **err_r)
+{
+	return module_symbol("tls_server_module_ops", err_r);
 }
 
 /* An OAuth2 access token expires within the hour: the store asks for a

@@ -8,6 +8,7 @@
 
 #include "agent/config.h"
 #include "agent/store.h"
+#include "agent/tls_server.h"
 
 /* A new, unconnected store for the account; password (or, with OAuth2,
  * the access token for the first login) is copied.  With OAuth2 every
@@ -17,6 +18,9 @@
  * *err_r if it cannot be loaded. */
 struct store *account_store(const struct config *config,
     const char *password, char **err_r);
+
+/* The server side of TLS, from the same module (see tls_server.h). */
+const struct tls_server_ops *account_tls_server(char **err_r);
 
 /* Finds the Junk and Trash folders: the configured names, else the
  * folders carrying the \Junk / \Trash special-use attribute, else "Junk"

@@ -19,5 +19,6 @@ int cmd_score(int argc, char **argv);		/* cmd_train.c */
 int cmd_check(int argc, char **argv);		/* cmd_sieve.c */
 int cmd_sieve_test(int argc, char **argv);	/* cmd_sieve.c */
 int cmd_preview(int argc, char **argv);		/* cmd_preview.c */
+int cmd_managesieve(int argc, char **argv);	/* cmd_managesieve.c */
 
 #endif

@@ -47,7 +47,9 @@ enum key_kind {
 	KEY_TLS,		/* "implicit", "starttls" or "none" */
 	KEY_AUTH,		/* "password", "xoauth2" or "oauthbearer" */
 	KEY_LOG_LEVEL,		/* a level log_level_parse() accepts */
-	KEY_FOLDERS		/* non-empty list of distinct mailboxes */
+	KEY_FOLDERS,		/* non-empty list of distinct mailboxes */
+	KEY_STRINGS		/* non-empty list of non-empty strings, stored
+				 * NULL-terminated */
 };
 
 struct key {
@@ -88,16 +90,47 @@ static const struct key keys[] = {
 	{ "log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0 },
 	/* Up to ten years back; 0: only mail that arrives from now on. */
 	{ "first_run_days", KEY_INT, OFF(first_run_days), 0, 3650 },
+	{ "sieve_dir", KEY_PATH, OFF(sieve_dir), 0, 0 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(*keys))
 
+#define MS_OFF(field) offsetof(struct managesieve_config, field)
+
+/* The ManageSieve service's own file (`mailsift managesieve -c`). */
+static const struct key managesieve_keys[] = {
+	{ "listen", KEY_STRINGS, MS_OFF(listen), 0, 0 },
+	{ "port", KEY_INT, MS_OFF(port), 1, 65535 },
+	{ "tls_cert", KEY_PATH, MS_OFF(tls_cert), 0, 0 },
+	{ "tls_key", KEY_PATH, MS_OFF(tls_key), 0, 0 },
+	{ "config_dir", KEY_PATH, MS_OFF(config_dir), 0, 0 },
+	{ "max_connections", KEY_INT, MS_OFF(max_connections), 1, 100000 },
+	{ "max_connections_per_address", KEY_INT,
+	    MS_OFF(max_connections_per_address), 1, 100000 },
+	{ "idle_timeout", KEY_INT, MS_OFF(idle_timeout), 10, 86400 },
+	{ "max_script_bytes", KEY_SIZE, MS_OFF(max_script_bytes), 1024,
+	    64.0 * 1024 * 1024 },
+	{ "quota_scripts", KEY_INT, MS_OFF(quota_scripts), 1, 100000 },
+	{ "quota_bytes", KEY_SIZE, MS_OFF(quota_bytes), 1024,
+	    1024.0 * 1024 * 1024 },
+	{ "auth_failure_delay", KEY_INT, MS_OFF(auth_failure_delay), 0, 60 },
+	{ "log_level", KEY_LOG_LEVEL, MS_OFF(log_level), 0, 0 },
+};
+
+#define MAX_KEYS	64
+_Static_assert(NKEYS <= MAX_KEYS, "raise MAX_KEYS");
+_Static_assert(sizeof(managesieve_keys) / sizeof(*managesieve_keys) <=
+    MAX_KEYS, "raise MAX_KEYS");
+
 struct parse {
 	const char *path;	/* as given, for messages */
 	char *base;		/* absolute directory of the file */
-	struct config *config;
-	int seen[NKEYS];	/* key present (valid or not) */
-	int hidden[NKEYS];	/* inside a section given as a non-object */
+	const struct key *keys;	/* the table of this kind of file */
+	size_t nkeys;
+	char *target;		/* the struct the offsets point into */
+	struct config *config;	/* target, for a mailbox configuration */
+	int seen[MAX_KEYS];	/* key present (valid or not) */
+	int hidden[MAX_KEYS];	/* inside a section given as a non-object */
 	struct buf errors;
 	int nerrors;
 };
@@ -185,24 +218,24 @@ wrong(struct parse *p, const char *key, const char *expected,
 }
 
 static const struct key *
-find_key(const char *name)
+find_key(const struct parse *p, const char *name)
 {
-	for (size_t i = 0; i < NKEYS; i++)
-		if (strcmp(keys[i].name, name) == 0)
-			return &keys[i];
+	for (size_t i = 0; i < p->nkeys; i++)
+		if (strcmp(p->keys[i].name, name) == 0)
+			return &p->keys[i];
 	return NULL;
 }
 
 /* The keys directly inside section prefix ("" for the top), comma-separated,
  * so an unknown-key message can list the right ones. */
 static char *
-section_keys(const char *prefix)
+section_keys(const struct parse *p, const char *prefix)
 {
 	struct buf b = { 0 };
 	size_t plen = strlen(prefix);
 
-	for (size_t i = 0; i < NKEYS; i++) {
-		const char *rest = keys[i].name;
+	for (size_t i = 0; i < p->nkeys; i++) {
+		const char *rest = p->keys[i].name;
 
 		if (plen > 0) {
 			if (strncmp(rest, prefix, plen) != 0 ||
@@ -339,13 +372,53 @@ set_folders(struct parse *p, const struct key *k, struct json_object *v)
 	c->folders.nwatch = n;
 }
 
+static void
+strings_free(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+set_strings(struct parse *p, const struct key *k, struct json_object *v,
+    char ***field)
+{
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_array) ||
+	    (n = json_object_array_length(v)) == 0) {
+		wrong(p, k->name, "a non-empty list of strings", v);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+
+		if (!json_object_is_type(e, json_type_string) ||
+		    json_object_get_string_len(e) == 0 ||
+		    strlen(json_object_get_string(e)) !=
+		    (size_t)json_object_get_string_len(e)) {
+			char *name = xasprintf("%s[%zu]", k->name, i);
+
+			wrong(p, name, "a non-empty string", e);
+			free(name);
+			return;
+		}
+	}
+	strings_free(*field);
+	*field = xcalloc(n + 1, sizeof(**field));
+	for (size_t i = 0; i < n; i++)
+		(*field)[i] = xstrdup(json_object_get_string(
+		    json_object_array_get_idx(v, i)));
+}
+
 static void walk(struct parse *p, struct json_object *obj, const char *prefix);
 
 /* Checks one value against its key and stores it in the config. */
 static void
 set_value(struct parse *p, const struct key *k, struct json_object *v)
 {
-	char *field = (char *)p->config + k->offset;
+	char *field = p->target + k->offset;
 	size_t klen = strlen(k->name);
 	char *expected;
 	const char *s;
@@ -359,9 +432,9 @@ set_value(struct parse *p, const struct key *k, struct json_object *v)
 			wrong(p, k->name, "an object", v);
 			/* Its keys were given, wrongly: do not also call
 			 * them missing. */
-			for (size_t i = 0; i < NKEYS; i++)
-				if (strncmp(keys[i].name, k->name, klen) == 0 &&
-				    keys[i].name[klen] == '.')
+			for (size_t i = 0; i < p->nkeys; i++)
+				if (strncmp(p->keys[i].name, k->name, klen) ==
+				    0 && p->keys[i].name[klen] == '.')
 					p->hidden[i] = 1;
 			return;
 		}
@@ -427,11 +500,11 @@ set_value(struct parse *p, const struct key *k, struct json_object *v)
 		s = json_object_is_type(v, json_type_string) ?
 		    json_object_get_string(v) : NULL;
 		if (s != NULL && strcmp(s, "implicit") == 0)
-			p->config->imap.tls = TLS_IMPLICIT;
+			*(enum tls_mode *)field = TLS_IMPLICIT;
 		else if (s != NULL && strcmp(s, "starttls") == 0)
-			p->config->imap.tls = TLS_STARTTLS;
+			*(enum tls_mode *)field = TLS_STARTTLS;
 		else if (s != NULL && strcmp(s, "none") == 0)
-			p->config->imap.tls = TLS_NONE;
+			*(enum tls_mode *)field = TLS_NONE;
 		else
 			wrong(p, k->name, "\"implicit\", \"starttls\" or "
 			    "\"none\"", v);
@@ -457,11 +530,14 @@ set_value(struct parse *p, const struct key *k, struct json_object *v)
 			    "\"notice\", \"info\", \"debug\"", v);
 			return;
 		}
-		free(p->config->log_level);
-		p->config->log_level = xstrdup(s);
+		free(*(char **)field);
+		*(char **)field = xstrdup(s);
 		return;
 	case KEY_FOLDERS:
 		set_folders(p, k, v);
+		return;
+	case KEY_STRINGS:
+		set_strings(p, k, v, (char ***)field);
 		return;
 	}
 }
@@ -475,10 +551,10 @@ walk(struct parse *p, struct json_object *obj, const char *prefix)
 		char *dotted = prefix[0] != '\0' ?
 		    xasprintf("%s.%s", prefix, name) : xstrdup(name);
 		const struct key *k = strchr(name, '.') == NULL ?
-		    find_key(dotted) : NULL;
+		    find_key(p, dotted) : NULL;
 
 		if (k == NULL) {
-			char *known = section_keys(prefix);
+			char *known = section_keys(p, prefix);
 			char *shown = escaped(dotted, 0);
 
 			problem(p, shown, "unknown key; the keys allowed "
@@ -487,7 +563,7 @@ walk(struct parse *p, struct json_object *obj, const char *prefix)
 			free(shown);
 			free(known);
 		} else {
-			p->seen[k - keys] = 1;
+			p->seen[k - p->keys] = 1;
 			set_value(p, k, v);
 		}
 		free(dotted);
@@ -497,13 +573,13 @@ walk(struct parse *p, struct json_object *obj, const char *prefix)
 static int
 seen(const struct parse *p, const char *name)
 {
-	return p->seen[find_key(name) - keys];
+	return p->seen[find_key(p, name) - p->keys];
 }
 
 static int
 hidden(const struct parse *p, const char *name)
 {
-	return p->hidden[find_key(name) - keys];
+	return p->hidden[find_key(p, name) - p->keys];
 }
 
 /* The rules that involve more than one key, and the defaults that depend on
@@ -549,6 +625,11 @@ cross_check(struct parse *p)
 		problem(p, "ham_threshold", "%g is above spam_threshold %g; "
 		    "it must be lower or equal", c->ham_threshold,
 		    c->spam_threshold);
+	if (c->sieve_dir != NULL && c->sieve == NULL)
+		problem(p, "sieve_dir", "needs \"sieve\" too: the path the "
+		    "daemon runs, which ManageSieve points at the active script "
+		    "in sieve_dir (e.g. \"sieve\": \"%s/active.sieve\")",
+		    c->state_dir ? c->state_dir : "STATE_DIR");
 	if (c->folders.watch == NULL) {
 		c->folders.watch = xcalloc(1, sizeof(*c->folders.watch));
 		c->folders.watch[0] = xstrdup("INBOX");
@@ -639,6 +720,7 @@ config_free(struct config **config)
 	free(c->sieve);
 	free(c->state_dir);
 	free(c->log_level);
+	free(c->sieve_dir);
 	free(c);
 	*config = NULL;
 }
@@ -663,35 +745,30 @@ config_defaults(const char *path)
 	return c;
 }
 
-int
-config_parse_string(const char *text, size_t len, const char *path,
-    struct config **config_r, char **errors_r)
+/* Parses text as a JSON object and walks it against p's table: 0, or
+ * -1 if it is not a JSON object.  The problems are in p. */
+static int
+parse_json(struct parse *p, const char *text, size_t len)
 {
-	struct parse p = { 0 };
 	struct json_tokener *tok;
 	struct json_object *root = NULL;
 	enum json_tokener_error jerr;
 	size_t end, line, col;
 	int ret = -1;
 
-	*config_r = NULL;
-	*errors_r = NULL;
-	p.path = path;
-	p.base = base_dir(path);
-	p.config = config_defaults(path);
 	tok = json_tokener_new();
 	if (tok == NULL) {
-		problem(&p, NULL, "out of memory parsing the file");
-		goto out;
+		problem(p, NULL, "out of memory parsing the file");
+		return -1;
 	}
 	if (len > INT_MAX) {
-		problem(&p, NULL, "the file is too large");
+		problem(p, NULL, "the file is too large");
 		goto out;
 	}
 	root = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (root == NULL || jerr != json_tokener_success) {
-		json_error(&p, text, len, tok, jerr);
+		json_error(p, text, len, tok, jerr);
 		goto out;
 	}
 	end = json_tokener_get_parse_end(tok);
@@ -700,7 +777,7 @@ config_parse_string(const char *text, size_t len, const char *path,
 		end++;
 	if (end < len) {
 		line_of(text, end, &line, &col);
-		problem(&p, NULL, "line %zu, column %zu: invalid JSON: "
+		problem(p, NULL, "line %zu, column %zu: invalid JSON: "
 		    "unexpected text after the end of the configuration "
 		    "object", line, col);
 		goto out;
@@ -708,13 +785,36 @@ config_parse_string(const char *text, size_t len, const char *path,
 	if (!json_object_is_type(root, json_type_object)) {
 		char *got = describe(root);
 
-		problem(&p, NULL, "the configuration must be a JSON object "
+		problem(p, NULL, "the configuration must be a JSON object "
 		    "({ ... }), got %s", got);
 		free(got);
 		goto out;
 	}
-	walk(&p, root, "");
-	cross_check(&p);
+	walk(p, root, "");
+	ret = 0;
+out:
+	json_object_put(root);
+	json_tokener_free(tok);
+	return ret;
+}
+
+int
+config_parse_string(const char *text, size_t len, const char *path,
+    struct config **config_r, char **errors_r)
+{
+	struct parse p = { 0 };
+	int ret = -1;
+
+	*config_r = NULL;
+	*errors_r = NULL;
+	p.path = path;
+	p.base = base_dir(path);
+	p.keys = keys;
+	p.nkeys = NKEYS;
+	p.config = config_defaults(path);
+	p.target = (char *)p.config;
+	if (parse_json(&p, text, len) == 0)
+		cross_check(&p);
 	if (p.nerrors > 0)
 		goto out;
 	*config_r = p.config;
@@ -724,9 +824,6 @@ out:
 	if (ret < 0)
 		*errors_r = buf_steal(&p.errors);
 	buf_release(&p.errors);
-	json_object_put(root);
-	if (tok != NULL)
-		json_tokener_free(tok);
 	config_free(&p.config);
 	free(p.base);
 	return ret;
@@ -768,16 +865,14 @@ read_fd(int fd, size_t max, char **data_r, size_t *len_r)
 	return 0;
 }
 
-int
-config_load(const char *path, struct config **config_r, char **errors_r)
+/* Reads a configuration file whole: 0, or -1 with *errors_r set. */
+static int
+read_config_file(const char *path, char **text_r, size_t *len_r,
+    char **errors_r)
 {
 	struct stat st;
-	char *text = NULL;
-	size_t len = 0;
 	int fd, r;
 
-	*config_r = NULL;
-	*errors_r = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		*errors_r = xasprintf("%s: cannot open the configuration "
@@ -792,7 +887,7 @@ config_load(const char *path, struct config **config_r, char **errors_r)
 		close(fd);
 		return -1;
 	}
-	r = read_fd(fd, CONFIG_MAX_BYTES, &text, &len);
+	r = read_fd(fd, CONFIG_MAX_BYTES, text_r, len_r);
 	if (r != 0) {
 		*errors_r = r < 0 ? xasprintf("%s: cannot read the "
 		    "configuration file: %s", path, strerror(errno)) :
@@ -802,7 +897,112 @@ config_load(const char *path, struct config **config_r, char **errors_r)
 		return -1;
 	}
 	close(fd);
+	return 0;
+}
+
+int
+config_load(const char *path, struct config **config_r, char **errors_r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	*config_r = NULL;
+	*errors_r = NULL;
+	if (read_config_file(path, &text, &len, errors_r) < 0)
+		return -1;
 	r = config_parse_string(text, len, path, config_r, errors_r);
+	free(text);
+	return r;
+}
+
+void
+managesieve_config_free(struct managesieve_config **config)
+{
+	struct managesieve_config *c = *config;
+
+	if (c == NULL)
+		return;
+	free(c->path);
+	strings_free(c->listen);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->config_dir);
+	free(c->log_level);
+	free(c);
+	*config = NULL;
+}
+
+int
+managesieve_config_parse_string(const char *text, size_t len,
+    const char *path, struct managesieve_config **config_r, char **errors_r)
+{
+	struct managesieve_config *c = xcalloc(1, sizeof(*c));
+	struct parse p = { 0 };
+	int ret = -1;
+
+	*config_r = NULL;
+	*errors_r = NULL;
+	c->path = xstrdup(path);
+	c->port = 4190;
+	c->max_connections = 100;
+	c->max_connections_per_address = 10;
+	c->idle_timeout = 300;
+	c->max_script_bytes = 1024 * 1024;
+	c->quota_scripts = 100;
+	c->quota_bytes = 10 * 1024 * 1024;
+	c->auth_failure_delay = 2;
+	p.path = path;
+	p.base = base_dir(path);
+	p.keys = managesieve_keys;
+	p.nkeys = sizeof(managesieve_keys) / sizeof(*managesieve_keys);
+	p.target = (char *)c;
+	if (parse_json(&p, text, len) == 0) {
+		if ((c->tls_cert == NULL) != (c->tls_key == NULL))
+			problem(&p, c->tls_cert ? "tls_key" : "tls_cert",
+			    "missing; STARTTLS needs both tls_cert and "
+			    "tls_key (PEM files)");
+		if (c->max_connections_per_address > c->max_connections)
+			problem(&p, "max_connections_per_address", "%d is "
+			    "above max_connections %d",
+			    c->max_connections_per_address,
+			    c->max_connections);
+	}
+	if (p.nerrors > 0)
+		goto out;
+	if (c->listen == NULL) {
+		c->listen = xcalloc(3, sizeof(*c->listen));
+		c->listen[0] = xstrdup("127.0.0.1");
+		c->listen[1] = xstrdup("::1");
+	}
+	if (c->config_dir == NULL)
+		c->config_dir = xstrdup("/etc/mailsift");
+	*config_r = c;
+	c = NULL;
+	ret = 0;
+out:
+	if (ret < 0)
+		*errors_r = buf_steal(&p.errors);
+	buf_release(&p.errors);
+	managesieve_config_free(&c);
+	free(p.base);
+	return ret;
+}
+
+int
+managesieve_config_load(const char *path,
+    struct managesieve_config **config_r, char **errors_r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	*config_r = NULL;
+	*errors_r = NULL;
+	if (read_config_file(path, &text, &len, errors_r) < 0)
+		return -1;
+	r = managesieve_config_parse_string(text, len, path, config_r,
+	    errors_r);
 	free(text);
 	return r;
 }

@@ -52,6 +52,27 @@ struct config {
 	char *log_level;		/* NULL: notice */
 	int first_run_days;		/* the first look at a folder sorts
 					 * unread mail of these last days */
+	char *sieve_dir;		/* the owner's scripts (NAME.sieve) for
+					 * ManageSieve, or NULL: not served */
+};
+
+/* The ManageSieve service (`mailsift managesieve`), from its own file. */
+struct managesieve_config {
+	char *path;
+	char **listen;			/* addresses, NULL-terminated */
+	int port;
+	char *tls_cert;			/* PEM; both or neither: STARTTLS */
+	char *tls_key;
+	char *config_dir;		/* the mailboxes' configurations */
+	int max_connections;
+	int max_connections_per_address;
+	int idle_timeout;		/* seconds without a command */
+	size_t max_script_bytes;	/* also the largest literal */
+	int quota_scripts;		/* per mailbox */
+	size_t quota_bytes;		/* per mailbox, all scripts */
+	int auth_failure_delay;		/* seconds after the first failure,
+					 * doubled for each further one */
+	char *log_level;		/* NULL: notice */
 };
 
 /* Loads and validates path.  On failure returns -1 and sets *errors_r to
@@ -63,6 +84,14 @@ int config_load(const char *path, struct config **config_r, char **errors_r);
 int config_parse_string(const char *text, size_t len, const char *path,
     struct config **config_r, char **errors_r);
 void config_free(struct config **config);
+
+/* The same for the ManageSieve service's file; defaults filled in. */
+int managesieve_config_load(const char *path,
+    struct managesieve_config **config_r, char **errors_r);
+int managesieve_config_parse_string(const char *text, size_t len,
+    const char *path, struct managesieve_config **config_r,
+    char **errors_r);
+void managesieve_config_free(struct managesieve_config **config);
 
 /* Reads the password as configured (file contents without the trailing
  * newline, or the first line the command prints).  -1 with *err_r set,

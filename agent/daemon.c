@@ -60,6 +60,10 @@ struct daemon {
 	int reload;			/* SIGHUP: read the script again */
 	int script_touched;		/* the script's directory entry changed */
 	char *script_name;		/* its file name, for inotify events */
+	char *target_name;		/* when the script is a link (as
+					 * ManageSieve makes it): its target's
+					 * file name, whose directory is
+					 * watched too */
 };
 
 static int signal_pipe[2] = { -1, -1 };
@@ -170,7 +174,9 @@ wake_drain(struct daemon *d)
 		for (ssize_t off = 0; off < n; ) {
 			const struct inotify_event *ev =
 			    (const struct inotify_event *)(events + off);
-			if (ev->len > 0 && strcmp(ev->name, d->script_name) == 0)
+			if (ev->len > 0 && (strcmp(ev->name,
+			    d->script_name) == 0 || (d->target_name != NULL &&
+			    strcmp(ev->name, d->target_name) == 0)))
 				d->script_touched = 1;
 			off += (ssize_t)(sizeof(*ev) + ev->len);
 		}
@@ -187,11 +193,47 @@ pause_for(struct daemon *d, int seconds)
 		wake_drain(d);
 }
 
+/* Follows the script through a link: edits of the file it points to
+ * (an owner's PUTSCRIPT of the active script) wake the daemon too. */
+static void
+watch_target(struct daemon *d)
+{
+	char *target = realpath(d->config->sieve, NULL), *slash;
+
+	free(d->target_name);
+	d->target_name = NULL;
+	if (target == NULL || d->inotify_fd < 0 ||
+	    (slash = strrchr(target, '/')) == NULL) {
+		free(target);
+		return;
+	}
+	d->target_name = xstrdup(slash + 1);
+	*slash = '\0';
+	/* The same directory again gives the same watch. */
+	if (inotify_add_watch(d->inotify_fd, target[0] ? target : "/",
+	    IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
+	    IN_ATTRIB) < 0)
+		log_warn("cannot watch %s for edits of the script", target);
+	free(target);
+}
+
+/* ManageSieve removes the script's link to deactivate it: then the
+ * built-in policy applies (mailboxes without sieve_dir keep the last
+ * script in force, as for any removal). */
+static int
+script_deactivated(const struct daemon *d)
+{
+	struct stat st;
+
+	return d->config->sieve_dir != NULL &&
+	    lstat(d->config->sieve, &st) < 0 && errno == ENOENT;
+}
+
 static int
 script_changed(const struct daemon *d, struct stat *now)
 {
 	if (stat(d->config->sieve, now) < 0)
-		return 0;	/* removed: keep the script in force */
+		return d->script != NULL && script_deactivated(d);
 	return now->st_ino != d->script_stat.st_ino ||
 	    now->st_size != d->script_stat.st_size ||
 	    now->st_mtim.tv_sec != d->script_stat.st_mtim.tv_sec ||
@@ -207,6 +249,18 @@ script_load(struct daemon *d, int startup)
 	struct stat st;
 	char *errors = NULL;
 
+	if (script_deactivated(d)) {
+		if (d->script != NULL || startup)
+			log_notice("no script at %s (none active in %s): the "
+			    "built-in policy applies", d->config->sieve,
+			    d->config->sieve_dir);
+		sieve_script_free(&d->script);
+		memset(&d->script_stat, 0, sizeof(d->script_stat));
+		d->report.script_ok = 1;
+		report_set_script_errors(&d->report, NULL);
+		report_write(&d->report);
+		return 0;
+	}
 	if (stat(d->config->sieve, &st) < 0) {
 		if (startup) {
 			log_error("cannot read sieve script %s: %s",
@@ -231,6 +285,7 @@ script_load(struct daemon *d, int startup)
 		free(errors);
 		return startup ? -1 : 0;
 	}
+	watch_target(d);
 	if (!startup)
 		log_notice("reloaded sieve script %s", d->config->sieve);
 	if (sieve_script_warnings(script) != NULL)
@@ -253,6 +308,8 @@ script_maybe_reload(struct daemon *d)
 
 	if (d->config->sieve == NULL)
 		return;
+	if (d->script_touched)
+		watch_target(d);	/* the link may point elsewhere */
 	if (d->reload || (d->script_touched && script_changed(d, &now)))
 		script_load(d, 0);
 	d->reload = 0;
@@ -504,6 +561,7 @@ daemon_close(struct daemon *d)
 	free(d->trash);
 	free(d->account);
 	free(d->script_name);
+	free(d->target_name);
 	state_lock_release(&d->lock);
 }
 
@@ -599,6 +657,8 @@ daemon_run(const struct config *config, const struct run_options *opts)
 	}
 	if (wake_setup(&d) < 0)
 		goto out;
+	if (config->sieve != NULL)
+		watch_target(&d);
 	if ((d.store = account_store(config, password, &err)) == NULL) {
 		log_error("%s", err);
 		goto out;

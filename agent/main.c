@@ -24,6 +24,8 @@ static const struct command commands[] = {
 	{ "sieve-test", cmd_sieve_test, "run a Sieve script on a message" },
 	{ "preview", cmd_preview, "show which sorted messages a script would "
 	    "file elsewhere" },
+	{ "managesieve", cmd_managesieve, "serve the owners' Sieve scripts "
+	    "over ManageSieve" },
 };
 
 static void
