@@ -5,6 +5,7 @@
 #   make unit            unit tests only (add SAN=1 for sanitizers)
 #   make valgrind        unit tests under valgrind
 #   make fuzz            build and run the libFuzzer targets for a bounded time
+#   make roundcube-check Roundcube in headless Chromium on mailsift managesieve
 #   make install         install to $(DESTDIR)$(PREFIX)
 #   make deps            apt-get install the Debian packages needed (root)
 #   make demo            throwaway Dovecot with sample mail, sorted by mailsift
@@ -50,7 +51,7 @@ ITEST_BIN = $(ITEST_SRC:tests/integration/%.c=$(BUILD)/itests/%)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 VERSION  = $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: deps all all-tests unit check integration valgrind fuzz install demo bench clean
+.PHONY: deps all all-tests unit check integration valgrind fuzz install demo bench clean roundcube-check
 all: $(BUILD)/mailsift
 
 DEFS = -DMAILSIFT_VERSION='"$(VERSION)"' -DMAILSIFT_LIBDIR='"$(LIBDIR)"'
@@ -110,6 +111,15 @@ integration: $(BUILD)/mailsift $(ITEST_BIN)
 
 valgrind: $(UNIT_BIN)
 	@VALGRIND=1 tests/unit/run-unit $(UNIT_BIN)
+
+# A real browser on the ManageSieve service (about a minute; needs the
+# roundcube, roundcube-plugins, roundcube-sqlite3, php-cli, php-sqlite3,
+# chromium, chromium-driver and python3-selenium packages).  Keeps the
+# screenshot in $(BUILD)/roundcube-filters.png.
+roundcube-check: $(BUILD)/mailsift $(ITEST_BIN)
+	BUILD=$(CURDIR)/$(BUILD) T_TIMEOUT=400 \
+	RC_SCREENSHOT=$(CURDIR)/$(BUILD)/roundcube-filters.png \
+	tests/integration/run rc_roundcube
 
 fuzz:
 	@tests/fuzz/run-fuzz $(FUZZ_SRC)
