@@ -253,6 +253,17 @@ lex_next(struct lexer *lx)
 
 /* ------------------------------------------------------------ AST */
 
+/* Makes room for element n of an array that grows one at a time, in
+ * doubling steps: a script of 100,000 commands or a list of 20,000 keys
+ * must not cost a copy per element. */
+static void *
+grow(void *v, size_t n, size_t size)
+{
+	if (n == 0 || (n & (n - 1)) == 0)
+		v = xreallocarray(v, n ? n * 2 : 1, size);
+	return v;
+}
+
 enum arg_type { A_TAG, A_NUM, A_STRS };
 
 struct arg {
@@ -293,7 +304,19 @@ struct parser {
 	struct buf errs;
 	int nerr;
 	struct buf warns;	/* valid, but probably not what was meant */
+	size_t ncmds;		/* commands read so far */
 };
+
+/* Limits that keep a script's cost bounded, each with its own message.
+ * libsieve's bison grammar stacks every command of a block and every
+ * string of a list (its stack holds 10,000 entries), so the rewrite
+ * wraps long blocks into groups and hands long lists to match.c: a
+ * 10,000-rule script loads.  Long elsif chains cannot be regrouped
+ * without changing their meaning, hence their own limit. */
+#define SV_MAX_COMMANDS	100000
+#define SV_MAX_ELSIF	1000
+/* commands per libsieve block, strings per libsieve list */
+#define SV_LSV_GROUP	200
 
 static void
 perr(struct parser *ps, int line, const char *fmt, ...)
@@ -432,8 +455,7 @@ parse_args(struct parser *ps, struct arg **args_r, size_t *nargs_r,
 					arg_release(&a);
 					return unexpected(ps, "a string");
 				}
-				a.strs = xreallocarray(a.strs, a.n + 1,
-				    sizeof(char *));
+				a.strs = grow(a.strs, a.n, sizeof(char *));
 				a.strs[a.n++] = lx->text;
 				lx->text = NULL;
 				lex_next(lx);
@@ -451,7 +473,7 @@ parse_args(struct parser *ps, struct arg **args_r, size_t *nargs_r,
 		} else {
 			break;
 		}
-		*args_r = xreallocarray(*args_r, *nargs_r + 1, sizeof(a));
+		*args_r = grow(*args_r, *nargs_r, sizeof(a));
 		(*args_r)[(*nargs_r)++] = a;
 	}
 	if (lx->t == T_IDENT) {
@@ -463,7 +485,7 @@ parse_args(struct parser *ps, struct arg **args_r, size_t *nargs_r,
 		*has_list_r = 1;
 		lex_next(lx);
 		for (;;) {
-			*tests_r = xreallocarray(*tests_r, *ntests_r + 1,
+			*tests_r = grow(*tests_r, *ntests_r,
 			    sizeof(struct test));
 			memset(&(*tests_r)[*ntests_r], 0, sizeof(struct test));
 			(*ntests_r)++;
@@ -553,8 +575,23 @@ static int
 parse_commands(struct parser *ps, struct cmd **cmds_r, size_t *n_r,
     int depth)
 {
+	size_t chain = 0;
+
 	while (ps->lx.t == T_IDENT) {
-		*cmds_r = xreallocarray(*cmds_r, *n_r + 1, sizeof(struct cmd));
+		if (++ps->ncmds > SV_MAX_COMMANDS) {
+			perr(ps, ps->lx.tline, "the script has more than %d "
+			    "commands: split it or merge rules (one test can "
+			    "take a list of keys)", SV_MAX_COMMANDS);
+			return -1;
+		}
+		chain = strcmp(ps->lx.text, "elsif") == 0 ? chain + 1 : 0;
+		if (chain > SV_MAX_ELSIF) {
+			perr(ps, ps->lx.tline, "this if has more than %d elsif "
+			    "branches: split the chain into several if "
+			    "commands", SV_MAX_ELSIF);
+			return -1;
+		}
+		*cmds_r = grow(*cmds_r, *n_r, sizeof(struct cmd));
 		memset(&(*cmds_r)[*n_r], 0, sizeof(struct cmd));
 		(*n_r)++;
 		if (parse_command(ps, &(*cmds_r)[*n_r - 1], depth) < 0)
@@ -996,6 +1033,8 @@ lsv_can_match(const struct sv_match *m, char *const *keys, size_t n)
 {
 	if (m->mt == SV_MT_COUNT)	/* false for a missing header */
 		return 0;
+	if (n > SV_LSV_GROUP)	/* libsieve's parser stack */
+		return 0;
 	if (m->mt == SV_MT_VALUE && m->cmp == SV_CMP_OCTET)
 		return 0;	/* libsieve orders i;octet wrongly */
 	/* an empty value :is only the empty key, which the numeric normal
@@ -1047,8 +1086,7 @@ emit_own(struct compiler *cc, enum sv_own_kind kind, const struct targs *ta,
 {
 	struct sv_own *o;
 
-	cc->s->owns = xreallocarray(cc->s->owns, cc->s->nowns + 1,
-	    sizeof(*o));
+	cc->s->owns = grow(cc->s->owns, cc->s->nowns, sizeof(*o));
 	o = &cc->s->owns[cc->s->nowns];
 	memset(o, 0, sizeof(*o));
 	o->kind = kind;
@@ -1167,6 +1205,12 @@ compile_test(struct compiler *cc, const struct test *t)
 		}
 		if (check_header_names(cc, &t->args[0], "exists") < 0)
 			return -1;
+		if (t->args[0].n > SV_LSV_GROUP) {
+			memset(&ta, 0, sizeof(ta));
+			emit_own(cc, SV_OWN_EXISTS, &ta, &t->args[0], NULL,
+			    "");
+			return 0;
+		}
 		buf_appends(&cc->out, "exists ");
 		emit_strlist(cc, SV_HDR_PREFIX, t->args[0].strs, t->args[0].n,
 		    0);
@@ -1194,7 +1238,8 @@ compile_test(struct compiler *cc, const struct test *t)
 		keys = ta.pos[1];
 		if (check_header_names(cc, names, "header") < 0)
 			return -1;
-		if (!lsv_can_match(&ta.m, keys->strs, keys->n)) {
+		if (!lsv_can_match(&ta.m, keys->strs, keys->n) ||
+		    names->n > SV_LSV_GROUP) {
 			emit_own(cc, SV_OWN_HEADER, &ta, names, keys, NULL);
 			return 0;
 		}
@@ -1361,7 +1406,7 @@ add_op(struct compiler *cc, enum sv_op_type type, int line)
 {
 	struct sv_op *op;
 
-	cc->s->ops = xreallocarray(cc->s->ops, cc->s->nops + 1, sizeof(*op));
+	cc->s->ops = grow(cc->s->ops, cc->s->nops, sizeof(*op));
 	op = &cc->s->ops[cc->s->nops];
 	memset(op, 0, sizeof(*op));
 	op->type = type;
@@ -1526,15 +1571,59 @@ compile_require(struct compiler *cc, const struct cmd *c)
 	return ret;
 }
 
+static int compile_block(struct compiler *cc, const struct cmd *c,
+    size_t n, int top);
+
+static int
+is_branch(const struct cmd *c)
+{
+	return strcmp(c->name, "elsif") == 0 || strcmp(c->name, "else") == 0;
+}
+
+/* Command i of the block c (if, elsif and else look at the one before). */
+static int
+compile_command(struct compiler *cc, const struct cmd *c, size_t i)
+{
+	const char *name = c[i].name;
+	int is_else, ret = 0;
+
+	if (strcmp(name, "if") != 0 && !is_branch(&c[i]))
+		return compile_action(cc, &c[i]);
+	is_else = strcmp(name, "else") == 0;
+	if (name[0] == 'e' && (i == 0 || (strcmp(c[i - 1].name, "if") != 0 &&
+	    strcmp(c[i - 1].name, "elsif") != 0))) {
+		perr(cc->ps, c[i].line, "%s must follow an if or elsif block",
+		    name);
+		return -1;
+	}
+	if (c[i].nargs || !c[i].has_block ||
+	    c[i].ntests != (is_else ? 0u : 1u)) {
+		perr(cc->ps, c[i].line, is_else ? "else takes a block only: "
+		    "else { ... }" : "%s takes one test and a block: %s TEST "
+		    "{ ... }", name, name);
+		return -1;
+	}
+	buf_appends(&cc->out, name);
+	if (!is_else && compile_test(cc, &c[i].tests[0]) < 0)
+		return -1;
+	buf_appends(&cc->out, " {");
+	if (compile_block(cc, c[i].block, c[i].nblock, 0) < 0)
+		ret = -1;
+	buf_appends(&cc->out, " }");
+	return ret;
+}
+
+/* A block of more than SV_LSV_GROUP commands goes to libsieve as groups
+ * of `if true { ... }` (an if chain is never cut), which keeps its parser
+ * stack small whatever the length of the script. */
 static int
 compile_block(struct compiler *cc, const struct cmd *c, size_t n, int top)
 {
-	int ret = 0, seen_other = 0;
+	int ret = 0, seen_other = 0, grouped = n > SV_LSV_GROUP;
+	size_t ingroup = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *name = c[i].name;
-
-		if (strcmp(name, "require") == 0) {
+		if (strcmp(c[i].name, "require") == 0) {
 			if (!top || seen_other) {
 				perr(cc->ps, c[i].line, "require must come "
 				    "before every other command, at the top "
@@ -1547,42 +1636,18 @@ compile_block(struct compiler *cc, const struct cmd *c, size_t n, int top)
 		}
 		seen_other = 1;
 		emit_at(cc, c[i].line);
-		if (strcmp(name, "if") == 0 || strcmp(name, "elsif") == 0 ||
-		    strcmp(name, "else") == 0) {
-			int is_else = name[1] == 'l' && name[2] == 's' &&
-			    name[3] == 'e';
-
-			if (name[0] == 'e' && (i == 0 ||
-			    (strcmp(c[i - 1].name, "if") != 0 &&
-			    strcmp(c[i - 1].name, "elsif") != 0))) {
-				perr(cc->ps, c[i].line, "%s must follow an if "
-				    "or elsif block", name);
-				ret = -1;
-				continue;
-			}
-			if (c[i].nargs || !c[i].has_block ||
-			    c[i].ntests != (is_else ? 0u : 1u)) {
-				perr(cc->ps, c[i].line, is_else ? "else takes "
-				    "a block only: else { ... }" : "%s takes "
-				    "one test and a block: %s TEST { ... }",
-				    name, name);
-				ret = -1;
-				continue;
-			}
-			buf_appends(&cc->out, name);
-			if (!is_else && compile_test(cc, &c[i].tests[0]) < 0) {
-				ret = -1;
-				continue;
-			}
-			buf_appends(&cc->out, " {");
-			if (compile_block(cc, c[i].block, c[i].nblock, 0) < 0)
-				ret = -1;
-			buf_appends(&cc->out, " }");
-			continue;
-		}
-		if (compile_action(cc, &c[i]) < 0)
+		if (grouped && ingroup++ == 0)
+			buf_appends(&cc->out, "if true { ");
+		if (compile_command(cc, c, i) < 0)
 			ret = -1;
+		if (ingroup >= SV_LSV_GROUP &&
+		    (i + 1 == n || !is_branch(&c[i + 1]))) {
+			buf_appends(&cc->out, " }");
+			ingroup = 0;
+		}
 	}
+	if (ingroup > 0)
+		buf_appends(&cc->out, " }");
 	return ret;
 }
 

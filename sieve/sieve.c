@@ -334,6 +334,14 @@ own_test(struct eval *ev, size_t idx)
 			header_values(ev, o->names[i], 1, 0);
 		hit = address_match(o, ev->last, ev->nlast);
 		break;
+	case SV_OWN_EXISTS:
+		hit = 1;
+		for (size_t i = 0; i < o->nnames && hit; i++) {
+			values_clear(ev);
+			header_values(ev, o->names[i], 1, 0);
+			hit = ev->nlast > 0;
+		}
+		break;
 	case SV_OWN_HASFLAG:
 		hit = sv_match_values(&o->m, ev->flags.v, ev->flags.n,
 		    o->keys, o->nkeys);

@@ -75,7 +75,7 @@ struct sv_match {
 };
 
 enum sv_own_kind { SV_OWN_HEADER, SV_OWN_ADDRESS, SV_OWN_HASFLAG,
-	SV_OWN_SPAMTEST };
+	SV_OWN_SPAMTEST, SV_OWN_EXISTS };
 
 /* address test parts (RFC 5228 5.1, RFC 5233) */
 enum sv_part { SV_PART_ALL, SV_PART_LOCAL, SV_PART_DOMAIN, SV_PART_USER,

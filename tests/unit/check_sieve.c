@@ -532,6 +532,50 @@ START_TEST(hostile_header)
 }
 END_TEST
 
+/* Issue 9 item 8: a valid script of 10,000 rules used to fail with
+ * libsieve's "memory exhausted" (its grammar stacks every command of a
+ * block); it must load and run, and what is really too big must say so. */
+START_TEST(large_scripts)
+{
+	struct buf text = { 0 };
+	struct sieve_script *s = NULL;
+	struct sieve_result r;
+	char *err = NULL, *got;
+	const char *msg = "Subject: rule 9999 here\r\n\r\nbody\r\n";
+
+	buf_appends(&text, "require [\"fileinto\", \"imap4flags\"];\n");
+	for (int i = 0; i < 10000; i++)
+		buf_printf(&text, "if header :is \"subject\" \"rule %d here\" "
+		    "{ fileinto \"F%d\"; } elsif exists \"x-%d\" { addflag "
+		    "\"A\"; }\n", i, i, i);
+	/* a long list of keys, as a block list would be */
+	buf_appends(&text, "if header :contains \"subject\" [");
+	for (int i = 0; i < 20000; i++)
+		buf_printf(&text, "%s\"k%d\"", i ? ", " : "", i);
+	buf_appends(&text, ", \"here\"] { keep; }\n");
+	ck_assert_msg(sieve_script_parse("t.sieve", text.data, &s, &err) == 0,
+	    "%s", err);
+	ck_assert_msg(sieve_eval(s, msg, strlen(msg), -1, &r, &err) == 0,
+	    "%s", err);
+	got = show(&r);
+	ck_assert_str_eq(got, "fileinto:F9999[] keep[]");
+	free(got);
+	sieve_result_release(&r);
+	sieve_script_free(&s);
+
+	buf_release(&text);
+	for (int i = 0; i < 100001; i++)
+		buf_appends(&text, "keep;");
+	expect_error(text.data, 1, "more than 100000 commands");
+	buf_release(&text);
+	buf_appends(&text, "if false { keep; }");
+	for (int i = 0; i < 1001; i++)
+		buf_appends(&text, " elsif false { keep; }");
+	expect_error(text.data, 1, "more than 1000 elsif");
+	buf_release(&text);
+}
+END_TEST
+
 /* Runs a valid script whose libsieve text was replaced by text, as if
  * libsieve misbehaved on it; sieve_eval must fail, not the caller. */
 static void
@@ -615,6 +659,7 @@ sieve_suite(void)
 	tcase_add_test(tc, malformed_messages);
 	tcase_add_test(tc, hostile_header);
 	tcase_add_test(tc, isolation);
+	tcase_add_test(tc, large_scripts);
 	tcase_add_test(tc, load_file);
 	suite_add_tcase(s, tc);
 	return s;
