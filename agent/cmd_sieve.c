@@ -20,19 +20,21 @@ static void
 check_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: mailsift check [-c CONFIG] [SCRIPT]\n\n"
+	    "usage: mailsift check [-c CONFIG] [SCRIPT]\n"
+	    "       mailsift check --extensions\n\n"
 	    "Checks a Sieve script as the daemon would load it.  With -c and "
 	    "no SCRIPT,\nchecks the script the configuration names (or the "
 	    "built-in default).\n\n"
 	    "  -c, --config FILE also check this configuration\n"
+	    "  --extensions      list the Sieve extensions scripts may "
+	    "require\n"
 	    "  -h, --help        show this help\n\n"
-	    "Supported: RFC 5228 Sieve with fileinto, imap4flags, relational, "
-	    "subaddress,\ncomparator-i;ascii-numeric, spamtest and "
-	    "spamtestplus.  The spam score is\nalso the header X-Spam-Score "
-	    "(0.0000 to 1.0000).  discard never deletes:\nmailsift moves the "
-	    "message to the Trash folder.  reject, redirect, vacation,\n"
-	    "notify, envelope, :regex and variables are refused with the "
-	    "reason.\n\n"
+	    "The spam score is also the header X-Spam-Score (0.0000 to "
+	    "1.0000).\ndiscard never deletes: mailsift moves the message to "
+	    "the Trash folder.\nreject, ereject, redirect, vacation, notify "
+	    "(mailsift never sends mail),\neditheader (it never changes a "
+	    "message) and envelope (gone after\ndelivery) are refused with "
+	    "the reason.\n\n"
 	    "Prints SCRIPT:LINE: message for each problem.  Exit status: 0 "
 	    "valid,\n1 invalid script, 2 usage or configuration error.\n");
 }
@@ -42,6 +44,7 @@ cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "extensions", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -57,6 +60,13 @@ cmd_check(int argc, char **argv)
 		case 'c':
 			config_path = optarg;
 			break;
+		case 'e':
+			if (argc != 2) {
+				check_usage(stderr);
+				return EXIT_USAGE;
+			}
+			printf("%s\n", sieve_extensions());
+			return EXIT_OK;
 		case 'h':
 			check_usage(stdout);
 			return EXIT_OK;
@@ -110,8 +120,8 @@ static void
 sieve_test_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: mailsift sieve-test [--score S] [--trace] SCRIPT "
-	    "MESSAGE\n\n"
+	    "usage: mailsift sieve-test [--score S] [--trace] [--mailboxes "
+	    "LIST]\n                           SCRIPT MESSAGE\n\n"
 	    "Runs a Sieve script on a message file, without any server, and "
 	    "prints the\nactions as JSON, the implicit keep included, e.g.\n"
 	    "  {\"actions\":[{\"action\":\"fileinto\",\"mailbox\":\"Junk\","
@@ -124,6 +134,9 @@ sieve_test_usage(FILE *out)
 	    "X-Spam-Score (default: not scored)\n"
 	    "  --trace      also print \"trace\": the lines of the actions "
 	    "and flag\n               commands that ran, in order\n"
+	    "  --mailboxes LIST  the folders mailboxexists sees, comma-"
+	    "separated\n               (default: not known, and "
+	    "mailboxexists fails)\n"
 	    "  -h, --help   show this help\n\n"
 	    "Exit status: 0 ok, 1 invalid script or evaluation failure, "
 	    "2 usage error.\n");
@@ -175,6 +188,7 @@ cmd_sieve_test(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "score", required_argument, NULL, 's' },
 		{ "trace", no_argument, NULL, 't' },
+		{ "mailboxes", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -182,7 +196,8 @@ cmd_sieve_test(int argc, char **argv)
 	struct sieve_result res = { 0 };
 	struct buf msg = { 0 };
 	json_object *root = NULL, *actions;
-	char *errors = NULL, *end;
+	char *errors = NULL, *end, *boxes = NULL;
+	struct sieve_env env = { 0 };
 	double score = -1;
 	int o, rc = EXIT_USAGE, trace = 0;
 
@@ -203,6 +218,10 @@ cmd_sieve_test(int argc, char **argv)
 		case 't':
 			trace = 1;
 			break;
+		case 'm':
+			free(boxes);
+			boxes = xstrdup(optarg);
+			break;
 		case 'h':
 			sieve_test_usage(stdout);
 			return EXIT_OK;
@@ -213,6 +232,7 @@ cmd_sieve_test(int argc, char **argv)
 	}
 	if (argc - optind != 2) {
 		sieve_test_usage(stderr);
+		free(boxes);
 		return EXIT_USAGE;
 	}
 	rc = EXIT_RUNTIME;
@@ -226,7 +246,22 @@ cmd_sieve_test(int argc, char **argv)
 		    argv[optind + 1], strerror(errno));
 		goto out;
 	}
-	if (sieve_eval(script, msg.data ? msg.data : "", msg.len, score,
+	env.score = score;
+	if (boxes != NULL) {
+		char **v = NULL;
+		size_t n = 0;
+
+		for (char *p = boxes, *q; p != NULL; p = q) {
+			q = strchr(p, ',');
+			if (q != NULL)
+				*q++ = '\0';
+			v = xreallocarray(v, n + 1, sizeof(char *));
+			v[n++] = p;
+		}
+		env.mailboxes = v;
+		env.nmailboxes = n;
+	}
+	if (sieve_eval_env(script, msg.data ? msg.data : "", msg.len, &env,
 	    &res, &errors) < 0) {
 		fprintf(stderr, "mailsift sieve-test: %s\n", errors);
 		goto out;
@@ -252,6 +287,8 @@ cmd_sieve_test(int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	json_object_put(root);
+	free((void *)env.mailboxes);
+	free(boxes);
 	sieve_result_release(&res);
 	sieve_script_free(&script);
 	buf_release(&msg);

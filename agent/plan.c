@@ -200,11 +200,16 @@ plan_make(const struct plan_rules *r, const char *folder, const char *msg,
     size_t len, double score, int rescued, struct plan *p, char **err_r)
 {
 	struct sieve_result sr = { 0 };
+	struct sieve_env env = { 0 };
 
 	*err_r = NULL;
+	env.score = score;
+	env.mailboxes = r->mailboxes;
+	env.nmailboxes = r->nmailboxes;
 	if (r->script == NULL) {
 		plan_default(p, r, folder, score);
-	} else if (sieve_eval(r->script, msg, len, score, &sr, err_r) == 0) {
+	} else if (sieve_eval_env(r->script, msg, len, &env, &sr,
+	    err_r) == 0) {
 		plan_from_sieve(p, r, folder, &sr);
 		sieve_result_release(&sr);
 	} else {

@@ -41,6 +41,9 @@ struct plan_rules {
 	const char *junk;
 	const char *trash;
 	double spam_threshold;
+	/* the mailboxes Sieve's mailboxexists sees (sieve_env), or NULL */
+	char *const *mailboxes;
+	size_t nmailboxes;
 };
 
 /* The plan for a message of folder (len bytes of msg) with its score

@@ -242,14 +242,16 @@ out:
  * message could not be scored. */
 static void
 plan_decide(struct sorter *s, const char *folder, const struct store_msg *msg,
-    const struct ledger_message *known, double *score_r, enum verdict *v_r,
-    char **evidence_r, struct plan *p)
+    const struct ledger_message *known, char *const *boxes, size_t nboxes,
+    double *score_r, enum verdict *v_r, char **evidence_r, struct plan *p)
 {
 	const struct plan_rules rules = {
 		.script = s->script,
 		.junk = s->junk,
 		.trash = s->trash,
 		.spam_threshold = s->spam_threshold,
+		.mailboxes = boxes,
+		.nmailboxes = nboxes,
 	};
 	struct filter_result fr = { 0 };
 	char *err = NULL;
@@ -309,6 +311,8 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	struct message parsed;
 	char hash[MESSAGE_HASH_LEN + 1], *msgid = NULL, *evidence = NULL;
 	char *subject = NULL, *from = NULL;
+	char **boxes = NULL;
+	size_t nboxes = 0;
 	const char *dest = NULL;
 	uint32_t dest_uid = 0;
 	int truncated = 0, have_known, have_pending;
@@ -364,8 +368,13 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 			goto ledger_failed;
 	}
 
-	plan_decide(s, folder, &msg, have_known ? &known : NULL, &score,
-	    &verdict, &evidence, &plan);
+	/* mailboxexists answers from the server's folder list */
+	if (s->script != NULL && sieve_script_needs_mailboxes(s->script) &&
+	    (st = s->store->ops->list_boxes(s->store, &boxes, &nboxes)) !=
+	    STORE_OK)
+		goto out;
+	plan_decide(s, folder, &msg, have_known ? &known : NULL, boxes,
+	    nboxes, &score, &verdict, &evidence, &plan);
 	if (s->dry_run != NULL) {
 		preview(s, uid, &plan, score, verdict, subject, from,
 		    have_pending);
@@ -456,6 +465,7 @@ ledger_failed:
 	st = STORE_FATAL;
 out:
 	plan_release(&plan);
+	store_names_free(boxes, nboxes);
 	ledger_decision_release(&pending);
 	ledger_message_release(&known);
 	store_msg_release(&msg);

@@ -602,6 +602,179 @@ parse_commands(struct parser *ps, struct cmd **cmds_r, size_t *n_r,
 	return 0;
 }
 
+/* ------------------------------------------------------------ encoded-character */
+
+/* RFC 5228 2.4.2.4: "${hex:41 42}" and "${unicode:263a}" in strings of a
+ * script that requires encoded-character.  A sequence that does not
+ * parse stays as written; a code point that is not a Unicode scalar
+ * value is an error, as in Pigeonhole. */
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static void
+put_utf8(struct buf *b, unsigned long cp)
+{
+	unsigned char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (unsigned char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (unsigned char)(0xc0 | cp >> 6);
+		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (unsigned char)(0xe0 | cp >> 12);
+		u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (unsigned char)(0xf0 | cp >> 18);
+		u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+		u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		u[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	buf_append(b, u, n);
+}
+
+/* One "${hex:" or "${unicode:" sequence at p (after the prefix): the
+ * decoded bytes into out and the end (after "}") returned, or NULL when
+ * it does not parse.  *bad_r gets an invalid code point. */
+static const char *
+decode_seq(const char *p, int unicode, struct buf *out,
+    unsigned long *bad_r)
+{
+	size_t n = 0;
+
+	*bad_r = 0;
+	for (;;) {
+		unsigned long v = 0;
+		size_t digits = 0;
+
+		while (is_blank(*p))
+			p++;
+		if (*p == '}')
+			break;
+		if (n > 0 && !is_blank(p[-1]))
+			return NULL;
+		while (isxdigit((unsigned char)*p) &&
+		    (unicode || digits < 2)) {
+			if (v < 0x1000000)
+				v = v * 16 + (unsigned long)(isdigit(
+				    (unsigned char)*p) ? *p - '0' :
+				    tolower((unsigned char)*p) - 'a' + 10);
+			p++;
+			digits++;
+		}
+		if (digits == 0)
+			return NULL;
+		n++;
+		if (!unicode) {
+			unsigned char c = (unsigned char)v;
+
+			buf_append(out, &c, 1);
+		} else if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
+			if (*bad_r == 0)
+				*bad_r = v;
+		} else {
+			put_utf8(out, v);
+		}
+	}
+	return n > 0 ? p + 1 : NULL;
+}
+
+static int
+decode_string(struct parser *ps, int line, char **sp)
+{
+	const char *p = *sp;
+	struct buf b = { 0 };
+
+	if (strstr(p, "${") == NULL)
+		return 0;
+	while (*p) {
+		int hex = strncasecmp(p, "${hex:", 6) == 0;
+		int uni = strncasecmp(p, "${unicode:", 10) == 0;
+		struct buf seq = { 0 };
+		unsigned long bad;
+		const char *end = NULL;
+
+		if (hex || uni)
+			end = decode_seq(p + (hex ? 6 : 10), uni, &seq, &bad);
+		if (end != NULL && uni && bad != 0) {
+			perr(ps, line, "invalid unicode character 0x%lx in "
+			    "${unicode:...}: use a code point below 0x110000 "
+			    "that is not a surrogate", bad);
+			buf_release(&seq);
+			buf_release(&b);
+			return -1;
+		}
+		if (end == NULL) {
+			buf_append(&b, p, 1);
+			p++;
+		} else {
+			buf_append(&b, seq.data ? seq.data : "", seq.len);
+			p = end;
+		}
+		buf_release(&seq);
+	}
+	free(*sp);
+	*sp = b.data ? buf_steal(&b) : xstrdup("");
+	return 0;
+}
+
+static int decode_tests(struct parser *ps, struct test *t, size_t n);
+
+static int
+decode_args(struct parser *ps, struct arg *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < a[i].n; j++)
+			if (decode_string(ps, a[i].line, &a[i].strs[j]) < 0)
+				return -1;
+	return 0;
+}
+
+static int
+decode_tests(struct parser *ps, struct test *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (decode_args(ps, t[i].args, t[i].nargs) < 0 ||
+		    decode_tests(ps, t[i].tests, t[i].ntests) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+decode_cmds(struct parser *ps, struct cmd *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(c[i].name, "require") == 0)
+			continue;
+		if (decode_args(ps, c[i].args, c[i].nargs) < 0 ||
+		    decode_tests(ps, c[i].tests, c[i].ntests) < 0 ||
+		    decode_cmds(ps, c[i].block, c[i].nblock) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Does the script require extension name (in its require commands)? */
+static int
+requires(const struct cmd *c, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n && strcmp(c[i].name, "require") == 0; i++)
+		for (size_t k = 0; k < c[i].nargs; k++)
+			for (size_t j = 0; j < c[i].args[k].n; j++)
+				if (strcmp(c[i].args[k].strs[j], name) == 0)
+					return 1;
+	return 0;
+}
+
 /* ------------------------------------------------------------ checks */
 
 enum cap {
@@ -611,9 +784,16 @@ enum cap {
 	CAP_NUMERIC = 1 << 3,
 	CAP_SUBADDRESS = 1 << 4,
 	CAP_SPAMTEST = 1 << 5,
-	CAP_SPAMTESTPLUS = 1 << 6
+	CAP_SPAMTESTPLUS = 1 << 6,
+	CAP_COPY = 1 << 7,
+	CAP_MAILBOX = 1 << 8,
+	CAP_ENCODED = 1 << 9,
+	CAP_IHAVE = 1 << 10,
+	CAP_BUILTIN = 1 << 30	/* always there, never listed */
 };
 
+/* Every extension name mailsift knows: supported (cap) or refused with
+ * the reason users see.  sieve_extensions() lists the supported ones. */
 static const struct {
 	const char *name;
 	unsigned cap;		/* 0: refused, with why */
@@ -623,11 +803,15 @@ static const struct {
 	{ "imap4flags", CAP_IMAP4FLAGS, NULL },
 	{ "relational", CAP_RELATIONAL, NULL },
 	{ "comparator-i;ascii-numeric", CAP_NUMERIC, NULL },
-	{ "comparator-i;octet", 0, NULL },
-	{ "comparator-i;ascii-casemap", 0, NULL },
+	{ "comparator-i;octet", CAP_BUILTIN, NULL },
+	{ "comparator-i;ascii-casemap", CAP_BUILTIN, NULL },
 	{ "subaddress", CAP_SUBADDRESS, NULL },
 	{ "spamtest", CAP_SPAMTEST, NULL },
 	{ "spamtestplus", CAP_SPAMTEST | CAP_SPAMTESTPLUS, NULL },
+	{ "copy", CAP_COPY, NULL },
+	{ "mailbox", CAP_MAILBOX, NULL },
+	{ "encoded-character", CAP_ENCODED, NULL },
+	{ "ihave", CAP_IHAVE, NULL },
 	{ "envelope", 0, "mailsift reads mail from IMAP after delivery, "
 	    "when the envelope is gone: test the Return-Path or Delivered-To "
 	    "header instead" },
@@ -640,19 +824,48 @@ static const struct {
 	{ "vacation-seconds", 0, "mailsift never sends mail" },
 	{ "notify", 0, "mailsift never sends notifications" },
 	{ "enotify", 0, "mailsift never sends notifications" },
+	{ "editheader", 0, "mailsift never changes a message" },
 	{ "regex", 0, "the :regex match type is not supported (libsieve "
 	    "leaks memory on every use and mishandles escapes): use :matches "
 	    "or :contains" },
 	{ "imapflags", 0, "this is the old draft name: write \"imap4flags\"" },
-	{ "copy", 0, "mailsift moves messages, it does not copy them: drop "
-	    ":copy" },
-	{ "mailbox", 0, "mailsift creates missing folders by itself: drop "
-	    "fileinto :create" },
 	{ "variables", 0, "variables are not supported by mailsift's Sieve "
 	    "engine" },
 	{ "body", 0, "body tests are not supported by mailsift's Sieve "
 	    "engine: test headers instead" },
 };
+
+const char *
+sieve_extensions(void)
+{
+	static char list[512];
+
+	if (list[0] == '\0') {
+		for (size_t k = 0; k < sizeof(caps) / sizeof(caps[0]); k++) {
+			if (caps[k].cap == 0 || caps[k].cap == CAP_BUILTIN)
+				continue;
+			if (list[0] != '\0')
+				strcat(list, " ");
+			strcat(list, caps[k].name);
+		}
+	}
+	return list;
+}
+
+/* The capability bits of extension name: 0 when mailsift does not
+ * support it (*why_r then says why, or is NULL for an unknown name). */
+static unsigned
+cap_of(const char *name, const char **why_r)
+{
+	*why_r = NULL;
+	for (size_t k = 0; k < sizeof(caps) / sizeof(caps[0]); k++) {
+		if (strcmp(caps[k].name, name) == 0) {
+			*why_r = caps[k].why;
+			return caps[k].cap;
+		}
+	}
+	return 0;
+}
 
 struct compiler {
 	struct parser *ps;
@@ -1145,6 +1358,33 @@ split_keys(struct sv_own *o)
 
 static int compile_test(struct compiler *cc, const struct test *t);
 
+/* ihave (RFC 5463) is decided when the script loads: 1 and the union of
+ * the capabilities in *caps_r when mailsift supports every extension
+ * named, 0 when not, -1 on a malformed test. */
+static int
+ihave_caps(struct compiler *cc, const struct test *t, unsigned *caps_r)
+{
+	int known = 1;
+
+	*caps_r = 0;
+	if (need(cc, t->line, CAP_IHAVE, "ihave", "ihave") < 0)
+		return -1;
+	if (t->nargs != 1 || t->args[0].type != A_STRS || t->ntests) {
+		perr(cc->ps, t->line, "ihave takes one list of extension "
+		    "names");
+		return -1;
+	}
+	for (size_t i = 0; i < t->args[0].n; i++) {
+		const char *why;
+		unsigned cap = cap_of(t->args[0].strs[i], &why);
+
+		if (cap == 0)
+			known = 0;
+		*caps_r |= cap;
+	}
+	return known;
+}
+
 static int
 no_args(struct compiler *cc, const struct test *t)
 {
@@ -1310,6 +1550,29 @@ compile_test(struct compiler *cc, const struct test *t)
 		emit_strlist(cc, "", v->strs, 1, ta.m.cmp == SV_CMP_NUMERIC);
 		return 0;
 	}
+	if (strcmp(n, "mailboxexists") == 0) {
+		if (need(cc, t->line, CAP_MAILBOX, "mailboxexists",
+		    "mailbox") < 0)
+			return -1;
+		if (t->nargs != 1 || t->args[0].type != A_STRS) {
+			perr(cc->ps, t->line, "mailboxexists takes one list "
+			    "of folder names");
+			return -1;
+		}
+		memset(&ta, 0, sizeof(ta));
+		emit_own(cc, SV_OWN_MAILBOXEXISTS, &ta, &t->args[0], NULL, "");
+		cc->s->needs_mailboxes = 1;
+		return 0;
+	}
+	if (strcmp(n, "ihave") == 0) {
+		unsigned have;
+		int known = ihave_caps(cc, t, &have);
+
+		if (known < 0)
+			return -1;
+		buf_appends(&cc->out, known ? "true" : "false");
+		return 0;
+	}
 	if (strcmp(n, "envelope") == 0) {
 		perr(cc->ps, t->line, "the envelope test is not supported: "
 		    "mailsift reads mail from IMAP after delivery, when the "
@@ -1319,7 +1582,7 @@ compile_test(struct compiler *cc, const struct test *t)
 	}
 	if (strcmp(n, "body") == 0 || strcmp(n, "date") == 0 ||
 	    strcmp(n, "currentdate") == 0 || strcmp(n, "string") == 0 ||
-	    strcmp(n, "virustest") == 0 || strcmp(n, "ihave") == 0 ||
+	    strcmp(n, "virustest") == 0 ||
 	    strcmp(n, "environment") == 0 || strcmp(n, "duplicate") == 0) {
 		perr(cc->ps, t->line, "the %s test is not supported by "
 		    "mailsift's Sieve engine", n);
@@ -1424,6 +1687,7 @@ compile_action(struct compiler *cc, const struct cmd *c)
 	const struct arg *flags = NULL, *mailbox = NULL;
 	enum sv_op_type type;
 	struct sv_op *op;
+	int copy = 0, create = 0;
 
 	if (c->ntests || c->has_block) {
 		perr(cc->ps, c->line, "%s takes no test or block", n);
@@ -1458,13 +1722,22 @@ compile_action(struct compiler *cc, const struct cmd *c)
 				flags = &c->args[++i];
 				continue;
 			}
-			if (a->type == A_TAG && (strcmp(a->tag, "copy") == 0 ||
-			    strcmp(a->tag, "create") == 0)) {
-				perr(cc->ps, a->line, ":%s is not supported: "
-				    "mailsift moves messages and creates "
-				    "missing folders by itself; drop :%s",
-				    a->tag, a->tag);
-				return -1;
+			if (type == SV_OP_FILEINTO && a->type == A_TAG &&
+			    strcmp(a->tag, "copy") == 0 && !copy) {
+				if (need(cc, a->line, CAP_COPY, ":copy",
+				    "copy") < 0)
+					return -1;
+				copy = 1;
+				continue;
+			}
+			/* mailsift creates missing folders anyway */
+			if (type == SV_OP_FILEINTO && a->type == A_TAG &&
+			    strcmp(a->tag, "create") == 0 && !create) {
+				if (need(cc, a->line, CAP_MAILBOX, ":create",
+				    "mailbox") < 0)
+					return -1;
+				create = 1;
+				continue;
 			}
 			if (type == SV_OP_FILEINTO && a->type == A_STRS &&
 			    mailbox == NULL && !a->is_list && a->n == 1) {
@@ -1473,8 +1746,8 @@ compile_action(struct compiler *cc, const struct cmd *c)
 			}
 			perr(cc->ps, a->line, type == SV_OP_KEEP ?
 			    "keep takes only :flags [\"flag\", ...]" :
-			    "fileinto takes [:flags [\"flag\", ...]] and "
-			    "one folder name");
+			    "fileinto takes [:flags [\"flag\", ...]], "
+			    "[:copy], [:create] and one folder name");
 			return -1;
 		}
 		if (type == SV_OP_FILEINTO && mailbox == NULL) {
@@ -1491,6 +1764,7 @@ compile_action(struct compiler *cc, const struct cmd *c)
 		if (flags && check_flags(cc, flags) < 0)
 			return -1;
 		op = add_op(cc, type, c->line);
+		op->copy = copy;
 		if (mailbox)
 			op->mailbox = xstrdup(mailbox->strs[0]);
 		if (flags) {
@@ -1521,6 +1795,24 @@ compile_action(struct compiler *cc, const struct cmd *c)
 			warn_flags(cc, op);
 		return 0;
 	}
+	if (strcmp(n, "error") == 0) {
+		if (need(cc, c->line, CAP_IHAVE, "error", "ihave") < 0)
+			return -1;
+		if (c->nargs != 1 || c->args[0].type != A_STRS ||
+		    c->args[0].is_list || c->args[0].n != 1) {
+			perr(cc->ps, c->line, "error takes one string: the "
+			    "message");
+			return -1;
+		}
+		op = add_op(cc, SV_OP_ERROR, c->line);
+		op->mailbox = xstrdup(c->args[0].strs[0]);
+		return 0;
+	}
+	if (strcmp(n, "addheader") == 0 || strcmp(n, "deleteheader") == 0) {
+		perr(cc->ps, c->line, "%s is not supported: mailsift never "
+		    "changes a message", n);
+		return -1;
+	}
 	if (strcmp(n, "redirect") == 0 || strcmp(n, "vacation") == 0 ||
 	    strcmp(n, "notify") == 0) {
 		perr(cc->ps, c->line, "%s is not supported: mailsift never "
@@ -1550,22 +1842,19 @@ compile_require(struct compiler *cc, const struct cmd *c)
 		return -1;
 	}
 	for (size_t i = 0; i < c->args[0].n; i++) {
-		const char *e = c->args[0].strs[i];
-		size_t k;
+		const char *e = c->args[0].strs[i], *why;
+		unsigned cap = cap_of(e, &why);
 
-		for (k = 0; k < sizeof(caps) / sizeof(caps[0]); k++)
-			if (strcmp(caps[k].name, e) == 0)
-				break;
-		if (k == sizeof(caps) / sizeof(caps[0])) {
+		if (cap != 0) {
+			cc->caps |= cap;
+		} else if (why == NULL) {
 			perr(cc->ps, c->line, "unknown or unsupported "
 			    "extension \"%s\"", e);
 			ret = -1;
-		} else if (caps[k].why != NULL) {
-			perr(cc->ps, c->line, "extension \"%s\" is not "
-			    "supported: %s", e, caps[k].why);
-			ret = -1;
 		} else {
-			cc->caps |= caps[k].cap;
+			perr(cc->ps, c->line, "extension \"%s\" is not "
+			    "supported: %s", e, why);
+			ret = -1;
 		}
 	}
 	return ret;
@@ -1607,8 +1896,21 @@ compile_command(struct compiler *cc, const struct cmd *c, size_t i)
 	if (!is_else && compile_test(cc, &c[i].tests[0]) < 0)
 		return -1;
 	buf_appends(&cc->out, " {");
-	if (compile_block(cc, c[i].block, c[i].nblock, 0) < 0)
+	if (!is_else && strcmp(c[i].tests[0].name, "ihave") == 0) {
+		/* the block may use what ihave found, as if required; a
+		 * block for an extension mailsift lacks is never run and
+		 * may hold anything (RFC 5463 section 4) */
+		unsigned saved = cc->caps, have;
+
+		if (ihave_caps(cc, &c[i].tests[0], &have) == 1) {
+			cc->caps |= have;
+			if (compile_block(cc, c[i].block, c[i].nblock, 0) < 0)
+				ret = -1;
+		}
+		cc->caps = saved;
+	} else if (compile_block(cc, c[i].block, c[i].nblock, 0) < 0) {
 		ret = -1;
+	}
 	buf_appends(&cc->out, " }");
 	return ret;
 }
@@ -1674,6 +1976,9 @@ sv_compile(const char *name, const char *text, struct sieve_script *s,
 		unexpected(&ps, "a command");
 		goto out;
 	}
+	if (requires(cmds, ncmds, "encoded-character") &&
+	    decode_cmds(&ps, cmds, ncmds) < 0)
+		goto out;
 	cc.ps = &ps;
 	cc.s = s;
 	cc.out_line = 1;

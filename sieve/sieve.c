@@ -159,7 +159,9 @@ sieve_default_script(const char *junk, double threshold)
 struct eval {
 	const struct sieve_script *s;
 	struct message m;
+	const struct sieve_env *env;
 	double score;
+	char *error;		/* owned; why the run fails, or NULL */
 	struct sv_flags flags;	/* the imap4flags variable, as it runs */
 	struct buf trace;	/* "N N N" of the statements that ran */
 	char **last;		/* values handed to libsieve last time */
@@ -312,6 +314,36 @@ address_match(const struct sv_own *o, char *const *values, size_t n)
 	return hit;
 }
 
+/* mailboxexists (RFC 5490): every folder named is in the caller's list
+ * (INBOX in any case).  Without a list the run fails: mailsift cannot
+ * tell, and guessing would file mail by a wrong answer. */
+static int
+mailboxes_exist(struct eval *ev, const struct sv_own *o)
+{
+	if (ev->env->mailboxes == NULL) {
+		if (ev->error == NULL)
+			ev->error = xstrdup("mailboxexists: the list of "
+			    "folders is not known here");
+		return 0;
+	}
+	for (size_t i = 0; i < o->nnames; i++) {
+		const char *name = o->names[i];
+		size_t k;
+
+		for (k = 0; k < ev->env->nmailboxes; k++) {
+			const char *have = ev->env->mailboxes[k];
+
+			if (strcmp(have, name) == 0 ||
+			    (strcasecmp(have, "INBOX") == 0 &&
+			    strcasecmp(name, "INBOX") == 0))
+				break;
+		}
+		if (k == ev->env->nmailboxes)
+			return 0;
+	}
+	return 1;
+}
+
 static int
 own_test(struct eval *ev, size_t idx)
 {
@@ -341,6 +373,9 @@ own_test(struct eval *ev, size_t idx)
 			header_values(ev, o->names[i], 1, 0);
 			hit = ev->nlast > 0;
 		}
+		break;
+	case SV_OWN_MAILBOXEXISTS:
+		hit = mailboxes_exist(ev, o);
 		break;
 	case SV_OWN_HASFLAG:
 		hit = sv_match_values(&o->m, ev->flags.v, ev->flags.n,
@@ -412,6 +447,9 @@ eval_on_op(void *ctx, size_t op)
 
 	if (op >= ev->s->nops)
 		return -1;
+	if (ev->s->ops[op].type == SV_OP_ERROR && ev->error == NULL)
+		ev->error = xasprintf("line %d: the script says: error "
+		    "\"%s\"", ev->s->ops[op].line, ev->s->ops[op].mailbox);
 	apply_flag_op(&ev->flags, &ev->s->ops[op]);
 	buf_printf(&ev->trace, "%zu ", op);
 	return 0;
@@ -421,7 +459,7 @@ struct eval_arg {
 	const struct sieve_script *s;
 	const char *msg;
 	size_t len;
-	double score;
+	const struct sieve_env *env;
 };
 
 static int
@@ -434,13 +472,21 @@ child_eval(void *arg, struct buf *out)
 	int ret;
 
 	ev.s = ea->s;
-	ev.score = ea->score;
+	ev.env = ea->env;
+	ev.score = ea->env->score;
 	message_parse(&ev.m, ea->msg, ea->len);
 	em.get_header = eval_get_header;
 	em.on_op = eval_on_op;
 	em.size = ea->len;
 	em.ctx = &ev;
 	ret = sv_engine_run(ea->s->rewritten, &em, &err);
+	if (ret == 0 && ev.error != NULL) {
+		/* the script's own error, or a test it could not answer:
+		 * the run fails and the message stays where it is */
+		err = ev.error;
+		ev.error = NULL;
+		ret = -1;
+	}
 	if (ret == 0) {
 		buf_appends(out, ev.trace.data ? ev.trace.data : "");
 	} else {
@@ -448,6 +494,7 @@ child_eval(void *arg, struct buf *out)
 		free(err);
 	}
 	values_clear(&ev);
+	free(ev.error);
 	free(ev.last);
 	sv_flags_release(&ev.flags);
 	buf_release(&ev.trace);
@@ -531,6 +578,7 @@ resolve(const struct sieve_script *s, const char *trace,
 	struct buf rule = { 0 };
 	const struct sv_op *discard = NULL;
 	const char *p = trace;
+	int cancelled = 0;	/* the implicit keep */
 
 	memset(r, 0, sizeof(*r));
 	while (*p) {
@@ -561,7 +609,10 @@ resolve(const struct sieve_script *s, const char *trace,
 		case SV_OP_REMOVEFLAG:
 			apply_flag_op(&cur, op);
 			break;
+		case SV_OP_ERROR:
+			break;
 		case SV_OP_DISCARD:
+			cancelled = 1;
 			if (discard == NULL)
 				discard = op;
 			break;
@@ -576,6 +627,11 @@ resolve(const struct sieve_script *s, const char *trace,
 				    strcmp(b->mailbox, op->mailbox) == 0)
 					a = b;
 			}
+			/* only a new store cancels the implicit keep: a
+			 * repeat of a :copy store is that store (as in
+			 * Pigeonhole) */
+			if (a == NULL && !op->copy)
+				cancelled = 1;
 			if (a == NULL) {
 				a = action_add(r, op->type == SV_OP_KEEP ?
 				    SIEVE_ACTION_KEEP : SIEVE_ACTION_FILEINTO);
@@ -614,12 +670,14 @@ resolve(const struct sieve_script *s, const char *trace,
 	if (r->n == 0 && discard != NULL) {
 		action_add(r, SIEVE_ACTION_DISCARD);
 		describe(&rule, discard);
-	} else if (r->n == 0) {
+	} else if (!cancelled) {
+		/* nothing ran, or only fileinto :copy */
 		struct sieve_action *a = action_add(r, SIEVE_ACTION_KEEP);
 
 		a->implicit = 1;
 		action_set_flags(a, &cur);
-		buf_appends(&rule, "implicit keep: no rule filed or "
+		buf_appends(&rule, r->n > 1 ? "; implicit keep: only copies "
+		    "were filed" : "implicit keep: no rule filed or "
 		    "discarded the message");
 	}
 	r->rule = buf_steal(&rule);
@@ -628,10 +686,27 @@ resolve(const struct sieve_script *s, const char *trace,
 }
 
 int
+sieve_script_needs_mailboxes(const struct sieve_script *script)
+{
+	return script->needs_mailboxes;
+}
+
+int
 sieve_eval(const struct sieve_script *script, const char *msg, size_t len,
     double score, struct sieve_result *result_r, char **err_r)
 {
-	struct eval_arg ea = { script, msg, len, score };
+	struct sieve_env env = { 0 };
+
+	env.score = score;
+	return sieve_eval_env(script, msg, len, &env, result_r, err_r);
+}
+
+int
+sieve_eval_env(const struct sieve_script *script, const char *msg,
+    size_t len, const struct sieve_env *env, struct sieve_result *result_r,
+    char **err_r)
+{
+	struct eval_arg ea = { script, msg, len, env };
 	char *trace = NULL;
 	int ret;
 

@@ -9,6 +9,7 @@
 #define MAILSIFT_SIEVE_H
 
 #include <stddef.h>
+#include <time.h>
 
 enum sieve_action_type {
 	SIEVE_ACTION_KEEP,	/* leave in the folder it is in */
@@ -50,6 +51,25 @@ void sieve_script_free(struct sieve_script **script);
  * probably not what the owner meant, or NULL.  Borrowed from script. */
 const char *sieve_script_warnings(const struct sieve_script *script);
 
+/* What a run may look at besides the message. */
+struct sieve_env {
+	double score;		/* [0,1], or negative: not scored */
+	time_t now;		/* for currentdate; 0: the clock */
+	/* mailboxexists: the mailboxes as scripts name them (through the
+	 * server's namespace, UTF-8), or NULL when not known, which makes
+	 * a mailboxexists test fail the run (the message is kept) */
+	char *const *mailboxes;
+	size_t nmailboxes;
+};
+
+/* The extensions a script may require, space-separated, in the form of
+ * the ManageSieve SIEVE capability (RFC 5804); static. */
+const char *sieve_extensions(void);
+
+/* Does the script test mailboxexists (so the caller should list the
+ * mailboxes into sieve_env)? */
+int sieve_script_needs_mailboxes(const struct sieve_script *script);
+
 /* Runs the script on len bytes of msg.  score is the classifier's score in
  * [0,1], or negative if the message was not scored.  On failure (the
  * evaluator crashed or timed out) returns -1 with *err_r set, and the
@@ -60,6 +80,10 @@ const char *sieve_script_warnings(const struct sieve_script *script);
  * at least one action; sieve_result_release() it after success. */
 int sieve_eval(const struct sieve_script *script, const char *msg,
     size_t len, double score, struct sieve_result *result_r, char **err_r);
+/* The same with everything a run may look at. */
+int sieve_eval_env(const struct sieve_script *script, const char *msg,
+    size_t len, const struct sieve_env *env, struct sieve_result *result_r,
+    char **err_r);
 void sieve_result_release(struct sieve_result *r);
 
 /* The built-in script used when the owner configured none: a message

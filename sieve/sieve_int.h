@@ -49,17 +49,19 @@ enum sv_op_type {
 	SV_OP_DISCARD,
 	SV_OP_SETFLAG,
 	SV_OP_ADDFLAG,
-	SV_OP_REMOVEFLAG
+	SV_OP_REMOVEFLAG,
+	SV_OP_ERROR		/* ihave's error: the run fails */
 };
 
 /* One action or imap4flags statement of the script. */
 struct sv_op {
 	enum sv_op_type type;
 	int line;
-	char *mailbox;		/* owned; FILEINTO */
+	char *mailbox;		/* owned; FILEINTO; ERROR: the message */
 	char **flags;		/* owned; split at spaces */
 	size_t nflags;
 	int has_flags;		/* KEEP/FILEINTO: :flags was given */
+	int copy;		/* FILEINTO :copy: the implicit keep stays */
 };
 
 enum sv_cmp { SV_CMP_CASEMAP, SV_CMP_OCTET, SV_CMP_NUMERIC };
@@ -75,7 +77,7 @@ struct sv_match {
 };
 
 enum sv_own_kind { SV_OWN_HEADER, SV_OWN_ADDRESS, SV_OWN_HASFLAG,
-	SV_OWN_SPAMTEST, SV_OWN_EXISTS };
+	SV_OWN_SPAMTEST, SV_OWN_EXISTS, SV_OWN_MAILBOXEXISTS };
 
 /* address test parts (RFC 5228 5.1, RFC 5233) */
 enum sv_part { SV_PART_ALL, SV_PART_LOCAL, SV_PART_DOMAIN, SV_PART_USER,
@@ -102,6 +104,7 @@ struct sieve_script {
 	size_t nowns;
 	/* owned; "NAME:LINE: warning: ..." lines, or NULL */
 	char *warnings;
+	int needs_mailboxes;	/* has a mailboxexists test */
 };
 
 /* lang.c: parses and checks text, fills everything in *s but nothing that

@@ -432,7 +432,9 @@ START_TEST(refused)
 	expect_error("require \"regex\";\n", 1, ":regex");
 	expect_error("require \"variables\";\n", 1, "not supported");
 	expect_error("require \"fileinto\";\nfileinto :copy \"A\";\n", 2,
-	    "drop :copy");
+	    "add require \"copy\"");
+	expect_error("require \"editheader\";\n", 1, "never changes");
+	expect_error("addheader \"X\" \"y\";\n", 1, "never changes");
 	expect_error("require \"imap4flags\";\naddflag \"a(b\";\n", 2,
 	    "not a valid IMAP flag");
 }
@@ -576,6 +578,148 @@ START_TEST(large_scripts)
 }
 END_TEST
 
+START_TEST(extension_list)
+{
+	const char *l = sieve_extensions();
+
+	ck_assert(strstr(l, "fileinto imap4flags") == l);
+	ck_assert(strstr(l, " copy ") != NULL);
+	ck_assert(strstr(l, " mailbox ") != NULL);
+	ck_assert(strstr(l, " encoded-character ") != NULL);
+	ck_assert(strstr(l, "reject") == NULL);
+	ck_assert(strstr(l, "vacation") == NULL);
+	ck_assert(strstr(l, "envelope") == NULL);
+	ck_assert(strstr(l, "i;octet") == NULL);
+}
+END_TEST
+
+START_TEST(copy_and_create)
+{
+	const char *req = "require [\"fileinto\", \"copy\", \"mailbox\", "
+	    "\"imap4flags\"];\n";
+	char text[512];
+
+	snprintf(text, sizeof(text), "%sfileinto :copy \"A\";\n", req);
+	expect(text, -1, "fileinto:A[] implicit[]");
+	snprintf(text, sizeof(text), "%saddflag \"F\"; fileinto :copy :create "
+	    "\"A\"; fileinto :create \"B\";\n", req);
+	expect(text, -1, "fileinto:A[F] fileinto:B[F]");
+	/* a repeat of a :copy store is that store (Pigeonhole) */
+	snprintf(text, sizeof(text), "%sfileinto :copy \"A\"; fileinto "
+	    "\"A\";\n", req);
+	expect(text, -1, "fileinto:A[] implicit[]");
+	snprintf(text, sizeof(text), "%sfileinto \"A\"; fileinto :copy "
+	    "\"A\";\n", req);
+	expect(text, -1, "fileinto:A[]");
+	snprintf(text, sizeof(text), "%sfileinto :copy \"A\"; discard;\n",
+	    req);
+	expect(text, -1, "fileinto:A[]");
+	expect_error("require [\"fileinto\", \"copy\"];\nkeep :copy;\n", 2,
+	    "keep takes only");
+	expect_error("require \"fileinto\";\nfileinto :create \"A\";\n", 2,
+	    "add require \"mailbox\"");
+}
+END_TEST
+
+static char *
+run_env(const char *text, const struct sieve_env *env, int *rc_r)
+{
+	struct sieve_script *s = NULL;
+	struct sieve_result r;
+	char *err = NULL, *got;
+
+	if (sieve_script_parse("t.sieve", text, &s, &err) < 0)
+		ck_abort_msg("script rejected: %s", err);
+	*rc_r = sieve_eval_env(s, msg_ham, sizeof(msg_ham) - 1, env, &r,
+	    &err);
+	if (*rc_r < 0) {
+		got = err;
+	} else {
+		got = show(&r);
+		sieve_result_release(&r);
+	}
+	sieve_script_free(&s);
+	return got;
+}
+
+START_TEST(mailboxexists)
+{
+	char *boxes[] = { "INBOX", "Junk", "Lists/Dev" };
+	struct sieve_env env = { 0 };
+	const char *text = "require [\"fileinto\", \"mailbox\"];\n"
+	    "if mailboxexists [\"Junk\", \"inbox\"] { fileinto \"J\"; }\n"
+	    "if mailboxexists \"Lists/Dev\" { fileinto \"L\"; }\n"
+	    "if mailboxexists [\"Junk\", \"Nope\"] { fileinto \"N\"; }\n"
+	    "if mailboxexists \"junk\" { fileinto \"j\"; }\n";
+	struct sieve_script *s = NULL;
+	char *err = NULL, *got;
+	int rc;
+
+	ck_assert(sieve_script_parse("t", text, &s, &err) == 0);
+	ck_assert(sieve_script_needs_mailboxes(s));
+	sieve_script_free(&s);
+	ck_assert(sieve_script_parse("t", "keep;", &s, &err) == 0);
+	ck_assert(!sieve_script_needs_mailboxes(s));
+	sieve_script_free(&s);
+
+	env.mailboxes = boxes;
+	env.nmailboxes = 3;
+	env.score = -1;
+	got = run_env(text, &env, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_str_eq(got, "fileinto:J[] fileinto:L[]");
+	free(got);
+	/* no list: the run fails (the caller keeps the message) */
+	env.mailboxes = NULL;
+	got = run_env(text, &env, &rc);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_msg(strstr(got, "list of folders is not known") != NULL,
+	    "%s", got);
+	free(got);
+}
+END_TEST
+
+START_TEST(ihave_error)
+{
+	struct sieve_env env = { 0 };
+	char *got;
+	int rc;
+
+	expect("require [\"ihave\"];\n"
+	    "if ihave \"frobnicate\" { frobnicate :x \"y\"; }\n"
+	    "elsif ihave [\"fileinto\", \"copy\"] { fileinto :copy \"C\"; }\n"
+	    "if ihave \"reject\" { reject \"no\"; }\n", -1,
+	    "fileinto:C[] implicit[]");
+	/* what ihave grants is for its block only */
+	expect_error("require \"ihave\";\nif ihave \"fileinto\" { }\n"
+	    "fileinto \"A\";\n", 3, "add require \"fileinto\"");
+	expect_error("if ihave \"fileinto\" { }\n", 1,
+	    "add require \"ihave\"");
+	env.score = -1;
+	got = run_env("require \"ihave\";\nif true {\n  error \"no way\";\n}\n"
+	    "keep;\n", &env, &rc);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_str_eq(got, "line 3: the script says: error \"no way\"");
+	free(got);
+}
+END_TEST
+
+START_TEST(encoded_character)
+{
+	expect("require [\"fileinto\", \"encoded-character\"];\n"
+	    "fileinto \"${hex:41 42}${unicode:263a}${hex:}${hex:0041}"
+	    "${UNICODE: 43 }$${hex:44}\";\n", -1,
+	    "fileinto:AB\xe2\x98\xba${hex:}${hex:0041}C$D[]");
+	/* without the require the text is taken as it is */
+	expect("require \"fileinto\";\nfileinto \"${hex:41}\";\n", -1,
+	    "fileinto:${hex:41}[]");
+	expect_error("require [\"fileinto\", \"encoded-character\"];\n\n"
+	    "fileinto \"${unicode:d800}\";\n", 3, "invalid unicode");
+	expect_error("require [\"fileinto\", \"encoded-character\"];\n"
+	    "fileinto \"${unicode:110000}\";\n", 2, "invalid unicode");
+}
+END_TEST
+
 /* Runs a valid script whose libsieve text was replaced by text, as if
  * libsieve misbehaved on it; sieve_eval must fail, not the caller. */
 static void
@@ -660,6 +804,11 @@ sieve_suite(void)
 	tcase_add_test(tc, hostile_header);
 	tcase_add_test(tc, isolation);
 	tcase_add_test(tc, large_scripts);
+	tcase_add_test(tc, extension_list);
+	tcase_add_test(tc, copy_and_create);
+	tcase_add_test(tc, mailboxexists);
+	tcase_add_test(tc, ihave_error);
+	tcase_add_test(tc, encoded_character);
 	tcase_add_test(tc, load_file);
 	suite_add_tcase(s, tc);
 	return s;

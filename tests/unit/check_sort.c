@@ -242,6 +242,30 @@ START_TEST(sieve_actions_are_carried_out)
 }
 END_TEST
 
+/* mailboxexists (RFC 5490) answers from the store's folder list; a list
+ * that cannot be read leaves the message for the next session. */
+START_TEST(mailboxexists_reads_the_folder_list)
+{
+	use_script("require [\"fileinto\", \"mailbox\"];\n"
+	    "if mailboxexists \"Lists\" { fileinto \"Lists\"; }\n"
+	    "else { fileinto \"Other\"; }\n");
+	append("INBOX", "a", "first");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Other", "a"), 1);
+	append("Lists", "x", "makes the folder");
+	append("INBOX", "b", "second");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Lists", "b"), 1);
+	append("INBOX", "c", "third");
+	store_mem_fail(fx.store, "list_boxes", 1, STORE_CONN_LOST, 0);
+	ck_assert_int_eq(sort("INBOX"), STORE_CONN_LOST);
+	ck_assert_int_eq(count_id("INBOX", "c"), 1);
+	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Lists", "c"), 1);
+}
+END_TEST
+
 START_TEST(moved_bytes_are_identical)
 {
 	char *raw = make_message("x", "special offer", "body\r\n\r\nmore");
@@ -651,6 +675,7 @@ sort_suite(void)
 	tcase_add_test(tc, builtin_policy_keeps_unscored_mail_unread);
 	tcase_add_test(tc, builtin_policy_files_spam_into_junk);
 	tcase_add_test(tc, sieve_actions_are_carried_out);
+	tcase_add_test(tc, mailboxexists_reads_the_folder_list);
 	tcase_add_test(tc, moved_bytes_are_identical);
 	tcase_add_test(tc, disconnect_after_move_is_not_repeated);
 	tcase_add_test(tc, disconnect_before_move_is_resumed);
