@@ -727,38 +727,58 @@ decode_string(struct parser *ps, int line, char **sp)
 	return 0;
 }
 
-static int decode_tests(struct parser *ps, struct test *t, size_t n);
+/* Calls fn on every string of the script but require's. */
+typedef int (*string_fn)(struct parser *ps, int line, char **sp);
 
 static int
-decode_args(struct parser *ps, struct arg *a, size_t n)
+walk_args(struct parser *ps, struct arg *a, size_t n, string_fn fn)
 {
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < a[i].n; j++)
-			if (decode_string(ps, a[i].line, &a[i].strs[j]) < 0)
+			if (fn(ps, a[i].line, &a[i].strs[j]) < 0)
 				return -1;
 	return 0;
 }
 
 static int
-decode_tests(struct parser *ps, struct test *t, size_t n)
+walk_tests(struct parser *ps, struct test *t, size_t n, string_fn fn)
 {
 	for (size_t i = 0; i < n; i++)
-		if (decode_args(ps, t[i].args, t[i].nargs) < 0 ||
-		    decode_tests(ps, t[i].tests, t[i].ntests) < 0)
+		if (walk_args(ps, t[i].args, t[i].nargs, fn) < 0 ||
+		    walk_tests(ps, t[i].tests, t[i].ntests, fn) < 0)
 			return -1;
 	return 0;
 }
 
 static int
-decode_cmds(struct parser *ps, struct cmd *c, size_t n)
+walk_cmds(struct parser *ps, struct cmd *c, size_t n, string_fn fn)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(c[i].name, "require") == 0)
 			continue;
-		if (decode_args(ps, c[i].args, c[i].nargs) < 0 ||
-		    decode_tests(ps, c[i].tests, c[i].ntests) < 0 ||
-		    decode_cmds(ps, c[i].block, c[i].nblock) < 0)
+		if (walk_args(ps, c[i].args, c[i].nargs, fn) < 0 ||
+		    walk_tests(ps, c[i].tests, c[i].ntests, fn) < 0 ||
+		    walk_cmds(ps, c[i].block, c[i].nblock, fn) < 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* A reference to a namespace mailsift does not have ("${foo.bar}") is
+ * an error when the script loads. */
+static int
+check_refs(struct parser *ps, int line, char **sp)
+{
+	struct sv_ref ref;
+
+	for (const char *p = strstr(*sp, "${"); p; p = strstr(p + 1, "${")) {
+		if (sv_ref_read(p, &ref) == SV_REF_VAR && ref.dots > 0) {
+			perr(ps, line, "\"%.*s\" refers to the variable "
+			    "namespace \"%.*s\", which mailsift does not "
+			    "have", (int)ref.len, p, (int)ref.ns_len,
+			    ref.name);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -789,6 +809,8 @@ enum cap {
 	CAP_MAILBOX = 1 << 8,
 	CAP_ENCODED = 1 << 9,
 	CAP_IHAVE = 1 << 10,
+	CAP_VARIABLES = 1 << 11,
+	CAP_REGEX = 1 << 12,
 	CAP_BUILTIN = 1 << 30	/* always there, never listed */
 };
 
@@ -812,6 +834,8 @@ static const struct {
 	{ "mailbox", CAP_MAILBOX, NULL },
 	{ "encoded-character", CAP_ENCODED, NULL },
 	{ "ihave", CAP_IHAVE, NULL },
+	{ "variables", CAP_VARIABLES, NULL },
+	{ "regex", CAP_REGEX, NULL },
 	{ "envelope", 0, "mailsift reads mail from IMAP after delivery, "
 	    "when the envelope is gone: test the Return-Path or Delivered-To "
 	    "header instead" },
@@ -825,12 +849,7 @@ static const struct {
 	{ "notify", 0, "mailsift never sends notifications" },
 	{ "enotify", 0, "mailsift never sends notifications" },
 	{ "editheader", 0, "mailsift never changes a message" },
-	{ "regex", 0, "the :regex match type is not supported (libsieve "
-	    "leaks memory on every use and mishandles escapes): use :matches "
-	    "or :contains" },
 	{ "imapflags", 0, "this is the old draft name: write \"imap4flags\"" },
-	{ "variables", 0, "variables are not supported by mailsift's Sieve "
-	    "engine" },
 	{ "body", 0, "body tests are not supported by mailsift's Sieve "
 	    "engine: test headers instead" },
 };
@@ -936,6 +955,97 @@ need(struct compiler *cc, int line, unsigned cap, const char *what,
 	return -1;
 }
 
+/* Does a string of a hold a variable reference (and the script use
+ * variables)? */
+static int
+has_refs(const struct compiler *cc, const struct arg *a)
+{
+	if (!(cc->caps & CAP_VARIABLES))
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (sv_has_refs(a->strs[i]))
+			return 1;
+	return 0;
+}
+
+/* String lists of t that are not the value of a tag. */
+static size_t
+count_strlists(const struct test *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nargs; i++) {
+		const struct arg *a = &t->args[i];
+
+		if (a->type == A_TAG && (strcmp(a->tag, "comparator") == 0 ||
+		    strcmp(a->tag, "value") == 0 ||
+		    strcmp(a->tag, "count") == 0))
+			i++;
+		else
+			n += a->type == A_STRS;
+	}
+	return n;
+}
+
+/* A variable name (RFC 5229: identifier) in lower case, or NULL. */
+static char *
+var_name(const char *name)
+{
+	char *v;
+
+	if (!isalpha((unsigned char)*name) && *name != '_')
+		return NULL;
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			return NULL;
+	v = xstrdup(name);
+	for (char *p = v; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return v;
+}
+
+/* The slot of variable name, made when new; -1 with a message. */
+static int
+var_slot(struct compiler *cc, const char *name, int line)
+{
+	char *v = var_name(name);
+	size_t i;
+
+	if (v == NULL) {
+		perr(cc->ps, line, "\"%s\" is not a valid variable name: "
+		    "use letters, digits and _ (not first a digit)", name);
+		return -1;
+	}
+	for (i = 0; i < cc->s->nvars; i++)
+		if (strcmp(cc->s->vars[i], v) == 0)
+			break;
+	if (i < cc->s->nvars) {
+		free(v);
+		return (int)i;
+	}
+	if (cc->s->nvars >= SV_MAX_VARS) {
+		perr(cc->ps, line, "the script uses more than %d variables",
+		    SV_MAX_VARS);
+		free(v);
+		return -1;
+	}
+	cc->s->vars = grow(cc->s->vars, cc->s->nvars, sizeof(char *));
+	cc->s->vars[cc->s->nvars++] = v;
+	return (int)i;
+}
+
+static int
+var_slots(struct compiler *cc, const struct arg *a, int **slots_r,
+    size_t *n_r)
+{
+	*slots_r = xcalloc(a->n ? a->n : 1, sizeof(int));
+	*n_r = a->n;
+	for (size_t i = 0; i < a->n; i++)
+		if (((*slots_r)[i] = var_slot(cc, a->strs[i], a->line)) < 0)
+			return -1;
+	return 0;
+}
+
 static int
 valid_header_name(const char *s)
 {
@@ -997,34 +1107,6 @@ check_header_names(struct compiler *cc, const struct arg *a,
 		}
 	}
 	return 0;
-}
-
-static int
-utf8_ok(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		int n;
-
-		if (*p < 0x80)
-			n = 0;
-		else if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
-			n = 1;
-		else if ((*p & 0xf0) == 0xe0)
-			n = 2;
-		else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4)
-			n = 3;
-		else
-			return 0;
-		p++;
-		while (n-- > 0) {
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-			p++;
-		}
-	}
-	return 1;
 }
 
 /* The tagged arguments of header, address, hasflag, spamtest and the
@@ -1114,11 +1196,11 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 				return -1;
 			}
 			if (strcmp(tag, "regex") == 0) {
-				perr(cc->ps, a->line, "the :regex match type "
-				    "is not supported (libsieve leaks memory "
-				    "on every use and mishandles escapes): "
-				    "use :matches or :contains");
-				return -1;
+				if (need(cc, a->line, CAP_REGEX, ":regex",
+				    "regex") < 0)
+					return -1;
+				ta->m.mt = SV_MT_REGEX;
+				continue;
 			}
 			ta->m.mt = tag[0] == 'i' ? SV_MT_IS :
 			    tag[0] == 'c' && tag[1] == 'o' && tag[2] == 'n' ?
@@ -1198,7 +1280,7 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 		return -1;
 	}
 	if (ta->m.cmp == SV_CMP_NUMERIC && (ta->m.mt == SV_MT_CONTAINS ||
-	    ta->m.mt == SV_MT_MATCHES)) {
+	    ta->m.mt == SV_MT_MATCHES || ta->m.mt == SV_MT_REGEX)) {
 		perr(cc->ps, t->line, "the i;ascii-numeric comparator can "
 		    "only compare whole numbers: use :is or :value");
 		return -1;
@@ -1246,6 +1328,8 @@ lsv_can_match(const struct sv_match *m, char *const *keys, size_t n)
 {
 	if (m->mt == SV_MT_COUNT)	/* false for a missing header */
 		return 0;
+	if (m->mt == SV_MT_REGEX)	/* libsieve's leaks on every use */
+		return 0;
 	if (n > SV_LSV_GROUP)	/* libsieve's parser stack */
 		return 0;
 	if (m->mt == SV_MT_VALUE && m->cmp == SV_CMP_OCTET)
@@ -1289,37 +1373,60 @@ emit_match_tags(struct compiler *cc, const struct sv_match *m)
 	case SV_MT_COUNT:
 		buf_printf(&cc->out, " :count \"%s\" ", rels[m->rel]);
 		break;
+	case SV_MT_REGEX:	/* never: lsv_can_match() */
+		break;
 	}
 }
 
-/* Replaces the test by `exists "X-Mailsift-T-N"`, answered by match.c. */
-static void
-emit_own(struct compiler *cc, enum sv_own_kind kind, const struct targs *ta,
-    const struct arg *names, const struct arg *keys, const char *key1)
+/* A test our code answers (match.c, sieve.c), at index N of the
+ * script's owns.  Unless inner (a part of an own anyof, allof or not),
+ * libsieve gets `exists "X-Mailsift-T-N"` in its place.  Returns N, or
+ * -1 for a bad regular expression. */
+static long
+add_own(struct compiler *cc, int inner, enum sv_own_kind kind,
+    const struct targs *ta, const struct arg *names, const struct arg *keys)
 {
 	struct sv_own *o;
+	size_t idx = cc->s->nowns;
 
 	cc->s->owns = grow(cc->s->owns, cc->s->nowns, sizeof(*o));
-	o = &cc->s->owns[cc->s->nowns];
+	o = &cc->s->owns[cc->s->nowns++];
 	memset(o, 0, sizeof(*o));
 	o->kind = kind;
-	o->m = ta->m;
-	o->percent = ta->percent;
-	o->part = ta->part;
+	if (ta) {
+		o->m = ta->m;
+		o->percent = ta->percent;
+		o->part = ta->part;
+	}
 	if (names) {
 		o->names = strv_dup(names->strs, names->n);
 		o->nnames = names->n;
+		o->expand |= has_refs(cc, names);
 	}
-	if (keys) {
-		o->keys = strv_dup(keys->strs, keys->n);
-		o->nkeys = keys->n;
-	} else {
-		o->keys = strv_dup((char *const *)&key1, 1);
-		o->nkeys = 1;
+	o->keys = strv_dup(keys ? keys->strs : NULL, keys ? keys->n : 0);
+	o->nkeys = keys ? keys->n : 0;
+	if (keys)
+		o->expand |= has_refs(cc, keys);
+	if (o->m.mt == SV_MT_REGEX && !o->expand) {
+		o->rx = xcalloc(o->nkeys ? o->nkeys : 1, sizeof(regex_t));
+		for (size_t i = 0; i < o->nkeys; i++) {
+			char err[128];
+
+			if (sv_regex_compile(&o->rx[i], o->keys[i], o->m.cmp,
+			    err) < 0) {
+				perr(cc->ps, keys->line, "%s", err);
+				/* free only what compiled */
+				for (size_t k = 0; k < i; k++)
+					regfree(&o->rx[k]);
+				free(o->rx);
+				o->rx = NULL;
+				return -1;
+			}
+		}
 	}
-	buf_printf(&cc->out, "exists \"%s%zu\"", SV_TEST_PREFIX,
-	    cc->s->nowns);
-	cc->s->nowns++;
+	if (!inner)
+		buf_printf(&cc->out, "exists \"%s%zu\"", SV_TEST_PREFIX, idx);
+	return (long)idx;
 }
 
 /* hasflag keys of :is and :contains are flag lists like the flags
@@ -1356,7 +1463,8 @@ split_keys(struct sv_own *o)
 	o->nkeys = n;
 }
 
-static int compile_test(struct compiler *cc, const struct test *t);
+static long compile_test(struct compiler *cc, const struct test *t,
+    int inner);
 
 /* ihave (RFC 5463) is decided when the script loads: 1 and the union of
  * the capabilities in *caps_r when mailsift supports every extension
@@ -1395,16 +1503,56 @@ no_args(struct compiler *cc, const struct test *t)
 	return 0;
 }
 
+/* The tests of a script that uses variables are all answered by our
+ * code, whole conditions included: anyof stops at the first true test
+ * and the match variables come from the test that matched, exactly as
+ * in Pigeonhole, and every string may hold "${...}". */
 static int
-compile_test(struct compiler *cc, const struct test *t)
+tree_mode(const struct compiler *cc)
+{
+	return (cc->caps & CAP_VARIABLES) != 0;
+}
+
+/* anyof, allof, not in tree mode: an own test over own tests. */
+static long
+compile_branch(struct compiler *cc, const struct test *t, int inner,
+    enum sv_own_kind kind)
+{
+	size_t *kids = xcalloc(t->ntests, sizeof(size_t));
+	long idx;
+
+	for (size_t i = 0; i < t->ntests; i++) {
+		long k = compile_test(cc, &t->tests[i], 1);
+
+		if (k < 0) {
+			free(kids);
+			return -1;
+		}
+		kids[i] = (size_t)k;
+	}
+	idx = add_own(cc, inner, kind, NULL, NULL, NULL);
+	cc->s->owns[idx].kids = kids;
+	cc->s->owns[idx].nkids = t->ntests;
+	return idx;
+}
+
+/* Returns -1 on error; otherwise, inside a tree (inner), the index of
+ * the own test made, else 0 or that index. */
+static long
+compile_test(struct compiler *cc, const struct test *t, int inner)
 {
 	struct targs ta;
 	const char *n = t->name;
+	int tree = tree_mode(cc);
 
-	emit_at(cc, t->line);
+	if (!inner)
+		emit_at(cc, t->line);
 	if (strcmp(n, "true") == 0 || strcmp(n, "false") == 0) {
 		if (no_args(cc, t) < 0)
 			return -1;
+		if (tree)
+			return add_own(cc, inner, n[0] == 't' ? SV_OWN_TRUE :
+			    SV_OWN_FALSE, NULL, NULL, NULL);
 		buf_appends(&cc->out, n);
 		return 0;
 	}
@@ -1413,8 +1561,10 @@ compile_test(struct compiler *cc, const struct test *t)
 			perr(cc->ps, t->line, "not takes exactly one test");
 			return -1;
 		}
+		if (tree)
+			return compile_branch(cc, t, inner, SV_OWN_NOT);
 		buf_appends(&cc->out, "not");
-		return compile_test(cc, &t->tests[0]);
+		return compile_test(cc, &t->tests[0], 0);
 	}
 	if (strcmp(n, "anyof") == 0 || strcmp(n, "allof") == 0) {
 		if (t->nargs || !t->has_list || t->ntests == 0) {
@@ -1422,11 +1572,14 @@ compile_test(struct compiler *cc, const struct test *t)
 			    "parentheses: %s(test1, test2)", n, n);
 			return -1;
 		}
+		if (tree)
+			return compile_branch(cc, t, inner, n[1] == 'n' ?
+			    SV_OWN_ANYOF : SV_OWN_ALLOF);
 		buf_printf(&cc->out, "%s(", n);
 		for (size_t i = 0; i < t->ntests; i++) {
 			if (i)
 				buf_appends(&cc->out, ",");
-			if (compile_test(cc, &t->tests[i]) < 0)
+			if (compile_test(cc, &t->tests[i], 0) < 0)
 				return -1;
 		}
 		buf_appends(&cc->out, ")");
@@ -1445,18 +1598,17 @@ compile_test(struct compiler *cc, const struct test *t)
 		}
 		if (check_header_names(cc, &t->args[0], "exists") < 0)
 			return -1;
-		if (t->args[0].n > SV_LSV_GROUP) {
-			memset(&ta, 0, sizeof(ta));
-			emit_own(cc, SV_OWN_EXISTS, &ta, &t->args[0], NULL,
-			    "");
-			return 0;
-		}
+		if (tree || t->args[0].n > SV_LSV_GROUP)
+			return add_own(cc, inner, SV_OWN_EXISTS, NULL,
+			    &t->args[0], NULL);
 		buf_appends(&cc->out, "exists ");
 		emit_strlist(cc, SV_HDR_PREFIX, t->args[0].strs, t->args[0].n,
 		    0);
 		return 0;
 	}
 	if (strcmp(n, "size") == 0) {
+		long idx;
+
 		if (t->nargs != 2 || t->args[0].type != A_TAG ||
 		    (strcmp(t->args[0].tag, "over") != 0 &&
 		    strcmp(t->args[0].tag, "under") != 0) ||
@@ -1465,9 +1617,15 @@ compile_test(struct compiler *cc, const struct test *t)
 			    "a number, e.g. size :over 100K");
 			return -1;
 		}
-		buf_printf(&cc->out, "size :%s %lu", t->args[0].tag,
-		    t->args[1].num);
-		return 0;
+		if (!tree) {
+			buf_printf(&cc->out, "size :%s %lu", t->args[0].tag,
+			    t->args[1].num);
+			return 0;
+		}
+		idx = add_own(cc, inner, SV_OWN_SIZE, NULL, NULL, NULL);
+		cc->s->owns[idx].over = t->args[0].tag[0] == 'o';
+		cc->s->owns[idx].size = t->args[1].num;
+		return idx;
 	}
 	if (strcmp(n, "header") == 0) {
 		const struct arg *names, *keys;
@@ -1478,11 +1636,10 @@ compile_test(struct compiler *cc, const struct test *t)
 		keys = ta.pos[1];
 		if (check_header_names(cc, names, "header") < 0)
 			return -1;
-		if (!lsv_can_match(&ta.m, keys->strs, keys->n) ||
-		    names->n > SV_LSV_GROUP) {
-			emit_own(cc, SV_OWN_HEADER, &ta, names, keys, NULL);
-			return 0;
-		}
+		if (tree || !lsv_can_match(&ta.m, keys->strs, keys->n) ||
+		    names->n > SV_LSV_GROUP)
+			return add_own(cc, inner, SV_OWN_HEADER, &ta, names,
+			    keys);
 		buf_appends(&cc->out, "header");
 		emit_match_tags(cc, &ta.m);
 		emit_strlist(cc, ta.m.cmp == SV_CMP_NUMERIC ? SV_NUM_PREFIX :
@@ -1508,20 +1665,38 @@ compile_test(struct compiler *cc, const struct test *t)
 		 * header ("undisclosed-recipients:;", common in spam) as
 		 * Pigeonhole does, and its :matches backtracks without
 		 * bound. */
-		emit_own(cc, SV_OWN_ADDRESS, &ta, names, keys, NULL);
-		return 0;
+		return add_own(cc, inner, SV_OWN_ADDRESS, &ta, names, keys);
+	}
+	if (strcmp(n, "string") == 0) {
+		if (need(cc, t->line, CAP_VARIABLES, "the string test",
+		    "variables") < 0 || parse_targs(cc, t, 0, 0, 2, &ta) < 0)
+			return -1;
+		return add_own(cc, inner, SV_OWN_STRING, &ta, ta.pos[0],
+		    ta.pos[1]);
 	}
 	if (strcmp(n, "hasflag") == 0) {
+		long idx;
+		struct sv_own *o;
+
 		if (need(cc, t->line, CAP_IMAP4FLAGS, "hasflag",
 		    "imap4flags") < 0)
 			return -1;
-		if (parse_targs(cc, t, 0, 0, 1, &ta) < 0) {
+		/* hasflag ["var", ...] "flags" with variables */
+		if (parse_targs(cc, t, 0, 0, tree_mode(cc) &&
+		    count_strlists(t) == 2 ? 2 : 1, &ta) < 0)
 			return -1;
-		}
-		emit_own(cc, SV_OWN_HASFLAG, &ta, NULL, ta.pos[0], NULL);
-		if (ta.m.mt == SV_MT_IS || ta.m.mt == SV_MT_CONTAINS)
-			split_keys(&cc->s->owns[cc->s->nowns - 1]);
-		return 0;
+		idx = add_own(cc, inner, SV_OWN_HASFLAG, &ta, NULL,
+		    ta.pos[ta.npos - 1]);
+		if (idx < 0)
+			return -1;
+		o = &cc->s->owns[idx];
+		if (ta.npos == 2 && var_slots(cc, ta.pos[0], &o->vars,
+		    &o->nvars) < 0)
+			return -1;
+		if (!o->expand && (ta.m.mt == SV_MT_IS ||
+		    ta.m.mt == SV_MT_CONTAINS))
+			split_keys(o);
+		return idx;
 	}
 	if (strcmp(n, "spamtest") == 0) {
 		const struct arg *v;
@@ -1538,10 +1713,9 @@ compile_test(struct compiler *cc, const struct test *t)
 			    "value, e.g. \"5\"");
 			return -1;
 		}
-		if (!lsv_can_match(&ta.m, v->strs, 1)) {
-			emit_own(cc, SV_OWN_SPAMTEST, &ta, NULL, v, NULL);
-			return 0;
-		}
+		if (tree || !lsv_can_match(&ta.m, v->strs, 1))
+			return add_own(cc, inner, SV_OWN_SPAMTEST, &ta, NULL,
+			    v);
 		hdr = ta.percent ? SV_SPAMPCT : SV_SPAMTEST;
 		buf_appends(&cc->out, "header");
 		emit_match_tags(cc, &ta.m);
@@ -1559,10 +1733,9 @@ compile_test(struct compiler *cc, const struct test *t)
 			    "of folder names");
 			return -1;
 		}
-		memset(&ta, 0, sizeof(ta));
-		emit_own(cc, SV_OWN_MAILBOXEXISTS, &ta, &t->args[0], NULL, "");
 		cc->s->needs_mailboxes = 1;
-		return 0;
+		return add_own(cc, inner, SV_OWN_MAILBOXEXISTS, NULL,
+		    &t->args[0], NULL);
 	}
 	if (strcmp(n, "ihave") == 0) {
 		unsigned have;
@@ -1570,6 +1743,9 @@ compile_test(struct compiler *cc, const struct test *t)
 
 		if (known < 0)
 			return -1;
+		if (tree)
+			return add_own(cc, inner, known ? SV_OWN_TRUE :
+			    SV_OWN_FALSE, NULL, NULL, NULL);
 		buf_appends(&cc->out, known ? "true" : "false");
 		return 0;
 	}
@@ -1581,7 +1757,7 @@ compile_test(struct compiler *cc, const struct test *t)
 		return -1;
 	}
 	if (strcmp(n, "body") == 0 || strcmp(n, "date") == 0 ||
-	    strcmp(n, "currentdate") == 0 || strcmp(n, "string") == 0 ||
+	    strcmp(n, "currentdate") == 0 ||
 	    strcmp(n, "virustest") == 0 ||
 	    strcmp(n, "environment") == 0 || strcmp(n, "duplicate") == 0) {
 		perr(cc->ps, t->line, "the %s test is not supported by "
@@ -1619,6 +1795,9 @@ static int
 check_flags(struct compiler *cc, const struct arg *a)
 {
 	for (size_t i = 0; i < a->n; i++) {
+		/* what a variable holds is checked when it runs */
+		if ((cc->caps & CAP_VARIABLES) && sv_has_refs(a->strs[i]))
+			continue;
 		for (const char *p = a->strs[i]; *p; p++) {
 			if ((unsigned char)*p < 32 || (unsigned char)*p > 126 ||
 			    strchr("(){%*\"]", *p) != NULL) {
@@ -1674,10 +1853,98 @@ add_op(struct compiler *cc, enum sv_op_type type, int line)
 	memset(op, 0, sizeof(*op));
 	op->type = type;
 	op->line = line;
+	op->var = -1;
 	buf_printf(&cc->out, "fileinto \"%s%zu\";", SV_OP_PREFIX,
 	    cc->s->nops);
 	cc->s->nops++;
 	return op;
+}
+
+/* The flags of a statement: split now, or kept whole to be expanded
+ * and split when it runs. */
+static void
+take_flags(struct compiler *cc, const struct arg *a, struct sv_op *op)
+{
+	if (op->expand) {
+		op->flags = strv_dup(a->strs, a->n);
+		op->nflags = a->n;
+		return;
+	}
+	split_flags(a, op);
+	if (op->type != SV_OP_REMOVEFLAG)
+		warn_flags(cc, op);
+}
+
+/* set [modifiers] "name" "value" (RFC 5229 section 4). */
+static int
+compile_set(struct compiler *cc, const struct cmd *c)
+{
+	static const struct {
+		const char *tag;
+		unsigned mod;
+		int prec;
+	} mods[] = {
+		{ "lower", SV_MOD_LOWER, 40 }, { "upper", SV_MOD_UPPER, 40 },
+		{ "lowerfirst", SV_MOD_LOWERFIRST, 30 },
+		{ "upperfirst", SV_MOD_UPPERFIRST, 30 },
+		{ "quotewildcard", SV_MOD_QUOTEWILDCARD, 20 },
+		{ "length", SV_MOD_LENGTH, 10 },
+	};
+	const struct arg *name = NULL, *value = NULL;
+	unsigned have = 0;
+	int prec_used[5] = { 0 };
+	struct sv_op *op;
+	int slot;
+
+	if (need(cc, c->line, CAP_VARIABLES, "set", "variables") < 0)
+		return -1;
+	for (size_t i = 0; i < c->nargs; i++) {
+		const struct arg *a = &c->args[i];
+		size_t k;
+
+		if (a->type == A_STRS && a->n == 1 && !a->is_list &&
+		    value == NULL) {
+			if (name == NULL)
+				name = a;
+			else
+				value = a;
+			continue;
+		}
+		if (a->type != A_TAG || name != NULL) {
+			perr(cc->ps, a->line, "set takes [modifiers], a "
+			    "variable name and a value: set :lower \"name\" "
+			    "\"${1}\"");
+			return -1;
+		}
+		for (k = 0; k < sizeof(mods) / sizeof(mods[0]); k++)
+			if (strcmp(a->tag, mods[k].tag) == 0)
+				break;
+		if (k == sizeof(mods) / sizeof(mods[0])) {
+			perr(cc->ps, a->line, "set does not know the modifier "
+			    ":%s (there are :lower, :upper, :lowerfirst, "
+			    ":upperfirst, :quotewildcard and :length)",
+			    a->tag);
+			return -1;
+		}
+		if (prec_used[mods[k].prec / 10]++ && !(have & mods[k].mod)) {
+			perr(cc->ps, a->line, "set: the modifier :%s "
+			    "conflicts with another of the same kind", a->tag);
+			return -1;
+		}
+		have |= mods[k].mod;
+	}
+	if (value == NULL) {
+		perr(cc->ps, c->line, "set needs a variable name and a value: "
+		    "set \"name\" \"value\"");
+		return -1;
+	}
+	if ((slot = var_slot(cc, name->strs[0], name->line)) < 0)
+		return -1;
+	op = add_op(cc, SV_OP_SET, c->line);
+	op->var = slot;
+	op->mods = have;
+	op->value = xstrdup(value->strs[0]);
+	return 0;
 }
 
 static int
@@ -1755,44 +2022,56 @@ compile_action(struct compiler *cc, const struct cmd *c)
 			    "e.g. fileinto \"Junk\";");
 			return -1;
 		}
-		if (mailbox && (mailbox->strs[0][0] == '\0' ||
-		    !utf8_ok(mailbox->strs[0]))) {
+		if (mailbox && !has_refs(cc, mailbox) &&
+		    sv_folder_unsafe(mailbox->strs[0]) != NULL) {
 			perr(cc->ps, mailbox->line, "\"%s\" is not a valid "
-			    "folder name", mailbox->strs[0]);
+			    "folder name: %s", mailbox->strs[0],
+			    sv_folder_unsafe(mailbox->strs[0]));
 			return -1;
 		}
 		if (flags && check_flags(cc, flags) < 0)
 			return -1;
 		op = add_op(cc, type, c->line);
 		op->copy = copy;
+		op->expand = (mailbox && has_refs(cc, mailbox)) ||
+		    (flags && has_refs(cc, flags));
 		if (mailbox)
 			op->mailbox = xstrdup(mailbox->strs[0]);
 		if (flags) {
 			op->has_flags = 1;
-			split_flags(flags, op);
-			warn_flags(cc, op);
+			take_flags(cc, flags, op);
 		}
 		return 0;
 	}
+	if (strcmp(n, "set") == 0)
+		return compile_set(cc, c);
 	if (strcmp(n, "setflag") == 0 || strcmp(n, "addflag") == 0 ||
 	    strcmp(n, "removeflag") == 0) {
 		if (need(cc, c->line, CAP_IMAP4FLAGS, n, "imap4flags") < 0)
 			return -1;
-		if (c->nargs != 1 || c->args[0].type != A_STRS) {
-			perr(cc->ps, c->line, c->nargs == 2 ? "%s with a "
-			    "variable name needs the variables extension, "
-			    "which mailsift does not support" :
-			    "%s takes one list of flags", n);
+		const struct arg *list = &c->args[c->nargs - 1];
+		int var = -1;
+
+		if (c->nargs == 2 && c->args[0].type == A_STRS &&
+		    c->args[0].n == 1 && list->type == A_STRS) {
+			/* addflag "variable" "flags" */
+			if (need(cc, c->line, CAP_VARIABLES, "a flag command "
+			    "on a variable", "variables") < 0 ||
+			    (var = var_slot(cc, c->args[0].strs[0],
+			    c->line)) < 0)
+				return -1;
+		} else if (c->nargs != 1 || list->type != A_STRS) {
+			perr(cc->ps, c->line, "%s takes one list of flags", n);
 			return -1;
 		}
-		if (check_flags(cc, &c->args[0]) < 0)
+		if (check_flags(cc, list) < 0)
 			return -1;
 		type = n[0] == 's' ? SV_OP_SETFLAG : n[0] == 'a' ?
 		    SV_OP_ADDFLAG : SV_OP_REMOVEFLAG;
 		op = add_op(cc, type, c->line);
-		split_flags(&c->args[0], op);
-		if (type != SV_OP_REMOVEFLAG)
-			warn_flags(cc, op);
+		op->var = var;
+		op->expand = has_refs(cc, list);
+		take_flags(cc, list, op);
 		return 0;
 	}
 	if (strcmp(n, "error") == 0) {
@@ -1806,6 +2085,7 @@ compile_action(struct compiler *cc, const struct cmd *c)
 		}
 		op = add_op(cc, SV_OP_ERROR, c->line);
 		op->mailbox = xstrdup(c->args[0].strs[0]);
+		op->expand = has_refs(cc, &c->args[0]);
 		return 0;
 	}
 	if (strcmp(n, "addheader") == 0 || strcmp(n, "deleteheader") == 0) {
@@ -1893,7 +2173,7 @@ compile_command(struct compiler *cc, const struct cmd *c, size_t i)
 		return -1;
 	}
 	buf_appends(&cc->out, name);
-	if (!is_else && compile_test(cc, &c[i].tests[0]) < 0)
+	if (!is_else && compile_test(cc, &c[i].tests[0], 0) < 0)
 		return -1;
 	buf_appends(&cc->out, " {");
 	if (!is_else && strcmp(c[i].tests[0].name, "ihave") == 0) {
@@ -1977,7 +2257,10 @@ sv_compile(const char *name, const char *text, struct sieve_script *s,
 		goto out;
 	}
 	if (requires(cmds, ncmds, "encoded-character") &&
-	    decode_cmds(&ps, cmds, ncmds) < 0)
+	    walk_cmds(&ps, cmds, ncmds, decode_string) < 0)
+		goto out;
+	if (requires(cmds, ncmds, "variables") &&
+	    walk_cmds(&ps, cmds, ncmds, check_refs) < 0)
 		goto out;
 	cc.ps = &ps;
 	cc.s = s;
@@ -2023,12 +2306,22 @@ sv_script_release(struct sieve_script *s)
 {
 	for (size_t i = 0; i < s->nops; i++) {
 		free(s->ops[i].mailbox);
+		free(s->ops[i].value);
 		strv_free(s->ops[i].flags, s->ops[i].nflags);
 	}
 	for (size_t i = 0; i < s->nowns; i++) {
-		strv_free(s->owns[i].names, s->owns[i].nnames);
-		strv_free(s->owns[i].keys, s->owns[i].nkeys);
+		struct sv_own *o = &s->owns[i];
+
+		strv_free(o->names, o->nnames);
+		strv_free(o->keys, o->nkeys);
+		if (o->rx != NULL)
+			for (size_t k = 0; k < o->nkeys; k++)
+				regfree(&o->rx[k]);
+		free(o->rx);
+		free(o->vars);
+		free(o->kids);
 	}
+	strv_free(s->vars, s->nvars);
 	free(s->ops);
 	free(s->owns);
 	free(s->name);

@@ -9,6 +9,7 @@
  * differ, Pigeonhole wins: scripts must mean the same on both.
  */
 #include <ctype.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,25 +101,53 @@ contains(enum sv_cmp cmp, const char *hay, const char *needle)
 /* :matches with "*", "?" and "\\" escaping the next character.  "?" is
  * one octet, not one UTF-8 character: that is what both libsieve and
  * Pigeonhole do with i;ascii-casemap and i;octet.  Backtracks only to the
- * last "*", so a hostile pattern costs at most length(s) * length(p). */
+ * last "*", so a hostile pattern costs at most length(s) * length(p).
+ * With cap (SV_NMATCH entries), records where each wildcard matched:
+ * every "*" as short as the rest allows, from the left (measured on
+ * Pigeonhole: "*l*o*" on "Hello World" gives "He", "l", " World"). */
+struct span {
+	size_t start, len;
+};
+
 static int
-glob(enum sv_cmp cmp, const char *s, const char *p)
+glob(enum sv_cmp cmp, const char *s, const char *p, struct span *cap,
+    size_t *ncap_r)
 {
-	const char *star_p = NULL, *star_s = NULL;
+	const char *s0 = s, *star_p = NULL, *star_s = NULL;
+	size_t ncap = 0, star_cap = 0;
 
 	while (*s) {
 		const char *pc = p;
 
 		if (*p == '*') {
-			while (*p == '*')
+			/* a run of stars: the last takes what they match */
+			while (p[1] == '*') {
+				if (cap && ncap < SV_NMATCH - 1) {
+					cap[ncap].start = (size_t)(s - s0);
+					cap[ncap++].len = 0;
+				}
 				p++;
-			if (*p == '\0')
-				return 1;
+			}
+			p++;
+			star_cap = ncap;
+			if (cap && ncap < SV_NMATCH - 1) {
+				cap[ncap].start = (size_t)(s - s0);
+				cap[ncap++].len = 0;
+			}
+			if (*p == '\0') {
+				if (cap && star_cap < ncap)
+					cap[star_cap].len = strlen(s);
+				goto matched;
+			}
 			star_p = p;
 			star_s = s;
 			continue;
 		}
 		if (*p == '?') {
+			if (cap && ncap < SV_NMATCH - 1) {
+				cap[ncap].start = (size_t)(s - s0);
+				cap[ncap++].len = 1;
+			}
 			p++;
 			s++;
 			continue;
@@ -133,17 +162,85 @@ glob(enum sv_cmp cmp, const char *s, const char *p)
 		}
 		if (star_p == NULL)
 			return 0;
+		/* the last star takes one more octet */
 		p = star_p;
 		s = ++star_s;
+		ncap = star_cap;
+		if (cap && ncap < SV_NMATCH - 1)
+			cap[ncap++].len = (size_t)(s - s0) - cap[star_cap].start;
 	}
-	while (*p == '*')
+	while (*p == '*') {
+		if (cap && ncap < SV_NMATCH - 1) {
+			cap[ncap].start = (size_t)(s - s0);
+			cap[ncap++].len = 0;
+		}
 		p++;
-	return *p == '\0';
+	}
+	if (*p != '\0')
+		return 0;
+matched:
+	if (ncap_r)
+		*ncap_r = ncap;
+	return 1;
+}
+
+void
+sv_captures_release(struct sv_captures *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i]);
+	c->n = 0;
+}
+
+static void
+capture_glob(struct sv_captures *c, const char *value,
+    const struct span *sp, size_t n)
+{
+	sv_captures_release(c);
+	c->v[c->n++] = xstrdup(value);
+	for (size_t i = 0; i < n && c->n < SV_NMATCH; i++)
+		c->v[c->n++] = xstrndup(value + sp[i].start, sp[i].len);
+}
+
+static void
+capture_regex(struct sv_captures *c, const char *value,
+    const regmatch_t *m, size_t n)
+{
+	sv_captures_release(c);
+	for (size_t i = 0; i < n && c->n < SV_NMATCH; i++)
+		c->v[c->n++] = m[i].rm_so < 0 ? xstrdup("") :
+		    xstrndup(value + m[i].rm_so,
+		    (size_t)(m[i].rm_eo - m[i].rm_so));
+}
+
+int
+sv_regex_compile(regex_t *rx, const char *key, enum sv_cmp cmp,
+    char err[128])
+{
+	int rc;
+
+	if (strlen(key) > SV_MAX_REGEX) {
+		snprintf(err, 128, "the regular expression is longer than %d "
+		    "bytes", SV_MAX_REGEX);
+		return -1;
+	}
+	rc = regcomp(rx, key, REG_EXTENDED |
+	    (cmp == SV_CMP_CASEMAP ? REG_ICASE : 0));
+	if (rc != 0) {
+		char why[48];
+
+		regerror(rc, rx, why, sizeof(why));
+		snprintf(err, 128, "invalid regular expression \"%.40s\": %s",
+		    key, why);
+		return -1;
+	}
+	return 0;
 }
 
 int
 sv_match_values(const struct sv_match *m, char *const *values, size_t n,
-    char *const *keys, size_t nkeys)
+    char *const *keys, size_t nkeys, const regex_t *rx,
+    struct sv_captures *cap)
 {
 	if (m->mt == SV_MT_COUNT) {
 		char count[32];
@@ -169,9 +266,26 @@ sv_match_values(const struct sv_match *m, char *const *values, size_t n,
 			case SV_MT_CONTAINS:
 				hit = contains(m->cmp, values[i], keys[k]);
 				break;
-			case SV_MT_MATCHES:
-				hit = glob(m->cmp, values[i], keys[k]);
+			case SV_MT_MATCHES: {
+				struct span sp[SV_NMATCH];
+				size_t nsp = 0;
+
+				hit = glob(m->cmp, values[i], keys[k],
+				    cap ? sp : NULL, &nsp);
+				if (hit && cap)
+					capture_glob(cap, values[i], sp, nsp);
 				break;
+			}
+			case SV_MT_REGEX: {
+				regmatch_t rm[SV_NMATCH];
+
+				hit = rx != NULL && regexec(&rx[k], values[i],
+				    SV_NMATCH, rm, 0) == 0;
+				if (hit && cap)
+					capture_regex(cap, values[i], rm,
+					    SV_NMATCH);
+				break;
+			}
 			case SV_MT_VALUE:
 				hit = rel_holds(m->rel,
 				    order(m->cmp, values[i], keys[k]));
@@ -267,4 +381,46 @@ sv_flags_release(struct sv_flags *f)
 	free(f->v);
 	f->v = NULL;
 	f->n = 0;
+}
+
+const char *
+sv_folder_unsafe(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	if (*name == '\0')
+		return "it is empty";
+	while (*p) {
+		int n;
+
+		if (*p < 0x20 || *p == 0x7f)
+			return "it holds a control character";
+		if (*p < 0x80)
+			n = 0;
+		else if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
+			n = 1;
+		else if ((*p & 0xf0) == 0xe0)
+			n = 2;
+		else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4)
+			n = 3;
+		else
+			return "it is not valid UTF-8";
+		p++;
+		while (n-- > 0) {
+			if ((*p & 0xc0) != 0x80)
+				return "it is not valid UTF-8";
+			p++;
+		}
+	}
+	for (const char *level = name;; level++) {
+		size_t len = strcspn(level, "/");
+
+		if (len == 0 || (len == 1 && level[0] == '.') ||
+		    (len == 2 && level[0] == '.' && level[1] == '.'))
+			return "it has an empty, \".\" or \"..\" level";
+		level += len;
+		if (*level == '\0')
+			break;
+	}
+	return NULL;
 }

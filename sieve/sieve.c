@@ -163,6 +163,8 @@ struct eval {
 	double score;
 	char *error;		/* owned; why the run fails, or NULL */
 	struct sv_flags flags;	/* the imap4flags variable, as it runs */
+	char **values;		/* owned; the variables, by slot */
+	struct sv_captures match;	/* ${0}..${9} */
 	struct buf trace;	/* "N N N" of the statements that ran */
 	char **last;		/* values handed to libsieve last time */
 	size_t nlast;
@@ -268,7 +270,9 @@ header_values(struct eval *ev, const char *name, int raw, int numeric)
 
 /* The address test over the addresses in values (raw header values). */
 static int
-address_match(const struct sv_own *o, char *const *values, size_t n)
+address_match(const struct sv_own *o, char *const *values, size_t n,
+    char *const *keys, size_t nkeys, const regex_t *rx,
+    struct sv_captures *cap)
 {
 	char **parts = NULL;
 	size_t nparts = 0, naddrs = 0;
@@ -304,10 +308,11 @@ address_match(const struct sv_own *o, char *const *values, size_t n)
 	/* :count counts addresses, whether or not they have the part (an
 	 * address without "+" has no :detail), as Pigeonhole does */
 	if (o->m.mt == SV_MT_COUNT)
-		hit = sv_match_values(&o->m, NULL, naddrs, o->keys, o->nkeys);
+		hit = sv_match_values(&o->m, NULL, naddrs, keys, nkeys, NULL,
+		    NULL);
 	else
-		hit = sv_match_values(&o->m, parts, nparts, o->keys,
-		    o->nkeys);
+		hit = sv_match_values(&o->m, parts, nparts, keys, nkeys, rx,
+		    cap);
 	for (size_t i = 0; i < nparts; i++)
 		free(parts[i]);
 	free(parts);
@@ -318,7 +323,7 @@ address_match(const struct sv_own *o, char *const *values, size_t n)
  * (INBOX in any case).  Without a list the run fails: mailsift cannot
  * tell, and guessing would file mail by a wrong answer. */
 static int
-mailboxes_exist(struct eval *ev, const struct sv_own *o)
+mailboxes_exist(struct eval *ev, char *const *names, size_t n)
 {
 	if (ev->env->mailboxes == NULL) {
 		if (ev->error == NULL)
@@ -326,8 +331,8 @@ mailboxes_exist(struct eval *ev, const struct sv_own *o)
 			    "folders is not known here");
 		return 0;
 	}
-	for (size_t i = 0; i < o->nnames; i++) {
-		const char *name = o->names[i];
+	for (size_t i = 0; i < n; i++) {
+		const char *name = names[i];
 		size_t k;
 
 		for (k = 0; k < ev->env->nmailboxes; k++) {
@@ -345,9 +350,150 @@ mailboxes_exist(struct eval *ev, const struct sv_own *o)
 }
 
 static int
-own_test(struct eval *ev, size_t idx)
+var_lookup(void *ctx, const char *name, size_t len)
 {
-	const struct sv_own *o = &ev->s->owns[idx];
+	struct eval *ev = ctx;
+
+	for (size_t i = 0; i < ev->s->nvars; i++)
+		if (strncasecmp(ev->s->vars[i], name, len) == 0 &&
+		    ev->s->vars[i][len] == '\0')
+			return (int)i;
+	return -1;
+}
+
+static char *
+expand(struct eval *ev, const char *s)
+{
+	struct sv_scope sc;
+
+	sc.match = &ev->match;
+	sc.values = ev->values;
+	sc.lookup = var_lookup;
+	sc.ctx = ev;
+	return sv_expand(s, &sc);
+}
+
+static char **
+expand_list(struct eval *ev, char *const *v, size_t n)
+{
+	char **r = xcalloc(n + 1, sizeof(char *));
+
+	for (size_t i = 0; i < n; i++)
+		r[i] = expand(ev, v[i]);
+	return r;
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Appends the space-separated flags of s to *v (RFC 5232 section 3). */
+static void
+split_into(struct sv_flags *f, const char *s)
+{
+	while (*s) {
+		size_t len;
+
+		while (*s == ' ')
+			s++;
+		len = strcspn(s, " ");
+		if (len == 0)
+			break;
+		f->v = xreallocarray(f->v, f->n + 1, sizeof(char *));
+		f->v[f->n++] = xstrndup(s, len);
+		s += len;
+	}
+}
+
+static int
+own_test(struct eval *ev, size_t idx);
+
+/* The test's names and keys as this run sees them: expanded when they
+ * hold variables (hasflag :is and :contains keys then split at spaces;
+ * :regex keys then compiled).  Returns -1 (and sets ev->error) for a
+ * regular expression that does not compile. */
+struct live_args {
+	char **names, **keys;
+	size_t nkeys;
+	regex_t *rx;
+	int own;		/* the above are ours to free */
+};
+
+static int
+live_args(struct eval *ev, const struct sv_own *o, struct live_args *la)
+{
+	memset(la, 0, sizeof(*la));
+	la->names = o->names;
+	la->keys = o->keys;
+	la->nkeys = o->nkeys;
+	la->rx = o->rx;
+	if (!o->expand)
+		return 0;
+	la->own = 1;
+	la->names = expand_list(ev, o->names, o->nnames);
+	la->keys = expand_list(ev, o->keys, o->nkeys);
+	la->rx = NULL;
+	if (o->kind == SV_OWN_HASFLAG && (o->m.mt == SV_MT_IS ||
+	    o->m.mt == SV_MT_CONTAINS)) {
+		struct sv_flags f = { 0 };
+
+		for (size_t i = 0; i < o->nkeys; i++)
+			split_into(&f, la->keys[i]);
+		strv_free(la->keys, o->nkeys);
+		la->keys = f.v;
+		la->nkeys = f.n;
+	}
+	if (o->m.mt == SV_MT_REGEX) {
+		la->rx = xcalloc(la->nkeys + 1, sizeof(regex_t));
+		for (size_t i = 0; i < la->nkeys; i++) {
+			char err[128];
+
+			if (sv_regex_compile(&la->rx[i], la->keys[i],
+			    o->m.cmp, err) == 0)
+				continue;
+			if (ev->error == NULL)
+				ev->error = xstrdup(err);
+			for (size_t k = 0; k < i; k++)
+				regfree(&la->rx[k]);
+			free(la->rx);
+			la->rx = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+live_args_release(const struct sv_own *o, struct live_args *la)
+{
+	if (!la->own)
+		return;
+	strv_free(la->names, o->nnames);
+	strv_free(la->keys, la->nkeys);
+	if (la->rx != NULL)
+		for (size_t i = 0; i < la->nkeys; i++)
+			regfree(&la->rx[i]);
+	free(la->rx);
+}
+
+/* hasflag on variables: the flags their values hold. */
+static void
+variable_flags(struct eval *ev, const struct sv_own *o, struct sv_flags *f)
+{
+	for (size_t i = 0; i < o->nvars; i++)
+		if (ev->values[o->vars[i]] != NULL)
+			split_into(f, ev->values[o->vars[i]]);
+}
+
+static int
+own_leaf(struct eval *ev, const struct sv_own *o, struct live_args *la)
+{
+	struct sv_captures *cap = &ev->match;
+	struct sv_flags f = { 0 };
 	char value[8];
 	char *vp = value;
 	int hit = 0;
@@ -356,36 +502,87 @@ own_test(struct eval *ev, size_t idx)
 	case SV_OWN_HEADER:
 		values_clear(ev);
 		for (size_t i = 0; i < o->nnames; i++)
-			header_values(ev, o->names[i], 0, 0);
-		hit = sv_match_values(&o->m, ev->last, ev->nlast, o->keys,
-		    o->nkeys);
+			header_values(ev, la->names[i], 0, 0);
+		hit = sv_match_values(&o->m, ev->last, ev->nlast, la->keys,
+		    la->nkeys, la->rx, cap);
 		break;
 	case SV_OWN_ADDRESS:
 		values_clear(ev);
 		for (size_t i = 0; i < o->nnames; i++)
-			header_values(ev, o->names[i], 1, 0);
-		hit = address_match(o, ev->last, ev->nlast);
+			header_values(ev, la->names[i], 1, 0);
+		hit = address_match(o, ev->last, ev->nlast, la->keys,
+		    la->nkeys, la->rx, cap);
+		break;
+	case SV_OWN_STRING:
+		/* :count counts the strings that are not empty */
+		values_clear(ev);
+		for (size_t i = 0; i < o->nnames; i++)
+			if (o->m.mt != SV_MT_COUNT || la->names[i][0] != '\0')
+				values_add(ev, xstrdup(la->names[i]));
+		hit = sv_match_values(&o->m, ev->last, ev->nlast, la->keys,
+		    la->nkeys, la->rx, cap);
 		break;
 	case SV_OWN_EXISTS:
 		hit = 1;
 		for (size_t i = 0; i < o->nnames && hit; i++) {
 			values_clear(ev);
-			header_values(ev, o->names[i], 1, 0);
+			header_values(ev, la->names[i], 1, 0);
 			hit = ev->nlast > 0;
 		}
 		break;
 	case SV_OWN_MAILBOXEXISTS:
-		hit = mailboxes_exist(ev, o);
+		hit = mailboxes_exist(ev, la->names, o->nnames);
 		break;
 	case SV_OWN_HASFLAG:
-		hit = sv_match_values(&o->m, ev->flags.v, ev->flags.n,
-		    o->keys, o->nkeys);
+		if (o->vars != NULL) {
+			variable_flags(ev, o, &f);
+			hit = sv_match_values(&o->m, f.v, f.n, la->keys,
+			    la->nkeys, la->rx, cap);
+			sv_flags_release(&f);
+		} else {
+			hit = sv_match_values(&o->m, ev->flags.v, ev->flags.n,
+			    la->keys, la->nkeys, la->rx, cap);
+		}
 		break;
 	case SV_OWN_SPAMTEST:
 		sv_spamtest_value(ev->score, o->percent, value);
-		hit = sv_match_values(&o->m, &vp, 1, o->keys, o->nkeys);
+		hit = sv_match_values(&o->m, &vp, 1, la->keys, la->nkeys,
+		    la->rx, cap);
+		break;
+	case SV_OWN_SIZE:
+		hit = o->over ? ev->m.len > o->size : ev->m.len < o->size;
+		break;
+	case SV_OWN_TRUE:
+		hit = 1;
+		break;
+	case SV_OWN_FALSE:
+		break;
+	case SV_OWN_NOT:
+		hit = !own_test(ev, o->kids[0]);
+		break;
+	case SV_OWN_ANYOF:
+		for (size_t i = 0; i < o->nkids && !hit; i++)
+			hit = own_test(ev, o->kids[i]);
+		break;
+	case SV_OWN_ALLOF:
+		hit = 1;
+		for (size_t i = 0; i < o->nkids && hit; i++)
+			hit = own_test(ev, o->kids[i]);
 		break;
 	}
+	return hit;
+}
+
+static int
+own_test(struct eval *ev, size_t idx)
+{
+	const struct sv_own *o = &ev->s->owns[idx];
+	struct live_args la;
+	int hit = 0;
+
+	if (live_args(ev, o, &la) == 0)
+		hit = own_leaf(ev, o, &la);
+	live_args_release(o, &la);
 	return hit;
 }
 
@@ -440,18 +637,127 @@ apply_flag_op(struct sv_flags *f, const struct sv_op *op)
 	}
 }
 
+/* A flag written by a variable that is no IMAP flag is dropped when the
+ * statement runs, as Pigeonhole does (a constant one is refused when the
+ * script loads). */
 static int
-eval_on_op(void *ctx, size_t op)
+flag_ok(const char *f)
+{
+	for (; *f; f++)
+		if ((unsigned char)*f < 33 || (unsigned char)*f > 126 ||
+		    strchr("(){%*\"]", *f) != NULL)
+			return 0;
+	return 1;
+}
+
+/* The statement as it runs: its strings expanded, flags split. */
+static void
+live_op(struct eval *ev, const struct sv_op *op, struct sv_op *live)
+{
+	struct sv_flags f = { 0 };
+
+	*live = *op;
+	live->mailbox = op->mailbox ? expand(ev, op->mailbox) : NULL;
+	for (size_t i = 0; i < op->nflags; i++) {
+		char *v = expand(ev, op->flags[i]);
+		struct sv_flags one = { 0 };
+
+		split_into(&one, v);
+		for (size_t k = 0; k < one.n; k++) {
+			if (flag_ok(one.v[k])) {
+				f.v = xreallocarray(f.v, f.n + 1,
+				    sizeof(char *));
+				f.v[f.n++] = one.v[k];
+			} else {
+				free(one.v[k]);
+			}
+		}
+		free(one.v);
+		free(v);
+	}
+	live->flags = f.v;
+	live->nflags = f.n;
+}
+
+/* addflag "var" "flags" and the like: the flag list in a variable. */
+static void
+variable_flag_op(struct eval *ev, const struct sv_op *op)
+{
+	struct sv_flags f = { 0 };
+	struct buf b = { 0 };
+	char **slot = &ev->values[op->var];
+
+	if (*slot != NULL)
+		split_into(&f, *slot);
+	apply_flag_op(&f, op);
+	for (size_t i = 0; i < f.n; i++)
+		buf_printf(&b, "%s%s", i ? " " : "", f.v[i]);
+	free(*slot);
+	*slot = sv_set_value(b.data ? b.data : "", 0);
+	buf_release(&b);
+	sv_flags_release(&f);
+}
+
+/* The trace: a line per statement that ran, "N", or for a statement
+ * with variables "N" and its expanded folder and flags, each after a
+ * 0x1f (neither can hold a control character). */
+static int
+eval_on_op(void *ctx, size_t idx)
 {
 	struct eval *ev = ctx;
+	const struct sv_op *op;
+	struct sv_op live;
+	const char *why;
 
-	if (op >= ev->s->nops)
+	if (idx >= ev->s->nops)
 		return -1;
-	if (ev->s->ops[op].type == SV_OP_ERROR && ev->error == NULL)
+	op = &ev->s->ops[idx];
+	if (op->type == SV_OP_SET) {
+		char *v = expand(ev, op->value);
+
+		free(ev->values[op->var]);
+		ev->values[op->var] = sv_set_value(v, op->mods);
+		free(v);
+		return 0;
+	}
+	if (!op->expand) {
+		live = *op;
+	} else if (op->type == SV_OP_ERROR) {
+		live = *op;
+		live.mailbox = expand(ev, op->mailbox);
+		live.flags = NULL;
+		live.nflags = 0;
+	} else {
+		live_op(ev, op, &live);
+	}
+	if (op->type == SV_OP_ERROR && ev->error == NULL)
 		ev->error = xasprintf("line %d: the script says: error "
-		    "\"%s\"", ev->s->ops[op].line, ev->s->ops[op].mailbox);
-	apply_flag_op(&ev->flags, &ev->s->ops[op]);
-	buf_printf(&ev->trace, "%zu ", op);
+		    "\"%s\"", op->line, live.mailbox);
+	if (op->type == SV_OP_FILEINTO && op->expand &&
+	    (why = sv_folder_unsafe(live.mailbox)) != NULL &&
+	    ev->error == NULL)
+		ev->error = xasprintf("line %d: fileinto \"%s\" would file "
+		    "into \"%s\", which cannot be a folder name: %s; the "
+		    "message is kept", op->line, op->mailbox, live.mailbox,
+		    why);
+	if (op->var >= 0) {
+		variable_flag_op(ev, &live);
+	} else if (op->type != SV_OP_ERROR) {	/* that ends the run */
+		apply_flag_op(&ev->flags, &live);
+		buf_printf(&ev->trace, "%zu", idx);
+		if (op->expand) {
+			buf_printf(&ev->trace, "\x1f%s", live.mailbox ?
+			    live.mailbox : "");
+			for (size_t i = 0; i < live.nflags; i++)
+				buf_printf(&ev->trace, "\x1f%s",
+				    live.flags[i]);
+		}
+		buf_appends(&ev->trace, "\n");
+	}
+	if (op->expand) {
+		free(live.mailbox);
+		strv_free(live.flags, live.nflags);
+	}
 	return 0;
 }
 
@@ -474,6 +780,7 @@ child_eval(void *arg, struct buf *out)
 	ev.s = ea->s;
 	ev.env = ea->env;
 	ev.score = ea->env->score;
+	ev.values = xcalloc(ea->s->nvars + 1, sizeof(char *));
 	message_parse(&ev.m, ea->msg, ea->len);
 	em.get_header = eval_get_header;
 	em.on_op = eval_on_op;
@@ -494,6 +801,8 @@ child_eval(void *arg, struct buf *out)
 		free(err);
 	}
 	values_clear(&ev);
+	strv_free(ev.values, ev.s->nvars);
+	sv_captures_release(&ev.match);
 	free(ev.error);
 	free(ev.last);
 	sv_flags_release(&ev.flags);
@@ -569,7 +878,37 @@ describe(struct buf *rule, const struct sv_op *op)
 	}
 }
 
-/* Replays the statements that ran (trace: "N N ...") into actions. */
+/* The rest of a trace line at *p for op: its expanded folder and flags
+ * when it has variables (each checked again: the child is not trusted),
+ * nothing otherwise.  Moves *p past the line. */
+static int
+read_fields(const struct sv_op *op, char **p, struct sv_flags *f)
+{
+	char *q = *p;
+
+	while (*q == '\x1f') {
+		size_t len = strcspn(q + 1, "\x1f\n");
+
+		f->v = xreallocarray(f->v, f->n + 1, sizeof(char *));
+		f->v[f->n++] = xstrndup(q + 1, len);
+		q += 1 + len;
+	}
+	if (*q != '\n')
+		return -1;
+	*p = q + 1;
+	if (!op->expand)
+		return f->n == 0 ? 0 : -1;
+	if (f->n == 0)
+		return -1;
+	if (op->type == SV_OP_FILEINTO && sv_folder_unsafe(f->v[0]) != NULL)
+		return -1;
+	for (size_t i = 1; i < f->n; i++)
+		if (!flag_ok(f->v[i]))
+			return -1;
+	return 0;
+}
+
+/* Replays the statements that ran (trace: a line each) into actions. */
 static int
 resolve(const struct sieve_script *s, const char *trace,
     struct sieve_result *r, char **err_r)
@@ -585,21 +924,31 @@ resolve(const struct sieve_script *s, const char *trace,
 		char *end;
 		unsigned long idx = strtoul(p, &end, 10);
 		const struct sv_op *op;
+		struct sv_op live;
+		struct sv_flags fields = { 0 };
 		struct sieve_action *a = NULL;
 		struct sv_flags given = { 0 };
 
-		if (end == p || idx >= s->nops) {
+		if (end == p || idx >= s->nops ||
+		    read_fields(&s->ops[idx], &end, &fields) < 0) {
 			*err_r = xstrdup("the sieve evaluator returned "
 			    "garbage");
+			sv_flags_release(&fields);
 			sieve_result_release(r);
 			sv_flags_release(&cur);
 			buf_release(&rule);
 			return -1;
 		}
 		p = end;
-		while (*p == ' ')
-			p++;
 		op = &s->ops[idx];
+		if (op->expand) {
+			/* what the statement was when it ran */
+			live = *op;
+			live.mailbox = fields.v[0];
+			live.flags = fields.v + 1;
+			live.nflags = fields.n - 1;
+			op = &live;
+		}
 		r->lines = xreallocarray(r->lines, r->nlines + 1,
 		    sizeof(int));
 		r->lines[r->nlines++] = op->line;
@@ -610,6 +959,7 @@ resolve(const struct sieve_script *s, const char *trace,
 			apply_flag_op(&cur, op);
 			break;
 		case SV_OP_ERROR:
+		case SV_OP_SET:
 			break;
 		case SV_OP_DISCARD:
 			cancelled = 1;
@@ -666,6 +1016,7 @@ resolve(const struct sieve_script *s, const char *trace,
 			}
 			break;
 		}
+		sv_flags_release(&fields);
 	}
 	if (r->n == 0 && discard != NULL) {
 		action_add(r, SIEVE_ACTION_DISCARD);

@@ -20,6 +20,7 @@
 #ifndef MAILSIFT_SIEVE_INT_H
 #define MAILSIFT_SIEVE_INT_H
 
+#include <regex.h>
 #include <stddef.h>
 
 /* Names the rewritten script asks libsieve's GETHEADER callback for. */
@@ -43,6 +44,28 @@
 #define SV_NUM_INFINITY	"2147483647"
 #define SV_NUM_MAX	"2147483646"
 
+/* variables (RFC 5229): what a variable holds at most (as Pigeonhole),
+ * what one expanded string may reach, how many variables a script may
+ * name, and the match variables ${0} to ${9} */
+#define SV_MAX_VAR	4096
+#define SV_MAX_EXPANSION	65536
+#define SV_MAX_VARS	255
+#define SV_NMATCH	10
+/* regex: the longest pattern compiled */
+#define SV_MAX_REGEX	1024
+
+/* set modifiers (RFC 5229 section 4.1), applied highest precedence
+ * first: lower/upper (40), lowerfirst/upperfirst (30), quotewildcard
+ * (20), length (10) */
+enum sv_mod {
+	SV_MOD_LOWER = 1 << 0,
+	SV_MOD_UPPER = 1 << 1,
+	SV_MOD_LOWERFIRST = 1 << 2,
+	SV_MOD_UPPERFIRST = 1 << 3,
+	SV_MOD_QUOTEWILDCARD = 1 << 4,
+	SV_MOD_LENGTH = 1 << 5
+};
+
 enum sv_op_type {
 	SV_OP_KEEP,
 	SV_OP_FILEINTO,
@@ -50,7 +73,8 @@ enum sv_op_type {
 	SV_OP_SETFLAG,
 	SV_OP_ADDFLAG,
 	SV_OP_REMOVEFLAG,
-	SV_OP_ERROR		/* ihave's error: the run fails */
+	SV_OP_ERROR,		/* ihave's error: the run fails */
+	SV_OP_SET		/* variables' set */
 };
 
 /* One action or imap4flags statement of the script. */
@@ -62,11 +86,18 @@ struct sv_op {
 	size_t nflags;
 	int has_flags;		/* KEEP/FILEINTO: :flags was given */
 	int copy;		/* FILEINTO :copy: the implicit keep stays */
+	/* the strings hold variables: mailbox and flags are expanded (and
+	 * flags split) when the statement runs */
+	int expand;
+	int var;		/* SET, flag commands on a variable: its
+				 * slot; otherwise -1 */
+	char *value;		/* owned; SET */
+	unsigned mods;		/* SET: enum sv_mod bits */
 };
 
 enum sv_cmp { SV_CMP_CASEMAP, SV_CMP_OCTET, SV_CMP_NUMERIC };
 enum sv_mt { SV_MT_IS, SV_MT_CONTAINS, SV_MT_MATCHES, SV_MT_VALUE,
-	SV_MT_COUNT };
+	SV_MT_COUNT, SV_MT_REGEX };
 enum sv_rel { SV_REL_GT, SV_REL_GE, SV_REL_LT, SV_REL_LE, SV_REL_EQ,
 	SV_REL_NE };
 
@@ -77,7 +108,9 @@ struct sv_match {
 };
 
 enum sv_own_kind { SV_OWN_HEADER, SV_OWN_ADDRESS, SV_OWN_HASFLAG,
-	SV_OWN_SPAMTEST, SV_OWN_EXISTS, SV_OWN_MAILBOXEXISTS };
+	SV_OWN_SPAMTEST, SV_OWN_EXISTS, SV_OWN_MAILBOXEXISTS, SV_OWN_STRING,
+	SV_OWN_SIZE, SV_OWN_TRUE, SV_OWN_FALSE, SV_OWN_NOT, SV_OWN_ANYOF,
+	SV_OWN_ALLOF };
 
 /* address test parts (RFC 5228 5.1, RFC 5233) */
 enum sv_part { SV_PART_ALL, SV_PART_LOCAL, SV_PART_DOMAIN, SV_PART_USER,
@@ -93,6 +126,15 @@ struct sv_own {
 	size_t nkeys;
 	int percent;		/* SPAMTEST: spamtestplus :percent */
 	enum sv_part part;	/* ADDRESS */
+	int expand;		/* names and keys hold variables */
+	/* SV_MT_REGEX with constant keys: compiled at load, one a key */
+	regex_t *rx;		/* owned */
+	int *vars;		/* owned; HASFLAG on variables: their slots */
+	size_t nvars;
+	int over;		/* SIZE: :over (else :under) */
+	unsigned long size;	/* SIZE */
+	size_t *kids;		/* owned; NOT, ANYOF, ALLOF: own tests */
+	size_t nkids;
 };
 
 struct sieve_script {
@@ -105,6 +147,9 @@ struct sieve_script {
 	/* owned; "NAME:LINE: warning: ..." lines, or NULL */
 	char *warnings;
 	int needs_mailboxes;	/* has a mailboxexists test */
+	char **vars;		/* owned; variable names (lower case), by
+				 * slot */
+	size_t nvars;
 };
 
 /* lang.c: parses and checks text, fills everything in *s but nothing that
@@ -115,10 +160,57 @@ int sv_compile(const char *name, const char *text, struct sieve_script *s,
 void sv_script_release(struct sieve_script *s);
 
 /* match.c */
+/* What a successful :matches or :regex matched: ${0} the whole value,
+ * ${1}... each wildcard or group (RFC 5229 section 3.2).  Malloc'd. */
+struct sv_captures {
+	char *v[SV_NMATCH];
+	size_t n;
+};
+void sv_captures_release(struct sv_captures *c);
 /* Does any of the n values match any key under m?  (RFC 5228 2.7, RFC
- * 5231; :count compares n itself.) */
+ * 5231; :count compares n itself.)  With cap, a match by :matches or
+ * :regex replaces *cap.  :regex needs rx, the keys compiled. */
 int sv_match_values(const struct sv_match *m, char *const *values,
-    size_t n, char *const *keys, size_t nkeys);
+    size_t n, char *const *keys, size_t nkeys, const regex_t *rx,
+    struct sv_captures *cap);
+/* Compiles a :regex key as Pigeonhole does (POSIX extended; case
+ * blind under i;ascii-casemap).  Returns 0, or -1 with a message in
+ * err (a pattern longer than SV_MAX_REGEX is refused). */
+int sv_regex_compile(regex_t *rx, const char *key, enum sv_cmp cmp,
+    char err[128]);
+/* vars.c */
+/* A "${...}" reference as read at some p. */
+enum { SV_REF_MATCH = 1, SV_REF_VAR = 2 };
+struct sv_ref {
+	size_t len;		/* "${...}" */
+	int num;		/* SV_REF_MATCH: N (1000 and over: 1000) */
+	const char *name;	/* SV_REF_VAR: in the string, not owned */
+	size_t name_len;
+	int dots;		/* "ns.name": namespace parts */
+	size_t ns_len;		/* length of the first part when dots */
+};
+/* 0 when p does not start a reference (it is then literal text),
+ * else its kind with *ref filled. */
+int sv_ref_read(const char *p, struct sv_ref *ref);
+int sv_has_refs(const char *s);
+/* What expansion sees: the match variables and the variables, whose
+ * slot lookup(ctx, name, len) gives (-1: never set, expands to ""). */
+struct sv_scope {
+	const struct sv_captures *match;
+	char *const *values;
+	int (*lookup)(void *ctx, const char *name, size_t len);
+	void *ctx;
+};
+/* s with every reference replaced; malloc'd, at most SV_MAX_EXPANSION
+ * bytes. */
+char *sv_expand(const char *s, const struct sv_scope *sc);
+/* The value set stores: v cut to SV_MAX_VAR bytes, then the modifiers
+ * (enum sv_mod) applied; malloc'd. */
+char *sv_set_value(const char *v, unsigned mods);
+
+/* Why name cannot be a folder (empty, a control character, invalid
+ * UTF-8, an empty, "." or ".." level), or NULL when it can. */
+const char *sv_folder_unsafe(const char *name);
 /* The i;ascii-numeric normal form of s that libsieve's atoi() compares
  * the way RFC 4790 does (digits without leading zeros, or infinity);
  * malloc'd. */
