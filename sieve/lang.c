@@ -811,6 +811,8 @@ enum cap {
 	CAP_IHAVE = 1 << 10,
 	CAP_VARIABLES = 1 << 11,
 	CAP_REGEX = 1 << 12,
+	CAP_DATE = 1 << 13,
+	CAP_INDEX = 1 << 14,
 	CAP_BUILTIN = 1 << 30	/* always there, never listed */
 };
 
@@ -836,6 +838,8 @@ static const struct {
 	{ "ihave", CAP_IHAVE, NULL },
 	{ "variables", CAP_VARIABLES, NULL },
 	{ "regex", CAP_REGEX, NULL },
+	{ "date", CAP_DATE, NULL },
+	{ "index", CAP_INDEX, NULL },
 	{ "envelope", 0, "mailsift reads mail from IMAP after delivery, "
 	    "when the envelope is gone: test the Return-Path or Delivered-To "
 	    "header instead" },
@@ -1116,6 +1120,9 @@ struct targs {
 	enum sv_part part;
 	const char *part_name;	/* the tag, or NULL */
 	int percent;
+	int index, last;	/* index */
+	enum sv_zone zone;	/* date, currentdate */
+	int zone_min;
 	const struct arg *pos[3];
 	size_t npos;
 };
@@ -1263,6 +1270,56 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 				return -1;
 			continue;
 		}
+		if (strcmp(tag, "index") == 0 && ta->index == 0 &&
+		    (strcmp(t->name, "header") == 0 ||
+		    strcmp(t->name, "address") == 0 ||
+		    strcmp(t->name, "date") == 0)) {
+			const struct arg *v = i + 1 < t->nargs ?
+			    &t->args[i + 1] : NULL;
+
+			if (need(cc, a->line, CAP_INDEX, ":index", "index") < 0)
+				return -1;
+			if (v == NULL || v->type != A_NUM || v->num < 1) {
+				perr(cc->ps, a->line, ":index must be followed "
+				    "by a number from 1, e.g. :index 2");
+				return -1;
+			}
+			ta->index = (int)v->num;
+			i++;
+			continue;
+		}
+		if (strcmp(tag, "last") == 0 && !ta->last &&
+		    (strcmp(t->name, "header") == 0 ||
+		    strcmp(t->name, "address") == 0 ||
+		    strcmp(t->name, "date") == 0)) {
+			if (need(cc, a->line, CAP_INDEX, ":last", "index") < 0)
+				return -1;
+			ta->last = 1;
+			continue;
+		}
+		if ((strcmp(tag, "zone") == 0 ||
+		    strcmp(tag, "originalzone") == 0) &&
+		    ta->zone == SV_ZONE_LOCAL &&
+		    (strcmp(t->name, "date") == 0 ||
+		    (strcmp(t->name, "currentdate") == 0 && tag[0] == 'z'))) {
+			const struct arg *v = i + 1 < t->nargs ?
+			    &t->args[i + 1] : NULL;
+
+			if (tag[0] == 'o') {
+				ta->zone = SV_ZONE_ORIGINAL;
+				continue;
+			}
+			if (v == NULL || v->type != A_STRS || v->n != 1 ||
+			    sv_zone_parse(v->strs[0], &ta->zone_min) < 0) {
+				perr(cc->ps, a->line, ":zone must be followed "
+				    "by a time zone such as \"+0100\" or "
+				    "\"-0330\"");
+				return -1;
+			}
+			ta->zone = SV_ZONE_GIVEN;
+			i++;
+			continue;
+		}
 		if (allow_percent && strcmp(tag, "percent") == 0) {
 			if (need(cc, a->line, CAP_SPAMTESTPLUS,
 			    "spamtest :percent", "spamtestplus") < 0)
@@ -1272,6 +1329,11 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 		}
 		perr(cc->ps, a->line, "%s does not know the tag :%s", t->name,
 		    tag);
+		return -1;
+	}
+	if (ta->last && ta->index == 0) {
+		perr(cc->ps, t->line, ":last needs :index, e.g. :index 1 "
+		    ":last for the last one");
 		return -1;
 	}
 	if (ta->npos != want_pos) {
@@ -1397,6 +1459,10 @@ add_own(struct compiler *cc, int inner, enum sv_own_kind kind,
 		o->m = ta->m;
 		o->percent = ta->percent;
 		o->part = ta->part;
+		o->index = ta->index;
+		o->last = ta->last;
+		o->zone = ta->zone;
+		o->zone_min = ta->zone_min;
 	}
 	if (names) {
 		o->names = strv_dup(names->strs, names->n);
@@ -1637,7 +1703,7 @@ compile_test(struct compiler *cc, const struct test *t, int inner)
 		if (check_header_names(cc, names, "header") < 0)
 			return -1;
 		if (tree || !lsv_can_match(&ta.m, keys->strs, keys->n) ||
-		    names->n > SV_LSV_GROUP)
+		    names->n > SV_LSV_GROUP || ta.index > 0)
 			return add_own(cc, inner, SV_OWN_HEADER, &ta, names,
 			    keys);
 		buf_appends(&cc->out, "header");
@@ -1756,8 +1822,43 @@ compile_test(struct compiler *cc, const struct test *t, int inner)
 		    "header instead");
 		return -1;
 	}
-	if (strcmp(n, "body") == 0 || strcmp(n, "date") == 0 ||
-	    strcmp(n, "currentdate") == 0 ||
+	if (strcmp(n, "date") == 0 || strcmp(n, "currentdate") == 0) {
+		int cur = n[0] == 'c';
+		struct arg both = { 0 };
+		char *part;
+		long idx;
+
+		if (need(cc, t->line, CAP_DATE, n, "date") < 0 ||
+		    parse_targs(cc, t, 0, 0, cur ? 2 : 3, &ta) < 0)
+			return -1;
+		if (!cur && check_header_names(cc, ta.pos[0], "date") < 0)
+			return -1;
+		if (ta.pos[0]->n != 1 || (!cur && ta.pos[1]->n != 1)) {
+			perr(cc->ps, t->line, "%s takes %sone date part, e.g. "
+			    "%s", n, cur ? "" : "one header name and ", cur ?
+			    "currentdate :is \"weekday\" \"0\"" :
+			    "date :value \"ge\" \"date\" \"year\" \"2026\"");
+			return -1;
+		}
+		/* names: the header and the part, or the part */
+		both.line = ta.pos[0]->line;
+		both.strs = cur ? ta.pos[0]->strs : (char *[]){
+		    ta.pos[0]->strs[0], ta.pos[1]->strs[0] };
+		both.n = cur ? 1 : 2;
+		idx = add_own(cc, inner, cur ? SV_OWN_CURRENTDATE :
+		    SV_OWN_DATE, &ta, &both, ta.pos[cur ? 1 : 2]);
+		part = has_refs(cc, &both) ? NULL : sv_date_part(
+		    &(struct sv_date){ 0, 0 }, 0, both.strs[both.n - 1]);
+		if (idx >= 0 && part == NULL && !has_refs(cc, &both))
+			buf_printf(&cc->ps->warns, "%s:%d: warning: \"%s\" is "
+			    "not a date part (year, month, day, date, julian, "
+			    "hour, minute, second, time, iso8601, std11, zone, "
+			    "weekday): the test is never true\n", cc->ps->name,
+			    t->line, both.strs[both.n - 1]);
+		free(part);
+		return idx;
+	}
+	if (strcmp(n, "body") == 0 ||
 	    strcmp(n, "virustest") == 0 ||
 	    strcmp(n, "environment") == 0 || strcmp(n, "duplicate") == 0) {
 		perr(cc->ps, t->line, "the %s test is not supported by "

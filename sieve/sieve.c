@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "agent/child.h"
 #include "agent/message.h"
@@ -489,6 +490,74 @@ variable_flags(struct eval *ev, const struct sv_own *o, struct sv_flags *f)
 			split_into(f, ev->values[o->vars[i]]);
 }
 
+/* :index (RFC 5260 section 6): keeps only the index-th value, counted
+ * from the last with :last. */
+static void
+keep_index(struct eval *ev, const struct sv_own *o)
+{
+	size_t want;
+
+	if (o->index == 0)
+		return;
+	if ((size_t)o->index > ev->nlast) {
+		values_clear(ev);
+		return;
+	}
+	want = o->last ? ev->nlast - (size_t)o->index : (size_t)o->index - 1;
+	for (size_t i = 0; i < ev->nlast; i++)
+		if (i != want)
+			free(ev->last[i]);
+	ev->last[0] = ev->last[want];
+	ev->nlast = 1;
+	ev->last[1] = NULL;
+}
+
+static int
+local_zone(long long t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) == NULL)
+		return 0;
+	return (int)(tm.tm_gmtoff / 60);
+}
+
+/* date and currentdate: the one value they compare, the date part (none
+ * when the header holds no date). */
+static void
+date_values(struct eval *ev, const struct sv_own *o, char **names)
+{
+	struct sv_date d;
+	const char *part;
+	char *v;
+	int zone;
+
+	values_clear(ev);
+	if (o->kind == SV_OWN_CURRENTDATE) {
+		d.t = ev->env->now ? (long long)ev->env->now :
+		    (long long)time(NULL);
+		d.zone = local_zone(d.t);
+		part = names[0];
+	} else {
+		header_values(ev, names[0], 1, 0);
+		/* the first field, or the index-th (Pigeonhole 0.5.19
+		 * ignores :index here: mailsift follows RFC 5260) */
+		keep_index(ev, o);
+		if (ev->nlast == 0 || sv_date_parse(ev->last[0],
+		    strcasecmp(names[0], "received") == 0, &d) < 0) {
+			values_clear(ev);
+			return;
+		}
+		values_clear(ev);
+		part = names[1];
+	}
+	zone = o->zone == SV_ZONE_ORIGINAL ? d.zone : o->zone ==
+	    SV_ZONE_GIVEN ? o->zone_min : local_zone(d.t);
+	if ((v = sv_date_part(&d, zone, part)) != NULL)
+		values_add(ev, v);
+}
+
 static int
 own_leaf(struct eval *ev, const struct sv_own *o, struct live_args *la)
 {
@@ -503,6 +572,13 @@ own_leaf(struct eval *ev, const struct sv_own *o, struct live_args *la)
 		values_clear(ev);
 		for (size_t i = 0; i < o->nnames; i++)
 			header_values(ev, la->names[i], 0, 0);
+		keep_index(ev, o);
+		hit = sv_match_values(&o->m, ev->last, ev->nlast, la->keys,
+		    la->nkeys, la->rx, cap);
+		break;
+	case SV_OWN_DATE:
+	case SV_OWN_CURRENTDATE:
+		date_values(ev, o, la->names);
 		hit = sv_match_values(&o->m, ev->last, ev->nlast, la->keys,
 		    la->nkeys, la->rx, cap);
 		break;
@@ -510,6 +586,7 @@ own_leaf(struct eval *ev, const struct sv_own *o, struct live_args *la)
 		values_clear(ev);
 		for (size_t i = 0; i < o->nnames; i++)
 			header_values(ev, la->names[i], 1, 0);
+		keep_index(ev, o);
 		hit = address_match(o, ev->last, ev->nlast, la->keys,
 		    la->nkeys, la->rx, cap);
 		break;

@@ -110,7 +110,10 @@ struct sv_match {
 enum sv_own_kind { SV_OWN_HEADER, SV_OWN_ADDRESS, SV_OWN_HASFLAG,
 	SV_OWN_SPAMTEST, SV_OWN_EXISTS, SV_OWN_MAILBOXEXISTS, SV_OWN_STRING,
 	SV_OWN_SIZE, SV_OWN_TRUE, SV_OWN_FALSE, SV_OWN_NOT, SV_OWN_ANYOF,
-	SV_OWN_ALLOF };
+	SV_OWN_ALLOF, SV_OWN_DATE, SV_OWN_CURRENTDATE };
+
+/* date and currentdate: the zone the date parts are written in */
+enum sv_zone { SV_ZONE_LOCAL, SV_ZONE_ORIGINAL, SV_ZONE_GIVEN };
 
 /* address test parts (RFC 5228 5.1, RFC 5233) */
 enum sv_part { SV_PART_ALL, SV_PART_LOCAL, SV_PART_DOMAIN, SV_PART_USER,
@@ -135,6 +138,14 @@ struct sv_own {
 	unsigned long size;	/* SIZE */
 	size_t *kids;		/* owned; NOT, ANYOF, ALLOF: own tests */
 	size_t nkids;
+	/* index (RFC 5260): only the index-th header field (from 1), counted
+	 * from the last with last; 0: all (date: the first) */
+	int index;
+	int last;
+	/* DATE: names[0] the header, names[1] the date part; CURRENTDATE:
+	 * names[0] the date part */
+	enum sv_zone zone;
+	int zone_min;		/* SV_ZONE_GIVEN: minutes east */
 };
 
 struct sieve_script {
@@ -207,6 +218,21 @@ char *sv_expand(const char *s, const struct sv_scope *sc);
 /* The value set stores: v cut to SV_MAX_VAR bytes, then the modifiers
  * (enum sv_mod) applied; malloc'd. */
 char *sv_set_value(const char *v, unsigned mods);
+
+/* date.c */
+struct sv_date {
+	long long t;		/* seconds since the epoch, UTC */
+	int zone;		/* the zone it was written in, minutes east */
+};
+/* A header's date (RFC 5322 and its obsolete forms, as Dovecot reads
+ * them); for received, the part after the last ';'.  0 or -1. */
+int sv_date_parse(const char *value, int received, struct sv_date *d);
+/* "+hhmm" or "-hhmm" in minutes east; 0 or -1. */
+int sv_zone_parse(const char *s, int *min_r);
+/* The RFC 5260 date part (year, month, day, date, julian, hour, minute,
+ * second, time, iso8601, std11, zone, weekday) of d written in zone
+ * (minutes east), malloc'd; NULL for an unknown part. */
+char *sv_date_part(const struct sv_date *d, int zone, const char *part);
 
 /* Why name cannot be a folder (empty, a control character, invalid
  * UTF-8, an empty, "." or ".." level), or NULL when it can. */

@@ -857,6 +857,61 @@ START_TEST(unsafe_folders)
 }
 END_TEST
 
+START_TEST(dates)
+{
+	struct sv_date d;
+	struct sieve_env env = { 0 };
+	char *v, *got;
+	int rc, z;
+
+	ck_assert(sv_date_parse("Tue, 1 Dec 2026 10:20:30 +0100 (CET)", 0,
+	    &d) == 0);
+	ck_assert_int_eq(d.zone, 60);
+	v = sv_date_part(&d, d.zone, "std11");
+	ck_assert_str_eq(v, "Tue, 01 Dec 2026 10:20:30 +0100");
+	free(v);
+	v = sv_date_part(&d, -210, "iso8601");
+	ck_assert_str_eq(v, "2026-12-01T05:50:30-03:30");
+	free(v);
+	v = sv_date_part(&d, 0, "julian");
+	ck_assert_str_eq(v, "61375");
+	free(v);
+	v = sv_date_part(&d, 0, "weekday");
+	ck_assert_str_eq(v, "2");
+	free(v);
+	ck_assert(sv_date_part(&d, 0, "fortnight") == NULL);
+	/* obsolete forms, as Dovecot reads them */
+	ck_assert(sv_date_parse("31 Dec 97 23:59 PST", 0, &d) == 0);
+	v = sv_date_part(&d, 0, "iso8601");
+	ck_assert_str_eq(v, "1998-01-01T07:59:00Z");
+	free(v);
+	ck_assert(sv_date_parse("1 Dec 49 10:20:30 +0000", 0, &d) == 0);
+	v = sv_date_part(&d, 0, "year");
+	ck_assert_str_eq(v, "2049");
+	free(v);
+	ck_assert(sv_date_parse("from a by b; Mon, 30 Nov 2026 03:00:00 "
+	    "+0000", 1, &d) == 0);
+	ck_assert(sv_date_parse("Tue, 31 Feb 2026 10:20:30 +0000", 0, &d) < 0);
+	ck_assert(sv_date_parse("Tue, 1 Dec 2026 25:20:30 +0000", 0, &d) < 0);
+	ck_assert(sv_date_parse("not a date", 0, &d) < 0);
+	ck_assert(sv_zone_parse("-0330", &z) == 0 && z == -210);
+	ck_assert(sv_zone_parse("+01", &z) < 0);
+	/* currentdate reads the clock the caller gives */
+	env.score = -1;
+	env.now = 1800000000;	/* 2027-01-15T08:00:00Z */
+	got = run_env("require [\"date\", \"fileinto\", \"variables\"];\n"
+	    "if currentdate :zone \"+0000\" :matches \"iso8601\" \"*\" "
+	    "{ fileinto \"${0}\"; }\n", &env, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_str_eq(got, "fileinto:2027-01-15T08:00:00Z[]");
+	free(got);
+	expect_error("require \"date\";\nif date :zone \"CET\" \"date\" "
+	    "\"year\" \"1\" { keep; }\n", 2, "time zone such as");
+	expect_error("require \"index\";\nif header :last \"x\" \"y\" "
+	    "{ keep; }\n", 2, ":last needs :index");
+}
+END_TEST
+
 /* Runs a valid script whose libsieve text was replaced by text, as if
  * libsieve misbehaved on it; sieve_eval must fail, not the caller. */
 static void
@@ -950,6 +1005,7 @@ sieve_suite(void)
 	tcase_add_test(tc, variable_limits);
 	tcase_add_test(tc, expansion_bound);
 	tcase_add_test(tc, unsafe_folders);
+	tcase_add_test(tc, dates);
 	tcase_add_test(tc, load_file);
 	suite_add_tcase(s, tc);
 	return s;
