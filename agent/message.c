@@ -1,6 +1,7 @@
 /*
- * message.c - header fields, RFC 2047 words, charsets, Message-ID and the
- * content hash of one message.
+ * message.c - header fields, RFC 2047 words, charsets, MIME transfer
+ * encodings and parameters, Message-ID and the content hash of one
+ * message.
  *
  * Everything here is lenient by design: mail is hostile input, so a line
  * that is not a header field ends the header section instead of failing,
@@ -274,6 +275,149 @@ b64val(int c)
 	if (c == '/') return 63;
 	return -1;
 }
+
+/* --- MIME parts ------------------------------------------------------- */
+
+void
+message_media_type(const char *v, char *out, size_t outsz)
+{
+	size_t n = 0;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	while (*v && *v != ';' && *v != ' ' && *v != '\t' && n + 1 < outsz)
+		out[n++] = (char)tolower((unsigned char)*v++);
+	out[n] = '\0';
+}
+
+size_t
+message_param(const char *v, const char *name, char *out, size_t outsz)
+{
+	size_t nlen = strlen(name);
+	const char *p = strchr(v, ';');
+
+	while (p != NULL) {
+		int ext;
+		size_t n = 0;
+
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncasecmp(p, name, nlen) != 0 ||
+		    (p[nlen] != '=' && p[nlen] != '*')) {
+			p = strchr(p, ';');
+			continue;
+		}
+		p += nlen;
+		ext = *p == '*';
+		while (*p && *p != '=')
+			p++;
+		if (*p != '=')
+			return 0;
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '"') {
+			for (p++; *p && *p != '"' && n + 1 < outsz; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				out[n++] = *p;
+			}
+		} else {
+			while (*p && *p != ';' && *p != ' ' && *p != '\t' &&
+			    n + 1 < outsz)
+				out[n++] = *p++;
+		}
+		out[n] = '\0';
+		if (ext) {		/* charset'lang'percent-encoded */
+			char *q = strrchr(out, '\'');
+			size_t k = 0;
+			for (char *r = q ? q + 1 : out; *r; r++) {
+				if (r[0] == '%' && isxdigit((unsigned char)r[1])
+				    && isxdigit((unsigned char)r[2])) {
+					char hex[3] = { r[1], r[2], 0 };
+					out[k++] = (char)strtol(hex, NULL, 16);
+					r += 2;
+				} else {
+					out[k++] = *r;
+				}
+			}
+			out[k] = '\0';
+			n = k;
+		}
+		return n;
+	}
+	return 0;
+}
+
+/* Base64 with anything outside the alphabet skipped, as mail readers do. */
+static void
+decode_base64(const char *s, size_t len, struct buf *out)
+{
+	unsigned long acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < len && s[i] != '='; i++) {
+		int v = b64val((unsigned char)s[i]);
+		if (v < 0)
+			continue;
+		acc = (acc << 6) | (unsigned long)v;
+		bits += 6;
+		if (bits >= 8) {
+			char c;
+			bits -= 8;
+			c = (char)((acc >> bits) & 0xff);
+			buf_append(out, &c, 1);
+		}
+	}
+}
+
+/* Quoted-printable; a malformed escape is kept as written. */
+static void
+decode_qp(const char *s, size_t len, struct buf *out)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *eq = memchr(s + i, '=', len - i);
+		size_t j = eq ? (size_t)(eq - s) : len;
+		int hi, lo;
+
+		buf_append(out, s + i, j - i);
+		if (j >= len)
+			break;
+		i = j + 1;
+		if (i < len && s[i] == '\n') {
+			i++;
+		} else if (i + 1 < len && s[i] == '\r' && s[i + 1] == '\n') {
+			i += 2;
+		} else if (i + 1 < len &&
+		    (hi = hexval(s[i])) >= 0 &&
+		    (lo = hexval(s[i + 1])) >= 0) {
+			char c = (char)(hi * 16 + lo);
+			buf_append(out, &c, 1);
+			i += 2;
+		} else {
+			buf_append(out, "=", 1);
+		}
+	}
+}
+
+int
+message_decode_transfer(const char *cte, const char *in, size_t len,
+    struct buf *out)
+{
+	if (strcasecmp(cte, "base64") == 0) {
+		decode_base64(in, len, out);
+		return 1;
+	}
+	if (strcasecmp(cte, "quoted-printable") == 0) {
+		decode_qp(in, len, out);
+		return 1;
+	}
+	return 0;
+}
+
 
 /* Decodes the text of one encoded word; -1 if it is malformed. */
 static int

@@ -1,7 +1,7 @@
 /*
  * message.h - a read-only view of one RFC 5322 message: its header fields
- * (unfolded), body, Message-ID, content hash, RFC 2047 decoding and charset
- * conversion to UTF-8.
+ * (unfolded), body, Message-ID, content hash, RFC 2047 decoding, MIME
+ * transfer decoding and charset conversion to UTF-8.
  *
  * Leaf module (libc + iconv only): the classifier, the Sieve layer and the
  * ledger all read messages through it.  Never fails on bad input: malformed
@@ -12,6 +12,8 @@
 #define MAILSIFT_MESSAGE_H
 
 #include <stddef.h>
+
+#include "agent/xmem.h"
 
 struct message_header {
 	char *name;		/* owned; as written, without the colon */
@@ -56,6 +58,23 @@ char *message_to_utf8(const char *charset, const char *in, size_t len,
  * Malloc'd, or NULL if the header is absent. */
 char *message_header_display(const struct message *m, const char *name,
     size_t max);
+
+/* The media type of a Content-Type value ("text/html"), lowercased,
+ * into out; also reads Content-Transfer-Encoding values. */
+void message_media_type(const char *value, char *out, size_t outsz);
+
+/* The value of parameter name in a structured field value (quotes
+ * removed; RFC 2231 "name*=charset''value" percent-decoded) into out;
+ * its length, 0 if absent. */
+size_t message_param(const char *value, const char *name, char *out,
+    size_t outsz);
+
+/* Appends len bytes of in decoded by Content-Transfer-Encoding cte to
+ * out and returns 1 for base64 (anything outside the alphabet skipped,
+ * as mail readers do) and quoted-printable (a malformed escape kept as
+ * written); returns 0, appending nothing, for identity encodings. */
+int message_decode_transfer(const char *cte, const char *in, size_t len,
+    struct buf *out);
 
 /* The Message-ID, trimmed to "<...>" form, malloc'd, or NULL if absent. */
 char *message_id(const struct message *m);

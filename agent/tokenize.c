@@ -535,160 +535,6 @@ html_to_text(struct tk *t, const char *s, size_t len, struct buf *out)
 
 /* --- MIME --------------------------------------------------------------- */
 
-/* The media type of a Content-Type value, lowercased, into out. */
-static void
-mime_type(const char *v, char *out, size_t outsz)
-{
-	size_t n = 0;
-
-	while (*v == ' ' || *v == '\t')
-		v++;
-	while (*v && *v != ';' && *v != ' ' && *v != '\t' && n + 1 < outsz)
-		out[n++] = (char)tolower((unsigned char)*v++);
-	out[n] = '\0';
-}
-
-/* The value of parameter name in a structured field value (quotes
- * removed; RFC 2231 "name*=charset''value" percent-decoded), into out;
- * 0 if absent. */
-static size_t
-mime_param(const char *v, const char *name, char *out, size_t outsz)
-{
-	size_t nlen = strlen(name);
-	const char *p = strchr(v, ';');
-
-	while (p != NULL) {
-		int ext;
-		size_t n = 0;
-
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (strncasecmp(p, name, nlen) != 0 ||
-		    (p[nlen] != '=' && p[nlen] != '*')) {
-			p = strchr(p, ';');
-			continue;
-		}
-		p += nlen;
-		ext = *p == '*';
-		while (*p && *p != '=')
-			p++;
-		if (*p != '=')
-			return 0;
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '"') {
-			for (p++; *p && *p != '"' && n + 1 < outsz; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				out[n++] = *p;
-			}
-		} else {
-			while (*p && *p != ';' && *p != ' ' && *p != '\t' &&
-			    n + 1 < outsz)
-				out[n++] = *p++;
-		}
-		out[n] = '\0';
-		if (ext) {		/* charset'lang'percent-encoded */
-			char *q = strrchr(out, '\'');
-			size_t k = 0;
-			for (char *r = q ? q + 1 : out; *r; r++) {
-				if (r[0] == '%' && isxdigit((unsigned char)r[1])
-				    && isxdigit((unsigned char)r[2])) {
-					char hex[3] = { r[1], r[2], 0 };
-					out[k++] = (char)strtol(hex, NULL, 16);
-					r += 2;
-				} else {
-					out[k++] = *r;
-				}
-			}
-			out[k] = '\0';
-			n = k;
-		}
-		return n;
-	}
-	return 0;
-}
-
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Base64 with anything outside the alphabet skipped, as mail readers do. */
-static void
-decode_base64(const char *s, size_t len, struct buf *out)
-{
-	unsigned long acc = 0;
-	int bits = 0;
-
-	for (size_t i = 0; i < len && s[i] != '='; i++) {
-		int v = b64val((unsigned char)s[i]);
-		if (v < 0)
-			continue;
-		acc = (acc << 6) | (unsigned long)v;
-		bits += 6;
-		if (bits >= 8) {
-			char c;
-			bits -= 8;
-			c = (char)((acc >> bits) & 0xff);
-			buf_append(out, &c, 1);
-		}
-	}
-}
-
-static int
-hexdigit(unsigned char c)
-{
-	if (isdigit(c))
-		return c - '0';
-	c = (unsigned char)tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Quoted-printable; a malformed escape is kept as written. */
-static void
-decode_qp(const char *s, size_t len, struct buf *out)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		const char *eq = memchr(s + i, '=', len - i);
-		size_t j = eq ? (size_t)(eq - s) : len;
-		int hi, lo;
-
-		buf_append(out, s + i, j - i);
-		if (j >= len)
-			break;
-		i = j + 1;
-		if (i < len && s[i] == '\n') {
-			i++;
-		} else if (i + 1 < len && s[i] == '\r' && s[i + 1] == '\n') {
-			i += 2;
-		} else if (i + 1 < len &&
-		    (hi = hexdigit((unsigned char)s[i])) >= 0 &&
-		    (lo = hexdigit((unsigned char)s[i + 1])) >= 0) {
-			char c = (char)(hi * 16 + lo);
-			buf_append(out, &c, 1);
-			i += 2;
-		} else {
-			buf_append(out, "=", 1);
-		}
-	}
-}
-
 static void walk_message(struct tk *t, const char *raw, size_t len,
     int depth, int top);
 
@@ -758,12 +604,7 @@ walk_text(struct tk *t, const char *body, size_t len, const char *cte,
 	size_t dlen = len, ulen;
 	char *utf8;
 
-	if (strcasecmp(cte, "base64") == 0) {
-		decode_base64(body, len, &dec);
-		data = dec.data ? dec.data : "";
-		dlen = dec.len;
-	} else if (strcasecmp(cte, "quoted-printable") == 0) {
-		decode_qp(body, len, &dec);
+	if (message_decode_transfer(cte, body, len, &dec)) {
 		data = dec.data ? dec.data : "";
 		dlen = dec.len;
 	}
@@ -790,11 +631,11 @@ walk_entity(struct tk *t, const struct message *m, int depth)
 	char type[128], cte[64], charset[64], boundary[256], name[256];
 	char *dname = NULL;
 
-	mime_type(ct ? ct : "text/plain", type, sizeof(type));
+	message_media_type(ct ? ct : "text/plain", type, sizeof(type));
 	if (strchr(type, '/') == NULL)
 		snprintf(type, sizeof(type), "text/plain");
-	mime_type(cte_v ? cte_v : "7bit", cte, sizeof(cte));
-	if (!ct || !mime_param(ct, "charset", charset, sizeof(charset)))
+	message_media_type(cte_v ? cte_v : "7bit", cte, sizeof(cte));
+	if (!ct || !message_param(ct, "charset", charset, sizeof(charset)))
 		charset[0] = '\0';
 	for (char *c = charset; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
@@ -805,7 +646,7 @@ walk_entity(struct tk *t, const struct message *m, int depth)
 		add_tagged(t, "charset", charset, strlen(charset));
 
 	if (strncmp(type, "multipart/", 10) == 0) {
-		if (ct && mime_param(ct, "boundary", boundary,
+		if (ct && message_param(ct, "boundary", boundary,
 		    sizeof(boundary)))
 			walk_multipart(t, m->body, m->body_len, boundary,
 			    depth);
@@ -817,8 +658,8 @@ walk_entity(struct tk *t, const struct message *m, int depth)
 		walk_message(t, m->body, m->body_len, depth + 1, 1);
 		return;
 	}
-	if ((cd && mime_param(cd, "filename", name, sizeof(name))) ||
-	    (ct && mime_param(ct, "name", name, sizeof(name))))
+	if ((cd && message_param(cd, "filename", name, sizeof(name))) ||
+	    (ct && message_param(ct, "name", name, sizeof(name))))
 		dname = message_decode_words(name);
 	if (dname != NULL || (cd && strncasecmp(cd, "attachment", 10) == 0) ||
 	    strncmp(type, "text/", 5) != 0) {
