@@ -614,34 +614,6 @@ is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static void
-put_utf8(struct buf *b, unsigned long cp)
-{
-	unsigned char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (unsigned char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (unsigned char)(0xc0 | cp >> 6);
-		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (unsigned char)(0xe0 | cp >> 12);
-		u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (unsigned char)(0xf0 | cp >> 18);
-		u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
-		u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-		u[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_append(b, u, n);
-}
-
 /* One "${hex:" or "${unicode:" sequence at p (after the prefix): the
  * decoded bytes into out and the end (after "}") returned, or NULL when
  * it does not parse.  *bad_r gets an invalid code point. */
@@ -682,7 +654,7 @@ decode_seq(const char *p, int unicode, struct buf *out,
 			if (*bad_r == 0)
 				*bad_r = v;
 		} else {
-			put_utf8(out, v);
+			sv_put_utf8(out, v);
 		}
 	}
 	return n > 0 ? p + 1 : NULL;
@@ -813,6 +785,7 @@ enum cap {
 	CAP_REGEX = 1 << 12,
 	CAP_DATE = 1 << 13,
 	CAP_INDEX = 1 << 14,
+	CAP_BODY = 1 << 15,
 	CAP_BUILTIN = 1 << 30	/* always there, never listed */
 };
 
@@ -840,6 +813,7 @@ static const struct {
 	{ "regex", CAP_REGEX, NULL },
 	{ "date", CAP_DATE, NULL },
 	{ "index", CAP_INDEX, NULL },
+	{ "body", CAP_BODY, NULL },
 	{ "envelope", 0, "mailsift reads mail from IMAP after delivery, "
 	    "when the envelope is gone: test the Return-Path or Delivered-To "
 	    "header instead" },
@@ -854,8 +828,6 @@ static const struct {
 	{ "enotify", 0, "mailsift never sends notifications" },
 	{ "editheader", 0, "mailsift never changes a message" },
 	{ "imapflags", 0, "this is the old draft name: write \"imap4flags\"" },
-	{ "body", 0, "body tests are not supported by mailsift's Sieve "
-	    "engine: test headers instead" },
 };
 
 const char *
@@ -1123,6 +1095,8 @@ struct targs {
 	int index, last;	/* index */
 	enum sv_zone zone;	/* date, currentdate */
 	int zone_min;
+	enum sv_body body;	/* body */
+	const struct arg *content;	/* body :content types */
 	const struct arg *pos[3];
 	size_t npos;
 };
@@ -1131,7 +1105,7 @@ static int
 parse_targs(struct compiler *cc, const struct test *t, int allow_part,
     int allow_percent, size_t want_pos, struct targs *ta)
 {
-	int have_cmp = 0, have_mt = 0, have_part = 0;
+	int have_cmp = 0, have_mt = 0, have_part = 0, have_transform = 0;
 
 	memset(ta, 0, sizeof(*ta));
 	ta->m.cmp = SV_CMP_CASEMAP;
@@ -1318,6 +1292,30 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 			}
 			ta->zone = SV_ZONE_GIVEN;
 			i++;
+			continue;
+		}
+		if (strcmp(t->name, "body") == 0 && (strcmp(tag, "raw") == 0 ||
+		    strcmp(tag, "text") == 0 || strcmp(tag, "content") == 0)) {
+			const struct arg *v = i + 1 < t->nargs ?
+			    &t->args[i + 1] : NULL;
+
+			if (have_transform++) {
+				perr(cc->ps, a->line, "body takes one of :raw, "
+				    ":content and :text");
+				return -1;
+			}
+			ta->body = tag[0] == 'r' ? SV_BODY_RAW : tag[0] == 't' ?
+			    SV_BODY_TEXT : SV_BODY_CONTENT;
+			if (ta->body == SV_BODY_CONTENT) {
+				if (v == NULL || v->type != A_STRS) {
+					perr(cc->ps, a->line, ":content must be "
+					    "followed by content types, e.g. "
+					    ":content \"text/html\"");
+					return -1;
+				}
+				ta->content = v;
+				i++;
+			}
 			continue;
 		}
 		if (allow_percent && strcmp(tag, "percent") == 0) {
@@ -1858,8 +1856,19 @@ compile_test(struct compiler *cc, const struct test *t, int inner)
 		free(part);
 		return idx;
 	}
-	if (strcmp(n, "body") == 0 ||
-	    strcmp(n, "virustest") == 0 ||
+	if (strcmp(n, "body") == 0) {
+		long idx;
+
+		if (need(cc, t->line, CAP_BODY, "body", "body") < 0 ||
+		    parse_targs(cc, t, 0, 0, 1, &ta) < 0)
+			return -1;
+		idx = add_own(cc, inner, SV_OWN_BODY, &ta, ta.content,
+		    ta.pos[0]);
+		if (idx >= 0)
+			cc->s->owns[idx].body = ta.body;
+		return idx;
+	}
+	if (strcmp(n, "virustest") == 0 ||
 	    strcmp(n, "environment") == 0 || strcmp(n, "duplicate") == 0) {
 		perr(cc->ps, t->line, "the %s test is not supported by "
 		    "mailsift's Sieve engine", n);

@@ -576,6 +576,16 @@ own_leaf(struct eval *ev, const struct sv_own *o, struct live_args *la)
 		hit = sv_match_values(&o->m, ev->last, ev->nlast, la->keys,
 		    la->nkeys, la->rx, cap);
 		break;
+	case SV_OWN_BODY: {
+		/* no match variables from body (RFC 5173 section 5) */
+		struct sv_values bv;
+
+		sv_body_values(&ev->m, o->body, la->names, o->nnames, &bv);
+		hit = sv_match_values(&o->m, bv.v, bv.n, la->keys, la->nkeys,
+		    la->rx, NULL);
+		sv_values_release(&bv);
+		break;
+	}
 	case SV_OWN_DATE:
 	case SV_OWN_CURRENTDATE:
 		date_values(ev, o, la->names);

@@ -23,6 +23,8 @@
 #include <regex.h>
 #include <stddef.h>
 
+#include "agent/xmem.h"
+
 /* Names the rewritten script asks libsieve's GETHEADER callback for. */
 /* decoded, unfolded values */
 #define SV_HDR_PREFIX	"X-Mailsift-H-"
@@ -110,7 +112,10 @@ struct sv_match {
 enum sv_own_kind { SV_OWN_HEADER, SV_OWN_ADDRESS, SV_OWN_HASFLAG,
 	SV_OWN_SPAMTEST, SV_OWN_EXISTS, SV_OWN_MAILBOXEXISTS, SV_OWN_STRING,
 	SV_OWN_SIZE, SV_OWN_TRUE, SV_OWN_FALSE, SV_OWN_NOT, SV_OWN_ANYOF,
-	SV_OWN_ALLOF, SV_OWN_DATE, SV_OWN_CURRENTDATE };
+	SV_OWN_ALLOF, SV_OWN_DATE, SV_OWN_CURRENTDATE, SV_OWN_BODY };
+
+/* body transforms (RFC 5173) */
+enum sv_body { SV_BODY_TEXT, SV_BODY_RAW, SV_BODY_CONTENT };
 
 /* date and currentdate: the zone the date parts are written in */
 enum sv_zone { SV_ZONE_LOCAL, SV_ZONE_ORIGINAL, SV_ZONE_GIVEN };
@@ -146,6 +151,7 @@ struct sv_own {
 	 * names[0] the date part */
 	enum sv_zone zone;
 	int zone_min;		/* SV_ZONE_GIVEN: minutes east */
+	enum sv_body body;	/* BODY; :content: names are the types */
 };
 
 struct sieve_script {
@@ -215,9 +221,23 @@ struct sv_scope {
 /* s with every reference replaced; malloc'd, at most SV_MAX_EXPANSION
  * bytes. */
 char *sv_expand(const char *s, const struct sv_scope *sc);
+/* Appends code point cp as UTF-8. */
+void sv_put_utf8(struct buf *b, unsigned long cp);
 /* The value set stores: v cut to SV_MAX_VAR bytes, then the modifiers
  * (enum sv_mod) applied; malloc'd. */
 char *sv_set_value(const char *v, unsigned mods);
+
+/* body.c */
+struct message;
+struct sv_values {
+	char **v;		/* owned, NULL-terminated */
+	size_t n;
+};
+void sv_values_release(struct sv_values *v);
+/* The values body compares: the raw body, the parts of the ntypes
+ * types (:content), or the text parts with HTML made plain (:text). */
+void sv_body_values(const struct message *m, enum sv_body mode,
+    char *const *types, size_t ntypes, struct sv_values *out);
 
 /* date.c */
 struct sv_date {

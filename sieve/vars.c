@@ -136,6 +136,34 @@ sv_expand(const char *s, const struct sv_scope *sc)
 	return buf_steal(&b);
 }
 
+void
+sv_put_utf8(struct buf *b, unsigned long cp)
+{
+	unsigned char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (unsigned char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (unsigned char)(0xc0 | cp >> 6);
+		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (unsigned char)(0xe0 | cp >> 12);
+		u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (unsigned char)(0xf0 | cp >> 18);
+		u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+		u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		u[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	buf_append(b, u, n);
+}
+
 /* Characters, not bytes (RFC 5229 4.1.4, :length). */
 static size_t
 utf8_len(const char *s)
