@@ -305,6 +305,7 @@ struct parser {
 	int nerr;
 	struct buf warns;	/* valid, but probably not what was meant */
 	size_t ncmds;		/* commands read so far */
+	int has_include;	/* requires include: ${global.x} is known */
 };
 
 /* Limits that keep a script's cost bounded, each with its own message.
@@ -744,7 +745,10 @@ check_refs(struct parser *ps, int line, char **sp)
 	struct sv_ref ref;
 
 	for (const char *p = strstr(*sp, "${"); p; p = strstr(p + 1, "${")) {
-		if (sv_ref_read(p, &ref) == SV_REF_VAR && ref.dots > 0) {
+		if (sv_ref_read(p, &ref) == SV_REF_VAR && ref.dots > 0 &&
+		    !(ref.dots == 1 && ref.ns_len == 6 &&
+		    strncasecmp(ref.name, "global", 6) == 0 &&
+		    ps->has_include)) {
 			perr(ps, line, "\"%.*s\" refers to the variable "
 			    "namespace \"%.*s\", which mailsift does not "
 			    "have", (int)ref.len, p, (int)ref.ns_len,
@@ -786,6 +790,7 @@ enum cap {
 	CAP_DATE = 1 << 13,
 	CAP_INDEX = 1 << 14,
 	CAP_BODY = 1 << 15,
+	CAP_INCLUDE = 1 << 16,
 	CAP_BUILTIN = 1 << 30	/* always there, never listed */
 };
 
@@ -814,6 +819,7 @@ static const struct {
 	{ "date", CAP_DATE, NULL },
 	{ "index", CAP_INDEX, NULL },
 	{ "body", CAP_BODY, NULL },
+	{ "include", CAP_INCLUDE, NULL },
 	{ "envelope", 0, "mailsift reads mail from IMAP after delivery, "
 	    "when the envelope is gone: test the Return-Path or Delivered-To "
 	    "header instead" },
@@ -868,6 +874,13 @@ struct compiler {
 	unsigned caps;
 	struct buf out;		/* the rewritten script */
 	int out_line;		/* line the next output byte goes to */
+	const char *dir;	/* include's :personal scripts, or NULL */
+	int scope;		/* the script being compiled (0: the main) */
+	int depth;		/* include nesting */
+	char *stack[SV_MAX_INCLUDE_DEPTH + 1];	/* their real paths */
+	char **scripts;		/* owned; real paths of the included, by id */
+	int nscripts;
+	int ninstances;		/* includes compiled */
 };
 
 /* Pads the output with line breaks so that what follows lands on the
@@ -875,7 +888,8 @@ struct compiler {
 static void
 emit_at(struct compiler *cc, int line)
 {
-	while (cc->out_line < line) {
+	/* an included script's lines are another file's */
+	while (cc->depth == 0 && cc->out_line < line) {
 		buf_appends(&cc->out, "\n");
 		cc->out_line++;
 	}
@@ -963,28 +977,44 @@ count_strlists(const struct test *t)
 	return n;
 }
 
-/* A variable name (RFC 5229: identifier) in lower case, or NULL. */
+/* The key of variable name in the script being compiled (see struct
+ * sieve_script), or NULL when name is no variable name (RFC 5229: an
+ * identifier; "global.name" with include). */
 static char *
-var_name(const char *name)
+var_key(struct compiler *cc, const char *name)
 {
-	char *v;
+	const char *id = name;
+	char *k;
+	int global = 0;
 
-	if (!isalpha((unsigned char)*name) && *name != '_')
+	if ((cc->caps & CAP_INCLUDE) && strncasecmp(name, "global.", 7) == 0) {
+		id = name + 7;
+		global = 1;
+	}
+	if (!isalpha((unsigned char)*id) && *id != '_')
 		return NULL;
-	for (const char *p = name; *p; p++)
+	for (const char *p = id; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '_')
 			return NULL;
-	v = xstrdup(name);
-	for (char *p = v; *p; p++)
+	k = xasprintf("%d:%s", cc->scope, id);
+	for (char *p = k; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	return v;
+	for (size_t i = 0; !global && i < cc->s->nglobals; i++)
+		global = strcmp(cc->s->globals[i], k) == 0;
+	if (global) {
+		char *g = xasprintf("*:%s", strchr(k, ':') + 1);
+
+		free(k);
+		k = g;
+	}
+	return k;
 }
 
 /* The slot of variable name, made when new; -1 with a message. */
 static int
 var_slot(struct compiler *cc, const char *name, int line)
 {
-	char *v = var_name(name);
+	char *v = var_key(cc, name);
 	size_t i;
 
 	if (v == NULL) {
@@ -1453,6 +1483,7 @@ add_own(struct compiler *cc, int inner, enum sv_own_kind kind,
 	o = &cc->s->owns[cc->s->nowns++];
 	memset(o, 0, sizeof(*o));
 	o->kind = kind;
+	o->scope = cc->scope;
 	if (ta) {
 		o->m = ta->m;
 		o->percent = ta->percent;
@@ -1964,6 +1995,11 @@ add_op(struct compiler *cc, enum sv_op_type type, int line)
 	op->type = type;
 	op->line = line;
 	op->var = -1;
+	op->scope = cc->scope;
+	op->late_flags = !(cc->caps & CAP_IMAP4FLAGS);
+	if (cc->depth > 0)
+		op->file = xstrdup(strrchr(cc->ps->name, '/') ?
+		    strrchr(cc->ps->name, '/') + 1 : cc->ps->name);
 	buf_printf(&cc->out, "fileinto \"%s%zu\";", SV_OP_PREFIX,
 	    cc->s->nops);
 	cc->s->nops++;
@@ -2305,14 +2341,92 @@ compile_command(struct compiler *cc, const struct cmd *c, size_t i)
 	return ret;
 }
 
+static int
+has_return(const struct cmd *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(c[i].name, "return") == 0 ||
+		    has_return(c[i].block, c[i].nblock))
+			return 1;
+	return 0;
+}
+
+static int compile_include(struct compiler *cc, const struct cmd *c);
+static int read_script(struct parser *ps, const char *text,
+    struct cmd **cmds_r, size_t *n_r);
+static void parser_release(struct parser *ps);
+
+/* global "name" (RFC 6609 section 3.5): the script's variable name is
+ * the one all scripts share. */
+static int
+compile_global(struct compiler *cc, const struct cmd *c)
+{
+	if (need(cc, c->line, CAP_INCLUDE, "global", "include") < 0 ||
+	    need(cc, c->line, CAP_VARIABLES, "global", "variables") < 0)
+		return -1;
+	if (c->nargs != 1 || c->args[0].type != A_STRS) {
+		perr(cc->ps, c->line, "global takes a list of variable names");
+		return -1;
+	}
+	for (size_t i = 0; i < c->args[0].n; i++) {
+		char *k = var_key(cc, c->args[0].strs[i]);
+
+		if (k == NULL) {
+			perr(cc->ps, c->line, "\"%s\" is not a valid variable "
+			    "name", c->args[0].strs[i]);
+			return -1;
+		}
+		for (size_t v = 0; k[0] != '*' && v < cc->s->nvars; v++) {
+			if (strcmp(cc->s->vars[v], k) == 0) {
+				perr(cc->ps, c->line, "global \"%s\" comes "
+				    "after the script used its own \"%s\": "
+				    "declare it global before using it",
+				    c->args[0].strs[i], c->args[0].strs[i]);
+				free(k);
+				return -1;
+			}
+		}
+		if (k[0] != '*') {
+			cc->s->globals = grow(cc->s->globals,
+			    cc->s->nglobals, sizeof(char *));
+			cc->s->globals[cc->s->nglobals++] = k;
+		} else {
+			free(k);
+		}
+	}
+	return 0;
+}
+
+static int
+compile_return(struct compiler *cc, const struct cmd *c)
+{
+	struct sv_op *op;
+
+	if (need(cc, c->line, CAP_INCLUDE, "return", "include") < 0)
+		return -1;
+	if (c->nargs || c->ntests || c->has_block) {
+		perr(cc->ps, c->line, "return takes no arguments");
+		return -1;
+	}
+	/* in the main script, return is stop (RFC 6609 section 3.3) */
+	if (cc->depth == 0) {
+		buf_appends(&cc->out, "stop;");
+		return 0;
+	}
+	op = add_op(cc, SV_OP_RETURN, c->line);
+	op->scope = cc->scope;
+	return 0;
+}
+
 /* A block of more than SV_LSV_GROUP commands goes to libsieve as groups
  * of `if true { ... }` (an if chain is never cut), which keeps its parser
- * stack small whatever the length of the script. */
+ * stack small whatever the length of the script.  In an included script,
+ * what follows a command that may return runs only if it did not. */
 static int
 compile_block(struct compiler *cc, const struct cmd *c, size_t n, int top)
 {
 	int ret = 0, seen_other = 0, grouped = n > SV_LSV_GROUP;
-	size_t ingroup = 0;
+	size_t ingroup = 0, chain = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(c[i].name, "require") == 0) {
@@ -2324,16 +2438,38 @@ compile_block(struct compiler *cc, const struct cmd *c, size_t n, int top)
 			} else if (compile_require(cc, &c[i]) < 0) {
 				ret = -1;
 			}
+			chain = i + 1;
 			continue;
 		}
 		seen_other = 1;
 		emit_at(cc, c[i].line);
 		if (grouped && ingroup++ == 0)
 			buf_appends(&cc->out, "if true { ");
-		if (compile_command(cc, c, i) < 0)
+		if (strcmp(c[i].name, "include") == 0 ?
+		    compile_include(cc, &c[i]) :
+		    strcmp(c[i].name, "global") == 0 ?
+		    compile_global(cc, &c[i]) :
+		    strcmp(c[i].name, "return") == 0 ?
+		    compile_return(cc, &c[i]) : compile_command(cc, c, i))
 			ret = -1;
-		if (ingroup >= SV_LSV_GROUP &&
-		    (i + 1 == n || !is_branch(&c[i + 1]))) {
+		if (i + 1 < n && is_branch(&c[i + 1]))
+			continue;
+		if (cc->depth > 0 && i + 1 < n &&
+		    has_return(&c[chain], i + 1 - chain)) {
+			struct sieve_script *sc = cc->s;
+			long idx = add_own(cc, 1, SV_OWN_RETURNED, NULL, NULL,
+			    NULL);
+
+			sc->owns[idx].scope = cc->scope;
+			buf_printf(&cc->out, " if not exists \"%s%ld\" {",
+			    SV_TEST_PREFIX, idx);
+			if (compile_block(cc, &c[i + 1], n - i - 1, 0) < 0)
+				ret = -1;
+			buf_appends(&cc->out, " }");
+			break;
+		}
+		chain = i + 1;
+		if (ingroup >= SV_LSV_GROUP) {
 			buf_appends(&cc->out, " }");
 			ingroup = 0;
 		}
@@ -2343,9 +2479,172 @@ compile_block(struct compiler *cc, const struct cmd *c, size_t n, int top)
 	return ret;
 }
 
+/* include [:personal] [:once] [:optional] "name" (RFC 6609): NAME.sieve
+ * from the directory of the running script (after symlinks), compiled
+ * in place with its own requires and variables; :global is refused. */
+static int
+compile_include(struct compiler *cc, const struct cmd *c)
+{
+	struct parser sub = { 0 };
+	struct cmd *cmds = NULL;
+	size_t ncmds = 0;
+	const char *name = NULL;
+	char *path = NULL, *real = NULL, *text = NULL, *why = NULL;
+	int once = 0, optional = 0, id, ret = -1;
+	unsigned saved_caps = cc->caps;
+	int saved_scope = cc->scope;
+	struct parser *saved_ps = cc->ps;
+	long idx;
+
+	if (need(cc, c->line, CAP_INCLUDE, "include", "include") < 0)
+		return -1;
+	for (size_t i = 0; i < c->nargs; i++) {
+		const struct arg *a = &c->args[i];
+
+		if (a->type == A_TAG && strcmp(a->tag, "global") == 0) {
+			perr(cc->ps, a->line, "include :global is not "
+			    "supported: mailsift has no global scripts; keep "
+			    "the script beside yours and include it with "
+			    ":personal");
+			return -1;
+		}
+		if (a->type == A_TAG && (strcmp(a->tag, "personal") == 0 ||
+		    (strcmp(a->tag, "once") == 0 && !once++) ||
+		    (strcmp(a->tag, "optional") == 0 && !optional++)))
+			continue;
+		if (a->type == A_STRS && a->n == 1 && !a->is_list &&
+		    name == NULL) {
+			name = a->strs[0];
+			continue;
+		}
+		perr(cc->ps, a->line, "include takes [:personal] [:once] "
+		    "[:optional] and one script name");
+		return -1;
+	}
+	if (name == NULL || c->ntests || c->has_block) {
+		perr(cc->ps, c->line, "include needs one script name, e.g. "
+		    "include \"lists\"; for lists.sieve");
+		return -1;
+	}
+	if (*name == '\0' || *name == '.' || strpbrk(name, "/\\") != NULL ||
+	    sv_folder_unsafe(name) != NULL) {
+		perr(cc->ps, c->line, "\"%s\" is not a script name: include "
+		    "reads NAME.sieve beside this script, so give NAME "
+		    "without / or a leading dot", name);
+		return -1;
+	}
+	if (cc->dir == NULL) {
+		perr(cc->ps, c->line, "include needs a script file: the "
+		    "included scripts are the files beside it");
+		return -1;
+	}
+	path = xasprintf("%s/%s.sieve", cc->dir, name);
+	if ((real = realpath(path, NULL)) == NULL) {
+		if (errno == ENOENT && optional) {
+			ret = 0;
+			goto out;
+		}
+		perr(cc->ps, c->line, "include \"%s\": cannot read %s: %s%s",
+		    name, path, strerror(errno), errno == ENOENT ?
+		    " (add :optional if it may be missing)" : "");
+		goto out;
+	}
+	for (int d = 0; d < cc->depth; d++) {
+		if (strcmp(cc->stack[d], real) == 0) {
+			perr(cc->ps, c->line, "include \"%s\" is a loop: that "
+			    "script is already being included", name);
+			goto out;
+		}
+	}
+	if (cc->depth >= SV_MAX_INCLUDE_DEPTH ||
+	    cc->ninstances >= SV_MAX_INCLUDES) {
+		perr(cc->ps, c->line, "include \"%s\": more than %d nested "
+		    "includes or %d includes in all", name,
+		    SV_MAX_INCLUDE_DEPTH, SV_MAX_INCLUDES);
+		goto out;
+	}
+	if (sv_read_file(real, &text, &why) < 0) {
+		perr(cc->ps, c->line, "include \"%s\": %s", name, why);
+		goto out;
+	}
+	for (id = 0; id < cc->nscripts; id++)
+		if (strcmp(cc->scripts[id], real) == 0)
+			break;
+	if (id == cc->nscripts) {
+		cc->scripts = grow(cc->scripts, (size_t)cc->nscripts,
+		    sizeof(char *));
+		cc->scripts[cc->nscripts++] = xstrdup(real);
+	}
+	/* its own parser for its own file name and lines */
+	sub.name = path;
+	if (read_script(&sub, text, &cmds, &ncmds) < 0) {
+		buf_appends(&cc->ps->errs, sub.errs.data ? sub.errs.data : "");
+		cc->ps->nerr += sub.nerr;
+		goto out;
+	}
+	idx = add_own(cc, 1, SV_OWN_INCLUDE, NULL, NULL, NULL);
+	cc->s->owns[idx].script_id = id;
+	cc->s->owns[idx].once = once;
+	buf_printf(&cc->out, "if exists \"%s%ld\" {", SV_TEST_PREFIX, idx);
+	cc->ps = &sub;
+	cc->caps = 0;
+	cc->scope = ++cc->ninstances;
+	cc->stack[cc->depth++] = real;
+	ret = compile_block(cc, cmds, ncmds, 1);
+	cc->depth--;
+	cc->scope = saved_scope;
+	cc->caps = saved_caps;
+	cc->ps = saved_ps;
+	buf_appends(&cc->out, " }");
+	buf_appends(&cc->ps->errs, sub.errs.data ? sub.errs.data : "");
+	buf_appends(&cc->ps->warns, sub.warns.data ? sub.warns.data : "");
+	cc->ps->nerr += sub.nerr;
+out:
+	parser_release(&sub);
+	cmds_free(cmds, ncmds);
+	free(text);
+	free(why);
+	free(real);
+	free(path);
+	return ret;
+}
+
+/* Reads the commands of text into *cmds_r with ps (errors go to ps),
+ * with encoded characters decoded and variable names checked. */
+static int
+read_script(struct parser *ps, const char *text, struct cmd **cmds_r,
+    size_t *n_r)
+{
+	ps->lx.p = text;
+	ps->lx.end = text + strlen(text);
+	ps->lx.line = 1;
+	lex_next(&ps->lx);
+	if (parse_commands(ps, cmds_r, n_r, 0) < 0)
+		return -1;
+	if (ps->lx.t != T_EOF)
+		return unexpected(ps, "a command");
+	if (requires(*cmds_r, *n_r, "encoded-character") &&
+	    walk_cmds(ps, *cmds_r, *n_r, decode_string) < 0)
+		return -1;
+	ps->has_include = requires(*cmds_r, *n_r, "include");
+	if (requires(*cmds_r, *n_r, "variables") &&
+	    walk_cmds(ps, *cmds_r, *n_r, check_refs) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+parser_release(struct parser *ps)
+{
+	buf_release(&ps->errs);
+	buf_release(&ps->warns);
+	free(ps->lx.text);
+	free(ps->lx.err);
+}
+
 int
-sv_compile(const char *name, const char *text, struct sieve_script *s,
-    char **errors_r)
+sv_compile(const char *name, const char *text, const char *dir,
+    struct sieve_script *s, char **errors_r)
 {
 	struct parser ps = { 0 };
 	struct compiler cc = { 0 };
@@ -2356,25 +2655,12 @@ sv_compile(const char *name, const char *text, struct sieve_script *s,
 	memset(s, 0, sizeof(*s));
 	s->name = xstrdup(name);
 	ps.name = name;
-	ps.lx.p = text;
-	ps.lx.end = text + strlen(text);
-	ps.lx.line = 1;
-	lex_next(&ps.lx);
-	if (parse_commands(&ps, &cmds, &ncmds, 0) < 0)
-		goto out;
-	if (ps.lx.t != T_EOF) {
-		unexpected(&ps, "a command");
-		goto out;
-	}
-	if (requires(cmds, ncmds, "encoded-character") &&
-	    walk_cmds(&ps, cmds, ncmds, decode_string) < 0)
-		goto out;
-	if (requires(cmds, ncmds, "variables") &&
-	    walk_cmds(&ps, cmds, ncmds, check_refs) < 0)
+	if (read_script(&ps, text, &cmds, &ncmds) < 0)
 		goto out;
 	cc.ps = &ps;
 	cc.s = s;
 	cc.out_line = 1;
+	cc.dir = dir;
 	/* All the rewrite needs, whatever the owner required: flags and
 	 * spamtest never reach libsieve. */
 	buf_appends(&cc.out, "require [\"fileinto\", \"relational\", "
@@ -2384,6 +2670,8 @@ sv_compile(const char *name, const char *text, struct sieve_script *s,
 	/* libsieve refuses a script without commands */
 	buf_appends(&cc.out, "\nstop;\n");
 	s->rewritten = buf_steal(&cc.out);
+	s->nscopes = cc.ninstances + 1;
+	s->nscripts = cc.nscripts;
 	if (ps.warns.len > 0)
 		s->warnings = buf_steal(&ps.warns);
 	ret = 0;
@@ -2394,11 +2682,11 @@ out:
 		*errors_r = buf_steal(&ps.errs);
 		sv_script_release(s);
 	}
-	buf_release(&ps.errs);
-	buf_release(&ps.warns);
+	for (int i = 0; i < cc.nscripts; i++)
+		free(cc.scripts[i]);
+	free(cc.scripts);
+	parser_release(&ps);
 	buf_release(&cc.out);
-	free(ps.lx.text);
-	free(ps.lx.err);
 	cmds_free(cmds, ncmds);
 	return ret;
 }
@@ -2417,6 +2705,7 @@ sv_script_release(struct sieve_script *s)
 	for (size_t i = 0; i < s->nops; i++) {
 		free(s->ops[i].mailbox);
 		free(s->ops[i].value);
+		free(s->ops[i].file);
 		strv_free(s->ops[i].flags, s->ops[i].nflags);
 	}
 	for (size_t i = 0; i < s->nowns; i++) {
@@ -2432,6 +2721,7 @@ sv_script_release(struct sieve_script *s)
 		free(o->kids);
 	}
 	strv_free(s->vars, s->nvars);
+	strv_free(s->globals, s->nglobals);
 	free(s->ops);
 	free(s->owns);
 	free(s->name);

@@ -12,6 +12,7 @@
  * internal flag variable; one action per folder, the last flags winning
  * (as Pigeonhole does); discard only when nothing stores the message.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +49,8 @@ child_validate(void *arg, struct buf *out)
 	return -1;
 }
 
-int
-sieve_script_parse(const char *name, const char *text,
+static int
+parse(const char *name, const char *text, const char *dir,
     struct sieve_script **script_r, char **errors_r)
 {
 	struct sieve_script *s = xcalloc(1, sizeof(*s));
@@ -57,7 +58,7 @@ sieve_script_parse(const char *name, const char *text,
 	char *out = NULL;
 
 	*script_r = NULL;
-	if (sv_compile(name, text, s, errors_r) < 0) {
+	if (sv_compile(name, text, dir, s, errors_r) < 0) {
 		free(s);
 		return -1;
 	}
@@ -76,8 +77,14 @@ sieve_script_parse(const char *name, const char *text,
 }
 
 int
-sieve_script_load(const char *path, struct sieve_script **script_r,
-    char **errors_r)
+sieve_script_parse(const char *name, const char *text,
+    struct sieve_script **script_r, char **errors_r)
+{
+	return parse(name, text, NULL, script_r, errors_r);
+}
+
+int
+sv_read_file(const char *path, char **text_r, char **why_r)
 {
 	struct buf text = { 0 };
 	char chunk[8192];
@@ -85,10 +92,10 @@ sieve_script_load(const char *path, struct sieve_script **script_r,
 	size_t n;
 	int ret = -1;
 
-	*script_r = NULL;
+	*text_r = NULL;
 	f = fopen(path, "rb");
 	if (f == NULL) {
-		*errors_r = xasprintf("%s: cannot read the script: %s", path,
+		*why_r = xasprintf("%s: cannot read the script: %s", path,
 		    strerror(errno));
 		return -1;
 	}
@@ -98,20 +105,45 @@ sieve_script_load(const char *path, struct sieve_script **script_r,
 			break;
 	}
 	if (ferror(f)) {
-		*errors_r = xasprintf("%s: cannot read the script: %s", path,
+		*why_r = xasprintf("%s: cannot read the script: %s", path,
 		    strerror(errno));
 	} else if (text.len > SV_MAX_SCRIPT) {
-		*errors_r = xasprintf("%s: the script is larger than %d "
-		    "bytes", path, SV_MAX_SCRIPT);
+		*why_r = xasprintf("%s: the script is larger than %d bytes",
+		    path, SV_MAX_SCRIPT);
 	} else if (text.len > 0 && memchr(text.data, '\0', text.len)) {
-		*errors_r = xasprintf("%s: the script contains a NUL byte: "
-		    "is it a text file?", path);
+		*why_r = xasprintf("%s: the script contains a NUL byte: is it "
+		    "a text file?", path);
 	} else {
-		ret = sieve_script_parse(path, text.data ? text.data : "",
-		    script_r, errors_r);
+		*text_r = buf_steal(&text);
+		ret = 0;
 	}
 	fclose(f);
 	buf_release(&text);
+	return ret;
+}
+
+int
+sieve_script_load(const char *path, struct sieve_script **script_r,
+    char **errors_r)
+{
+	char *text = NULL, *real, *dir = NULL;
+	int ret;
+
+	*script_r = NULL;
+	if (sv_read_file(path, &text, errors_r) < 0)
+		return -1;
+	/* include :personal reads the scripts beside the real file (the
+	 * configured path may be a symlink to the active script) */
+	if ((real = realpath(path, NULL)) != NULL) {
+		char *slash = strrchr(real, '/');
+
+		dir = slash == real ? xstrdup("/") :
+		    xstrndup(real, (size_t)(slash - real));
+		free(real);
+	}
+	ret = parse(path, text, dir, script_r, errors_r);
+	free(dir);
+	free(text);
 	return ret;
 }
 
@@ -165,6 +197,9 @@ struct eval {
 	char *error;		/* owned; why the run fails, or NULL */
 	struct sv_flags flags;	/* the imap4flags variable, as it runs */
 	char **values;		/* owned; the variables, by slot */
+	int scope;		/* the script of the statement running */
+	char *ran;		/* owned; included scripts that ran, by id */
+	char *returned;		/* owned; by scope */
 	struct sv_captures match;	/* ${0}..${9} */
 	struct buf trace;	/* "N N N" of the statements that ran */
 	char **last;		/* values handed to libsieve last time */
@@ -350,16 +385,35 @@ mailboxes_exist(struct eval *ev, char *const *names, size_t n)
 	return 1;
 }
 
+/* The slot of variable name as the running script sees it: its own,
+ * or the shared one when declared global or written "global.name". */
 static int
 var_lookup(void *ctx, const char *name, size_t len)
 {
 	struct eval *ev = ctx;
+	char *key;
+	int slot = -1;
 
-	for (size_t i = 0; i < ev->s->nvars; i++)
-		if (strncasecmp(ev->s->vars[i], name, len) == 0 &&
-		    ev->s->vars[i][len] == '\0')
-			return (int)i;
-	return -1;
+	if (len > 7 && strncasecmp(name, "global.", 7) == 0)
+		key = xasprintf("*:%.*s", (int)(len - 7), name + 7);
+	else
+		key = xasprintf("%d:%.*s", ev->scope, (int)len, name);
+	for (char *p = key; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (size_t i = 0; key[0] != '*' && i < ev->s->nglobals; i++) {
+		if (strcmp(ev->s->globals[i], key) == 0) {
+			char *g = xasprintf("*:%s", strchr(key, ':') + 1);
+
+			free(key);
+			key = g;
+			break;
+		}
+	}
+	for (size_t i = 0; i < ev->s->nvars && slot < 0; i++)
+		if (strcmp(ev->s->vars[i], key) == 0)
+			slot = (int)i;
+	free(key);
+	return slot;
 }
 
 static char *
@@ -642,6 +696,13 @@ own_leaf(struct eval *ev, const struct sv_own *o, struct live_args *la)
 	case SV_OWN_TRUE:
 		hit = 1;
 		break;
+	case SV_OWN_INCLUDE:
+		hit = !(o->once && ev->ran[o->script_id]);
+		ev->ran[o->script_id] = 1;
+		break;
+	case SV_OWN_RETURNED:
+		hit = ev->returned[o->scope];
+		break;
 	case SV_OWN_FALSE:
 		break;
 	case SV_OWN_NOT:
@@ -667,6 +728,7 @@ own_test(struct eval *ev, size_t idx)
 	struct live_args la;
 	int hit = 0;
 
+	ev->scope = o->scope;
 	if (live_args(ev, o, &la) == 0)
 		hit = own_leaf(ev, o, &la);
 	live_args_release(o, &la);
@@ -799,6 +861,11 @@ eval_on_op(void *ctx, size_t idx)
 	if (idx >= ev->s->nops)
 		return -1;
 	op = &ev->s->ops[idx];
+	ev->scope = op->scope;
+	if (op->type == SV_OP_RETURN) {
+		ev->returned[op->scope] = 1;
+		return 0;
+	}
 	if (op->type == SV_OP_SET) {
 		char *v = expand(ev, op->value);
 
@@ -868,6 +935,8 @@ child_eval(void *arg, struct buf *out)
 	ev.env = ea->env;
 	ev.score = ea->env->score;
 	ev.values = xcalloc(ea->s->nvars + 1, sizeof(char *));
+	ev.ran = xcalloc((size_t)ea->s->nscripts + 1, 1);
+	ev.returned = xcalloc((size_t)ea->s->nscopes + 1, 1);
 	message_parse(&ev.m, ea->msg, ea->len);
 	em.get_header = eval_get_header;
 	em.on_op = eval_on_op;
@@ -889,6 +958,8 @@ child_eval(void *arg, struct buf *out)
 	}
 	values_clear(&ev);
 	strv_free(ev.values, ev.s->nvars);
+	free(ev.ran);
+	free(ev.returned);
 	sv_captures_release(&ev.match);
 	free(ev.error);
 	free(ev.last);
@@ -957,6 +1028,8 @@ describe(struct buf *rule, const struct sv_op *op)
 {
 	if (rule->len)
 		buf_appends(rule, "; ");
+	if (op->file != NULL)
+		buf_printf(rule, "%s ", op->file);
 	buf_printf(rule, "line %d: ", op->line);
 	switch (op->type) {
 	case SV_OP_KEEP: buf_appends(rule, "keep"); break;
@@ -995,6 +1068,14 @@ read_fields(const struct sv_op *op, char **p, struct sv_flags *f)
 	return 0;
 }
 
+static char *
+mark_late(char *late, size_t n, ptrdiff_t i, int on)
+{
+	late = xreallocarray(late, n, 1);
+	late[i] = (char)on;
+	return late;
+}
+
 /* Replays the statements that ran (trace: a line each) into actions. */
 static int
 resolve(const struct sieve_script *s, const char *trace,
@@ -1005,6 +1086,7 @@ resolve(const struct sieve_script *s, const char *trace,
 	const struct sv_op *discard = NULL;
 	const char *p = trace;
 	int cancelled = 0;	/* the implicit keep */
+	char *late = NULL;	/* by action: takes the final flags */
 
 	memset(r, 0, sizeof(*r));
 	while (*p) {
@@ -1021,6 +1103,7 @@ resolve(const struct sieve_script *s, const char *trace,
 			*err_r = xstrdup("the sieve evaluator returned "
 			    "garbage");
 			sv_flags_release(&fields);
+			free(late);
 			sieve_result_release(r);
 			sv_flags_release(&cur);
 			buf_release(&rule);
@@ -1047,6 +1130,7 @@ resolve(const struct sieve_script *s, const char *trace,
 			break;
 		case SV_OP_ERROR:
 		case SV_OP_SET:
+		case SV_OP_RETURN:
 			break;
 		case SV_OP_DISCARD:
 			cancelled = 1;
@@ -1098,13 +1182,23 @@ resolve(const struct sieve_script *s, const char *trace,
 				}
 				action_set_flags(a, &given);
 				sv_flags_release(&given);
+				late = mark_late(late, r->n, a - r->actions,
+				    0);
 			} else {
 				action_set_flags(a, &cur);
+				late = mark_late(late, r->n, a - r->actions,
+				    op->late_flags);
 			}
 			break;
 		}
 		sv_flags_release(&fields);
 	}
+	/* a store in a script without imap4flags takes the flags the run
+	 * ends with (Pigeonhole, measured with include) */
+	for (size_t i = 0; late != NULL && i < r->n; i++)
+		if (late[i])
+			action_set_flags(&r->actions[i], &cur);
+	free(late);
 	if (r->n == 0 && discard != NULL) {
 		action_add(r, SIEVE_ACTION_DISCARD);
 		describe(&rule, discard);

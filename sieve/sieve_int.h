@@ -53,6 +53,11 @@
 #define SV_MAX_EXPANSION	65536
 #define SV_MAX_VARS	255
 #define SV_NMATCH	10
+/* include (RFC 6609): nesting depth and included scripts in all, as
+ * Pigeonhole's defaults */
+#define SV_MAX_INCLUDE_DEPTH	10
+#define SV_MAX_INCLUDES	255
+
 /* regex: the longest pattern compiled */
 #define SV_MAX_REGEX	1024
 
@@ -76,7 +81,8 @@ enum sv_op_type {
 	SV_OP_ADDFLAG,
 	SV_OP_REMOVEFLAG,
 	SV_OP_ERROR,		/* ihave's error: the run fails */
-	SV_OP_SET		/* variables' set */
+	SV_OP_SET,		/* variables' set */
+	SV_OP_RETURN		/* include's return from an included script */
 };
 
 /* One action or imap4flags statement of the script. */
@@ -95,6 +101,11 @@ struct sv_op {
 				 * slot; otherwise -1 */
 	char *value;		/* owned; SET */
 	unsigned mods;		/* SET: enum sv_mod bits */
+	int scope;		/* the script it is in: 0 the main one, or an
+				 * included one (also RETURN's) */
+	char *file;		/* owned; an included script's name, or NULL */
+	int late_flags;		/* KEEP/FILEINTO in a script without
+				 * imap4flags: the flags the run ends with */
 };
 
 enum sv_cmp { SV_CMP_CASEMAP, SV_CMP_OCTET, SV_CMP_NUMERIC };
@@ -112,7 +123,8 @@ struct sv_match {
 enum sv_own_kind { SV_OWN_HEADER, SV_OWN_ADDRESS, SV_OWN_HASFLAG,
 	SV_OWN_SPAMTEST, SV_OWN_EXISTS, SV_OWN_MAILBOXEXISTS, SV_OWN_STRING,
 	SV_OWN_SIZE, SV_OWN_TRUE, SV_OWN_FALSE, SV_OWN_NOT, SV_OWN_ANYOF,
-	SV_OWN_ALLOF, SV_OWN_DATE, SV_OWN_CURRENTDATE, SV_OWN_BODY };
+	SV_OWN_ALLOF, SV_OWN_DATE, SV_OWN_CURRENTDATE, SV_OWN_BODY,
+	SV_OWN_INCLUDE, SV_OWN_RETURNED };
 
 /* body transforms (RFC 5173) */
 enum sv_body { SV_BODY_TEXT, SV_BODY_RAW, SV_BODY_CONTENT };
@@ -152,6 +164,12 @@ struct sv_own {
 	enum sv_zone zone;
 	int zone_min;		/* SV_ZONE_GIVEN: minutes east */
 	enum sv_body body;	/* BODY; :content: names are the types */
+	int scope;		/* as in struct sv_op; RETURNED: has that
+				 * included script returned? */
+	/* INCLUDE: true (and marks the script as run) unless once and the
+	 * script ran already */
+	int script_id;
+	int once;
 };
 
 struct sieve_script {
@@ -164,17 +182,25 @@ struct sieve_script {
 	/* owned; "NAME:LINE: warning: ..." lines, or NULL */
 	char *warnings;
 	int needs_mailboxes;	/* has a mailboxexists test */
-	char **vars;		/* owned; variable names (lower case), by
-				 * slot */
+	char **vars;		/* owned; variables by slot: "SCOPE:name" of a
+				 * script, "*:name" global (lower case) */
 	size_t nvars;
+	char **globals;		/* owned; "SCOPE:name" declared global */
+	size_t nglobals;
+	int nscopes;		/* the main script and each included one */
+	int nscripts;		/* distinct scripts included */
 };
 
 /* lang.c: parses and checks text, fills everything in *s but nothing that
- * needs libsieve.  On error returns -1 with "NAME:LINE: message" lines in
- * *errors_r (malloc'd). */
-int sv_compile(const char *name, const char *text, struct sieve_script *s,
-    char **errors_r);
+ * needs libsieve.  include :personal reads NAME.sieve in dir (NULL: the
+ * script is no file, and cannot include).  On error returns -1 with
+ * "NAME:LINE: message" lines in *errors_r (malloc'd). */
+int sv_compile(const char *name, const char *text, const char *dir,
+    struct sieve_script *s, char **errors_r);
 void sv_script_release(struct sieve_script *s);
+/* sieve.c: a script file's text, at most 1 MB, without NUL bytes;
+ * -1 with a malloc'd reason. */
+int sv_read_file(const char *path, char **text_r, char **why_r);
 
 /* match.c */
 /* What a successful :matches or :regex matched: ${0} the whole value,

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/xmem.h"
 #include "sieve/sieve.h"
@@ -950,6 +951,73 @@ START_TEST(body_values)
 }
 END_TEST
 
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* include :personal reads NAME.sieve beside the running script after
+ * symlinks are resolved (the convention agreed with ManageSieve). */
+START_TEST(include_scripts)
+{
+	char dir[] = "/tmp/check_sieve.XXXXXX", other[] = "/tmp/check_sieve.XXXXXX";
+	char *p, *err = NULL, *got;
+	struct sieve_script *s = NULL;
+	struct sieve_result r;
+
+	ck_assert(mkdtemp(dir) != NULL && mkdtemp(other) != NULL);
+	p = xasprintf("%s/lib.sieve", dir);
+	write_file(p, "require [\"include\", \"fileinto\"];\n"
+	    "fileinto \"Lib\";\nreturn;\nfileinto \"Never\";\n");
+	free(p);
+	p = xasprintf("%s/main.sieve", dir);
+	write_file(p, "require [\"include\", \"fileinto\"];\n"
+	    "include \"lib\";\ninclude :once \"lib\";\nfileinto \"Main\";\n");
+	free(p);
+	p = xasprintf("%s/loop.sieve", dir);
+	write_file(p, "require \"include\";\ninclude \"loop\";\n");
+	free(p);
+	/* the configured path is a symlink elsewhere: siblings of the
+	 * real file count */
+	p = xasprintf("%s/active.sieve", other);
+	got = xasprintf("%s/main.sieve", dir);
+	ck_assert(symlink(got, p) == 0);
+	free(got);
+	ck_assert_msg(sieve_script_load(p, &s, &err) == 0, "%s", err);
+	ck_assert(sieve_eval(s, msg_ham, sizeof(msg_ham) - 1, -1, &r,
+	    &err) == 0);
+	got = show(&r);
+	ck_assert_str_eq(got, "fileinto:Lib[] fileinto:Main[]");
+	ck_assert(strstr(r.rule, "lib.sieve line 2") != NULL);
+	free(got);
+	sieve_result_release(&r);
+	sieve_script_free(&s);
+	free(p);
+	p = xasprintf("%s/loop.sieve", dir);
+	ck_assert(sieve_script_load(p, &s, &err) < 0);
+	ck_assert_msg(strstr(err, "loop") != NULL, "%s", err);
+	free(err);
+	free(p);
+	/* no file, no neighbours; :global is refused */
+	expect_error("require \"include\";\ninclude \"lib\";\n", 2,
+	    "needs a script file");
+	expect_error("require \"include\";\ninclude :global \"lib\";\n", 2,
+	    "no global scripts");
+	expect_error("require \"include\";\ninclude \"../etc/x\";\n", 2,
+	    "not a script name");
+	expect_error("require [\"include\", \"variables\"];\nset \"a\" \"1\";\n"
+	    "global \"a\";\n", 3, "declare it global before");
+	got = xasprintf("rm -rf %s %s", dir, other);
+	ck_assert(system(got) == 0);
+	free(got);
+}
+END_TEST
+
 /* Runs a valid script whose libsieve text was replaced by text, as if
  * libsieve misbehaved on it; sieve_eval must fail, not the caller. */
 static void
@@ -1045,6 +1113,7 @@ sieve_suite(void)
 	tcase_add_test(tc, unsafe_folders);
 	tcase_add_test(tc, dates);
 	tcase_add_test(tc, body_values);
+	tcase_add_test(tc, include_scripts);
 	tcase_add_test(tc, load_file);
 	suite_add_tcase(s, tc);
 	return s;
