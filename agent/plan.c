@@ -57,6 +57,7 @@ plan_release(struct plan *p)
 	flags_free(p->keep_flags, p->nkeep_flags);
 	free(p->text);
 	free(p->rule);
+	free(p->dups);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -206,11 +207,17 @@ plan_make(const struct plan_rules *r, const char *folder, const char *msg,
 	env.score = score;
 	env.mailboxes = r->mailboxes;
 	env.nmailboxes = r->nmailboxes;
+	env.dup_lookup = r->dup_lookup;
+	env.dup_ctx = r->dup_ctx;
 	if (r->script == NULL) {
 		plan_default(p, r, folder, score);
 	} else if (sieve_eval_env(r->script, msg, len, &env, &sr,
 	    err_r) == 0) {
 		plan_from_sieve(p, r, folder, &sr);
+		p->dups = sr.dups;
+		p->ndups = sr.ndups;
+		sr.dups = NULL;
+		sr.ndups = 0;
 		sieve_result_release(&sr);
 	} else {
 		/* A broken evaluation must not move anything. */

@@ -32,6 +32,9 @@ struct plan {
 	char *text;			/* owned; for the ledger and the log,
 					 * set by plan_describe() */
 	char *rule;			/* owned */
+	struct sieve_dup *dups;		/* owned; Sieve duplicate IDs to
+					 * record once the plan is done */
+	size_t ndups;
 };
 
 /* What a plan is made from: the owner's rules and the account's folders
@@ -44,6 +47,9 @@ struct plan_rules {
 	/* the mailboxes Sieve's mailboxexists sees (sieve_env), or NULL */
 	char *const *mailboxes;
 	size_t nmailboxes;
+	/* Sieve's duplicate test: the IDs seen before (sieve_env) */
+	int (*dup_lookup)(void *ctx, const char *id, long long *seen_at_r);
+	void *dup_ctx;
 };
 
 /* The plan for a message of folder (len bytes of msg) with its score

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "agent/evidence.h"
@@ -233,6 +234,29 @@ out:
 	return st;
 }
 
+/* Sieve's duplicate test reads the IDs seen before from the ledger. */
+static int
+dup_lookup(void *ctx, const char *id, long long *seen_at_r)
+{
+	return ledger_duplicate_get(ctx, id, seen_at_r);
+}
+
+/* Records the IDs Sieve's duplicate tests tracked, now that the plan was
+ * carried out (never before: a crash must not make unseen mail look
+ * seen). */
+static int
+record_duplicates(struct sorter *s, const struct plan *p)
+{
+	long long now = (long long)time(NULL);
+
+	for (size_t i = 0; i < p->ndups; i++)
+		if (sieve_dup_record(&p->dups[i]) &&
+		    ledger_duplicate_mark(s->ledger, p->dups[i].id, now,
+		    SIEVE_DUP_MAX_AGE) < 0)
+			return -1;
+	return 0;
+}
+
 /* Evidence items kept per side with each decision: what status shows;
  * about 400 bytes of ledger per message. */
 #define EVIDENCE_KEPT	3
@@ -252,6 +276,8 @@ plan_decide(struct sorter *s, const char *folder, const struct store_msg *msg,
 		.spam_threshold = s->spam_threshold,
 		.mailboxes = boxes,
 		.nmailboxes = nboxes,
+		.dup_lookup = dup_lookup,
+		.dup_ctx = s->ledger,
 	};
 	struct filter_result fr = { 0 };
 	char *err = NULL;
@@ -443,7 +469,7 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 		goto out;
 	}
 	if (ledger_decision_finish(s->ledger, decision_id, DECISION_DONE,
-	    dest, dest_uid, NULL) < 0)
+	    dest, dest_uid, NULL) < 0 || record_duplicates(s, &plan) < 0)
 		goto ledger_failed;
 	if (plan_files_into(&plan, s->junk)) {
 		int64_t id;

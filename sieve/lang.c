@@ -791,6 +791,7 @@ enum cap {
 	CAP_INDEX = 1 << 14,
 	CAP_BODY = 1 << 15,
 	CAP_INCLUDE = 1 << 16,
+	CAP_DUPLICATE = 1 << 17,
 	CAP_BUILTIN = 1 << 30	/* always there, never listed */
 };
 
@@ -820,6 +821,7 @@ static const struct {
 	{ "index", CAP_INDEX, NULL },
 	{ "body", CAP_BODY, NULL },
 	{ "include", CAP_INCLUDE, NULL },
+	{ "duplicate", CAP_DUPLICATE, NULL },
 	{ "envelope", 0, "mailsift reads mail from IMAP after delivery, "
 	    "when the envelope is gone: test the Return-Path or Delivered-To "
 	    "header instead" },
@@ -1631,6 +1633,68 @@ compile_branch(struct compiler *cc, const struct test *t, int inner,
 	return idx;
 }
 
+/* duplicate [:handle S] [:header S / :uniqueid S] [:seconds N] [:last]
+ * (RFC 7352). */
+static long
+compile_duplicate(struct compiler *cc, const struct test *t, int inner)
+{
+	char *v[3] = { "", "", "" };
+	struct arg names = { 0 };
+	struct targs ta;
+	int uniqueid = 0, have_id = 0, have_handle = 0, last = 0;
+	long seconds = SV_DUP_PERIOD, idx;
+
+	if (need(cc, t->line, CAP_DUPLICATE, "duplicate", "duplicate") < 0)
+		return -1;
+	for (size_t i = 0; i < t->nargs; i++) {
+		const struct arg *a = &t->args[i];
+		const struct arg *next = i + 1 < t->nargs ? &t->args[i + 1] :
+		    NULL;
+		int str = next && next->type == A_STRS && next->n == 1 &&
+		    !next->is_list;
+
+		if (a->type == A_TAG && strcmp(a->tag, "handle") == 0 &&
+		    str && !have_handle++) {
+			v[0] = next->strs[0];
+		} else if (a->type == A_TAG && (strcmp(a->tag, "header") == 0 ||
+		    strcmp(a->tag, "uniqueid") == 0) && str && !have_id++) {
+			uniqueid = a->tag[0] == 'u';
+			v[uniqueid ? 2 : 1] = next->strs[0];
+		} else if (a->type == A_TAG && strcmp(a->tag, "seconds") == 0 &&
+		    next && next->type == A_NUM) {
+			/* as Pigeonhole: no longer than its maximum */
+			seconds = (long)next->num < SV_DUP_PERIOD ?
+			    (long)next->num : SV_DUP_PERIOD;
+		} else if (a->type == A_TAG && strcmp(a->tag, "last") == 0 &&
+		    !last) {
+			last = 1;
+			continue;
+		} else {
+			perr(cc->ps, a->line, "duplicate takes [:handle "
+			    "\"name\"], [:header \"name\" or :uniqueid "
+			    "\"value\"], [:seconds N] and [:last]");
+			return -1;
+		}
+		i++;
+	}
+	if (t->ntests) {
+		perr(cc->ps, t->line, "duplicate does not take tests");
+		return -1;
+	}
+	if (!uniqueid && *v[1] == '\0')
+		v[1] = "message-id";
+	names.strs = v;
+	names.n = 3;
+	names.line = t->line;
+	memset(&ta, 0, sizeof(ta));
+	ta.last = last;
+	idx = add_own(cc, inner, SV_OWN_DUPLICATE, &ta, &names, NULL);
+	cc->s->owns[idx].uniqueid = uniqueid;
+	cc->s->owns[idx].seconds = seconds;
+	cc->s->needs_duplicates = 1;
+	return idx;
+}
+
 /* Returns -1 on error; otherwise, inside a tree (inner), the index of
  * the own test made, else 0 or that index. */
 static long
@@ -1899,8 +1963,10 @@ compile_test(struct compiler *cc, const struct test *t, int inner)
 			cc->s->owns[idx].body = ta.body;
 		return idx;
 	}
+	if (strcmp(n, "duplicate") == 0)
+		return compile_duplicate(cc, t, inner);
 	if (strcmp(n, "virustest") == 0 ||
-	    strcmp(n, "environment") == 0 || strcmp(n, "duplicate") == 0) {
+	    strcmp(n, "environment") == 0) {
 		perr(cc->ps, t->line, "the %s test is not supported by "
 		    "mailsift's Sieve engine", n);
 		return -1;

@@ -27,6 +27,8 @@
 #include "sieve/sieve_int.h"
 
 #define SV_TIMEOUT_MS	5000
+/* runs of one message at most, for the duplicate IDs to look up */
+#define SV_DUP_ROUNDS	16
 #define SV_MAX_SCRIPT	(1024 * 1024)
 
 /* ------------------------------------------------------------ loading */
@@ -189,6 +191,33 @@ sieve_default_script(const char *junk, double threshold)
 
 /* ------------------------------------------------------------ evaluation */
 
+/* What the parent knows of a duplicate ID (found in its store or not). */
+struct known_id {
+	char id[65];
+	int found;
+	long long seen_at;
+};
+
+/* The entry of the 64 hex digits at id, or NULL. */
+static const struct known_id *
+known_find(const struct known_id *k, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(k[i].id, id, 64) == 0)
+			return &k[i];
+	return NULL;
+}
+
+struct eval_arg {
+	const struct sieve_script *s;
+	const char *msg;
+	size_t len;
+	const struct sieve_env *env;
+	long long now;
+	const struct known_id *known;
+	size_t nknown;
+};
+
 struct eval {
 	const struct sieve_script *s;
 	struct message m;
@@ -200,6 +229,9 @@ struct eval {
 	int scope;		/* the script of the statement running */
 	char *ran;		/* owned; included scripts that ran, by id */
 	char *returned;		/* owned; by scope */
+	const struct eval_arg *arg;
+	struct buf need;	/* "?ID" lines: duplicate IDs to look up */
+	struct buf dups;	/* "!ID SEEN LAST" lines: duplicates tracked */
 	struct sv_captures match;	/* ${0}..${9} */
 	struct buf trace;	/* "N N N" of the statements that ran */
 	char **last;		/* values handed to libsieve last time */
@@ -577,6 +609,40 @@ local_zone(long long t)
 	return (int)(tm.tm_gmtoff / 60);
 }
 
+/* duplicate (RFC 7352): has the store seen this message's ID within
+ * :seconds?  An ID the parent has not looked up yet is asked for (the
+ * run is then done again with the answer); every tracked ID is reported
+ * for the caller to record once the actions happened. */
+static int
+duplicate_test(struct eval *ev, const struct sv_own *o, char **names)
+{
+	const struct known_id *k = NULL;
+	struct buf key = { 0 };
+	char id[MESSAGE_HASH_LEN + 1];
+	int seen;
+
+	if (o->uniqueid) {
+		buf_appends(&key, names[2]);
+	} else {
+		values_clear(ev);
+		header_values(ev, names[1], 1, 0);
+		if (ev->nlast == 0)	/* nothing to track */
+			return 0;
+		buf_appends(&key, ev->last[0]);
+	}
+	/* the handle keeps apart what different tests track */
+	buf_printf(&key, "\n%s", names[0]);
+	message_hash(key.data, key.len, id);
+	buf_release(&key);
+	if ((k = known_find(ev->arg->known, ev->arg->nknown, id)) == NULL) {
+		buf_printf(&ev->need, "?%s\n", id);
+		return 0;
+	}
+	seen = k->found && ev->arg->now - k->seen_at < o->seconds;
+	buf_printf(&ev->dups, "!%s %d %d\n", id, seen, o->last);
+	return seen;
+}
+
 /* date and currentdate: the one value they compare, the date part (none
  * when the header holds no date). */
 static void
@@ -589,8 +655,7 @@ date_values(struct eval *ev, const struct sv_own *o, char **names)
 
 	values_clear(ev);
 	if (o->kind == SV_OWN_CURRENTDATE) {
-		d.t = ev->env->now ? (long long)ev->env->now :
-		    (long long)time(NULL);
+		d.t = ev->arg->now;
 		d.zone = local_zone(d.t);
 		part = names[0];
 	} else {
@@ -702,6 +767,9 @@ own_leaf(struct eval *ev, const struct sv_own *o, struct live_args *la)
 		break;
 	case SV_OWN_RETURNED:
 		hit = ev->returned[o->scope];
+		break;
+	case SV_OWN_DUPLICATE:
+		hit = duplicate_test(ev, o, la->names);
 		break;
 	case SV_OWN_FALSE:
 		break;
@@ -915,13 +983,6 @@ eval_on_op(void *ctx, size_t idx)
 	return 0;
 }
 
-struct eval_arg {
-	const struct sieve_script *s;
-	const char *msg;
-	size_t len;
-	const struct sieve_env *env;
-};
-
 static int
 child_eval(void *arg, struct buf *out)
 {
@@ -932,6 +993,7 @@ child_eval(void *arg, struct buf *out)
 	int ret;
 
 	ev.s = ea->s;
+	ev.arg = ea;
 	ev.env = ea->env;
 	ev.score = ea->env->score;
 	ev.values = xcalloc(ea->s->nvars + 1, sizeof(char *));
@@ -943,6 +1005,14 @@ child_eval(void *arg, struct buf *out)
 	em.size = ea->len;
 	em.ctx = &ev;
 	ret = sv_engine_run(ea->s->rewritten, &em, &err);
+	if (ev.need.len > 0) {
+		/* the parent looks these up and runs the script again */
+		free(err);
+		err = NULL;
+		buf_appends(out, ev.need.data);
+		ret = 0;
+		goto out;
+	}
 	if (ret == 0 && ev.error != NULL) {
 		/* the script's own error, or a test it could not answer:
 		 * the run fails and the message stays where it is */
@@ -951,11 +1021,15 @@ child_eval(void *arg, struct buf *out)
 		ret = -1;
 	}
 	if (ret == 0) {
+		buf_appends(out, ev.dups.data ? ev.dups.data : "");
 		buf_appends(out, ev.trace.data ? ev.trace.data : "");
 	} else {
 		buf_appends(out, err);
 		free(err);
 	}
+out:
+	buf_release(&ev.need);
+	buf_release(&ev.dups);
 	values_clear(&ev);
 	strv_free(ev.values, ev.s->nvars);
 	free(ev.ran);
@@ -1238,17 +1312,98 @@ sieve_eval_env(const struct sieve_script *script, const char *msg,
     size_t len, const struct sieve_env *env, struct sieve_result *result_r,
     char **err_r)
 {
-	struct eval_arg ea = { script, msg, len, env };
-	char *trace = NULL;
-	int ret;
+	struct eval_arg ea = { script, msg, len, env, 0, NULL, 0 };
+	struct known_id *known = NULL;
+	char *trace = NULL, *ops;
+	int ret = -1;
 
 	memset(result_r, 0, sizeof(*result_r));
-	if (child_run(child_eval, &ea, "the sieve evaluator (libsieve)",
-	    SV_TIMEOUT_MS, &trace, err_r) < 0)
-		return -1;
-	ret = resolve(script, trace, result_r, err_r);
+	ea.now = env->now ? (long long)env->now : (long long)time(NULL);
+	/* a run that meets a duplicate ID the parent has not looked up
+	 * ends asking for it; each round answers at least one more */
+	for (int round = 0;; round++) {
+		if (child_run(child_eval, &ea, "the sieve evaluator "
+		    "(libsieve)", SV_TIMEOUT_MS, &trace, err_r) < 0)
+			goto out;
+		if (trace[0] != '?')
+			break;
+		if (round == SV_DUP_ROUNDS) {
+			*err_r = xstrdup("the script tracks more than 16 "
+			    "different duplicate IDs");
+			goto out;
+		}
+		for (char *p = trace; *p == '?'; p = strchr(p, '\n') + 1) {
+			struct known_id *k;
+
+			if (strlen(p) < 66 || p[65] != '\n') {
+				*err_r = xstrdup("the sieve evaluator returned "
+				    "garbage");
+				goto out;
+			}
+			if (known_find(known, ea.nknown, p + 1) != NULL)
+				continue;
+			known = xreallocarray(known, ea.nknown + 1,
+			    sizeof(*known));
+			k = &known[ea.nknown++];
+			memcpy(k->id, p + 1, 64);
+			k->id[64] = '\0';
+			k->seen_at = 0;
+			k->found = env->dup_lookup == NULL ? 0 :
+			    env->dup_lookup(env->dup_ctx, k->id, &k->seen_at);
+			if (k->found < 0) {
+				*err_r = xstrdup("cannot read the duplicate "
+				    "IDs seen before");
+				goto out;
+			}
+		}
+		ea.known = known;
+		free(trace);
+		trace = NULL;
+	}
+	ops = trace;
+	while (*ops == '!') {
+		struct sieve_dup *d;
+		char *nl = strchr(ops, '\n');
+
+		if (nl == NULL || nl - ops != 69) {
+			*err_r = xstrdup("the sieve evaluator returned garbage");
+			goto out;
+		}
+		result_r->dups = xreallocarray(result_r->dups,
+		    result_r->ndups + 1, sizeof(*d));
+		d = &result_r->dups[result_r->ndups++];
+		memcpy(d->id, ops + 1, 64);
+		d->id[64] = '\0';
+		d->seen = ops[66] == '1';
+		d->last = ops[68] == '1';
+		ops = nl + 1;
+	}
+	{
+		struct sieve_dup *dups = result_r->dups;
+		size_t ndups = result_r->ndups;
+
+		ret = resolve(script, ops, result_r, err_r);
+		result_r->dups = dups;
+		result_r->ndups = ndups;
+	}
+out:
+	if (ret < 0)
+		sieve_result_release(result_r);
+	free(known);
 	free(trace);
 	return ret;
+}
+
+int
+sieve_dup_record(const struct sieve_dup *d)
+{
+	return !d->seen || d->last;
+}
+
+int
+sieve_script_needs_duplicates(const struct sieve_script *script)
+{
+	return script->needs_duplicates;
 }
 
 void
@@ -1263,5 +1418,6 @@ sieve_result_release(struct sieve_result *r)
 	free(r->actions);
 	free(r->rule);
 	free(r->lines);
+	free(r->dups);
 	memset(r, 0, sizeof(*r));
 }

@@ -34,7 +34,19 @@ struct sieve_result {
 	int *lines;		/* owned; source lines of the actions and
 				 * flag commands that ran, in order */
 	size_t nlines;
+	/* owned; the IDs duplicate tests tracked.  The caller records them
+	 * (see sieve_dup_record) only once the actions were carried out,
+	 * so that a crash never makes unseen mail look seen. */
+	struct sieve_dup *dups;
+	size_t ndups;
 };
+
+/* How long the caller keeps a duplicate ID: the longest :seconds. */
+#define SIEVE_DUP_MAX_AGE	(7LL * 24 * 3600)
+
+/* Should the caller store d->id as seen now?  Yes for a new ID, and for
+ * every sight with :last; a plain repeat keeps its first time. */
+int sieve_dup_record(const struct sieve_dup *d);
 
 struct sieve_script;
 
@@ -51,6 +63,14 @@ void sieve_script_free(struct sieve_script **script);
  * probably not what the owner meant, or NULL.  Borrowed from script. */
 const char *sieve_script_warnings(const struct sieve_script *script);
 
+/* duplicate (RFC 7352): one ID a duplicate test tracked, the hex
+ * SHA-256 of its :handle and the unique ID (Message-ID by default). */
+struct sieve_dup {
+	char id[65];
+	int seen;		/* the test found it within its :seconds */
+	int last;		/* :last: the window restarts at each sight */
+};
+
 /* What a run may look at besides the message. */
 struct sieve_env {
 	double score;		/* [0,1], or negative: not scored */
@@ -60,6 +80,12 @@ struct sieve_env {
 	 * a mailboxexists test fail the run (the message is kept) */
 	char *const *mailboxes;
 	size_t nmailboxes;
+	/* duplicate: when the caller's store of IDs last saw id: 1 with
+	 * *seen_at_r (seconds since the epoch), 0 never, -1 on an error
+	 * (the run fails).  Called in the caller's process, not in the
+	 * evaluator child.  NULL: no ID was ever seen. */
+	int (*dup_lookup)(void *ctx, const char *id, long long *seen_at_r);
+	void *dup_ctx;
 };
 
 /* The extensions a script may require, space-separated, in the form of
@@ -69,6 +95,9 @@ const char *sieve_extensions(void);
 /* Does the script test mailboxexists (so the caller should list the
  * mailboxes into sieve_env)? */
 int sieve_script_needs_mailboxes(const struct sieve_script *script);
+/* Does the script use duplicate (so the caller should give dup_lookup
+ * and record the result's dups)? */
+int sieve_script_needs_duplicates(const struct sieve_script *script);
 
 /* Runs the script on len bytes of msg.  score is the classifier's score in
  * [0,1], or negative if the message was not scored.  On failure (the

@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "agent/xmem.h"
+#include "sieve/sieve.h"
 
 /* Names the rewritten script asks libsieve's GETHEADER callback for. */
 /* decoded, unfolded values */
@@ -53,6 +54,10 @@
 #define SV_MAX_EXPANSION	65536
 #define SV_MAX_VARS	255
 #define SV_NMATCH	10
+/* duplicate: the default and longest time an ID is remembered (as
+ * Pigeonhole, whose default of 14 days its 7-day maximum cuts) */
+#define SV_DUP_PERIOD	((long)SIEVE_DUP_MAX_AGE)
+
 /* include (RFC 6609): nesting depth and included scripts in all, as
  * Pigeonhole's defaults */
 #define SV_MAX_INCLUDE_DEPTH	10
@@ -124,7 +129,7 @@ enum sv_own_kind { SV_OWN_HEADER, SV_OWN_ADDRESS, SV_OWN_HASFLAG,
 	SV_OWN_SPAMTEST, SV_OWN_EXISTS, SV_OWN_MAILBOXEXISTS, SV_OWN_STRING,
 	SV_OWN_SIZE, SV_OWN_TRUE, SV_OWN_FALSE, SV_OWN_NOT, SV_OWN_ANYOF,
 	SV_OWN_ALLOF, SV_OWN_DATE, SV_OWN_CURRENTDATE, SV_OWN_BODY,
-	SV_OWN_INCLUDE, SV_OWN_RETURNED };
+	SV_OWN_INCLUDE, SV_OWN_RETURNED, SV_OWN_DUPLICATE };
 
 /* body transforms (RFC 5173) */
 enum sv_body { SV_BODY_TEXT, SV_BODY_RAW, SV_BODY_CONTENT };
@@ -170,6 +175,10 @@ struct sv_own {
 	 * script ran already */
 	int script_id;
 	int once;
+	/* DUPLICATE: names are :handle, :header, :uniqueid (or ""); with
+	 * uniqueid the third is the ID, else the header's first value */
+	int uniqueid;
+	long seconds;
 };
 
 struct sieve_script {
@@ -182,6 +191,7 @@ struct sieve_script {
 	/* owned; "NAME:LINE: warning: ..." lines, or NULL */
 	char *warnings;
 	int needs_mailboxes;	/* has a mailboxexists test */
+	int needs_duplicates;	/* has a duplicate test */
 	char **vars;		/* owned; variables by slot: "SCOPE:name" of a
 				 * script, "*:name" global (lower case) */
 	size_t nvars;

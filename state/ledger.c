@@ -99,6 +99,13 @@ static const char *const ledger_migrations[] = {
 	 * decisions have none. */
 	"ALTER TABLE decisions ADD COLUMN subject TEXT;"
 	"ALTER TABLE decisions ADD COLUMN sender TEXT;",
+	/* 7 -> 8: the IDs Sieve's duplicate test (RFC 7352) saw, as hex
+	 * SHA-256 of handle and unique ID, with when they were last recorded
+	 * (sieve/sieve.h says when: after the message's actions). */
+	"CREATE TABLE sieve_duplicates ("
+	"  id TEXT PRIMARY KEY,"
+	"  seen_at INTEGER NOT NULL);"
+	"CREATE INDEX sieve_duplicates_seen_at ON sieve_duplicates(seen_at);",
 };
 
 static const struct db_schema ledger_schema = {
@@ -884,5 +891,42 @@ ledger_keyword_forget(struct ledger *l, const char *folder,
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
 	if (uid != 0)
 		sqlite3_bind_int64(stmt, 3, uid);
+	return step_done(stmt);
+}
+
+int
+ledger_duplicate_get(struct ledger *l, const char *id, long long *seen_at_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT seen_at FROM sieve_duplicates "
+	    "WHERE id = ?");
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, id);
+	if ((rc = step_one(stmt)) == 1)
+		*seen_at_r = (long long)sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+ledger_duplicate_mark(struct ledger *l, const char *id, long long t,
+    long long max_age)
+{
+	sqlite3_stmt *stmt = prepare(l, "DELETE FROM sieve_duplicates WHERE "
+	    "seen_at < ?");
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)(t - max_age));
+	if (step_done(stmt) < 0)
+		return -1;
+	stmt = prepare(l, "INSERT OR REPLACE INTO sieve_duplicates (id, "
+	    "seen_at) VALUES (?, ?)");
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)t);
 	return step_done(stmt);
 }

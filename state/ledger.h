@@ -182,6 +182,15 @@ int ledger_keyword_scan_get(struct ledger *l, const char *folder,
     struct ledger_keyword_scan *scan_r);
 int ledger_keyword_scan_set(struct ledger *l, const char *folder,
     const struct ledger_keyword_scan *scan);
+/* Sieve's duplicate test (RFC 7352): when id was last recorded, 1 with
+ * *seen_at_r, 0 never (or forgotten), -1 error. */
+int ledger_duplicate_get(struct ledger *l, const char *id,
+    long long *seen_at_r);
+/* Records id as seen at t, and forgets every ID older than max_age
+ * seconds. */
+int ledger_duplicate_mark(struct ledger *l, const char *id, long long t,
+    long long max_age);
+
 /* Forgets the record of one uid, or with uid 0 every record of folder
  * under another UIDVALIDITY than uidvalidity. */
 int ledger_keyword_forget(struct ledger *l, const char *folder,

@@ -1018,6 +1018,80 @@ START_TEST(include_scripts)
 }
 END_TEST
 
+/* A store of seen IDs for the duplicate test: one ID, seen at 1000. */
+static char seen_id[65];
+static int lookups;
+
+static int
+lookup_one(void *ctx, const char *id, long long *seen_at_r)
+{
+	lookups++;
+	if (strcmp(id, seen_id) != 0)
+		return 0;
+	*seen_at_r = 1000;
+	return 1;
+}
+
+START_TEST(duplicates)
+{
+	const char *text = "require [\"duplicate\", \"fileinto\", "
+	    "\"variables\"];\n"
+	    "if duplicate { fileinto \"Dup\"; }\n"
+	    "if duplicate :seconds 100 :last { fileinto \"Recent\"; }\n"
+	    "if duplicate :handle \"x\" :uniqueid \"${none}\" "
+	    "{ fileinto \"Other\"; }\n"
+	    "if duplicate :header \"x-none\" { fileinto \"Never\"; }\n";
+	const char *msg = "Message-ID: <a@example.org>\r\n"
+	    "Subject: hi\r\n\r\nbody\r\n";
+	size_t len = strlen(msg);
+	struct sieve_script *s = NULL;
+	struct sieve_env env = { 0 };
+	struct sieve_result r;
+	char *err = NULL, *got;
+
+	ck_assert(sieve_script_parse("t", text, &s, &err) == 0);
+	ck_assert(sieve_script_needs_duplicates(s));
+	env.score = -1;
+	env.now = 1050;
+	/* nothing seen: false, and three IDs to record (x-none is absent:
+	 * nothing tracked) */
+	ck_assert(sieve_eval_env(s, msg, len, &env, &r,
+	    &err) == 0);
+	got = show(&r);
+	ck_assert_str_eq(got, "implicit[]");
+	free(got);
+	ck_assert_uint_eq(r.ndups, 3);
+	ck_assert(sieve_dup_record(&r.dups[0]));
+	ck_assert_str_eq(r.dups[0].id, r.dups[1].id);	/* same ID */
+	ck_assert_str_ne(r.dups[0].id, r.dups[2].id);	/* other handle */
+	memcpy(seen_id, r.dups[0].id, sizeof(seen_id));
+	sieve_result_release(&r);
+	/* seen 50 s ago: both windows hold; only :last is recorded again */
+	env.dup_lookup = lookup_one;
+	lookups = 0;
+	ck_assert(sieve_eval_env(s, msg, len, &env, &r,
+	    &err) == 0);
+	got = show(&r);
+	ck_assert_str_eq(got, "fileinto:Dup[] fileinto:Recent[]");
+	free(got);
+	ck_assert_int_eq(lookups, 2);	/* each ID looked up once */
+	ck_assert(!sieve_dup_record(&r.dups[0]));
+	ck_assert(sieve_dup_record(&r.dups[1]));
+	sieve_result_release(&r);
+	/* 500 s later, the 100 s window is over */
+	env.now = 1500;
+	ck_assert(sieve_eval_env(s, msg, len, &env, &r,
+	    &err) == 0);
+	got = show(&r);
+	ck_assert_str_eq(got, "fileinto:Dup[]");
+	free(got);
+	sieve_result_release(&r);
+	sieve_script_free(&s);
+	expect_error("require \"duplicate\";\nif duplicate :header \"a\" "
+	    ":uniqueid \"b\" { keep; }\n", 2, "duplicate takes");
+}
+END_TEST
+
 /* Runs a valid script whose libsieve text was replaced by text, as if
  * libsieve misbehaved on it; sieve_eval must fail, not the caller. */
 static void
@@ -1114,6 +1188,7 @@ sieve_suite(void)
 	tcase_add_test(tc, dates);
 	tcase_add_test(tc, body_values);
 	tcase_add_test(tc, include_scripts);
+	tcase_add_test(tc, duplicates);
 	tcase_add_test(tc, load_file);
 	suite_add_tcase(s, tc);
 	return s;

@@ -266,6 +266,30 @@ START_TEST(mailboxexists_reads_the_folder_list)
 }
 END_TEST
 
+/* duplicate (RFC 7352) keeps its IDs in the ledger, recorded only once
+ * the message's actions were carried out. */
+START_TEST(duplicate_ids_are_recorded_after_the_actions)
+{
+	use_script("require [\"fileinto\", \"duplicate\"];\n"
+	    "if duplicate { fileinto \"Dups\"; } else { fileinto \"Seen\"; }\n");
+	append("INBOX", "a", "first");
+	append("INBOX", "a", "second copy");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Seen", "a"), 1);
+	ck_assert_int_eq(count_id("Dups", "a"), 1);
+	/* a move that fails records nothing: the next copy is not a
+	 * duplicate of mail that never got anywhere */
+	append("INBOX", "b", "first");
+	store_mem_fail(fx.store, "move", 1, STORE_BOX_BAD, 0);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("INBOX", "b"), 1);
+	append("INBOX", "b", "second copy");
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Seen", "b"), 1);
+	ck_assert_int_eq(count_id("Dups", "b"), 0);
+}
+END_TEST
+
 START_TEST(moved_bytes_are_identical)
 {
 	char *raw = make_message("x", "special offer", "body\r\n\r\nmore");
@@ -676,6 +700,7 @@ sort_suite(void)
 	tcase_add_test(tc, builtin_policy_files_spam_into_junk);
 	tcase_add_test(tc, sieve_actions_are_carried_out);
 	tcase_add_test(tc, mailboxexists_reads_the_folder_list);
+	tcase_add_test(tc, duplicate_ids_are_recorded_after_the_actions);
 	tcase_add_test(tc, moved_bytes_are_identical);
 	tcase_add_test(tc, disconnect_after_move_is_not_repeated);
 	tcase_add_test(tc, disconnect_before_move_is_resumed);
