@@ -68,8 +68,12 @@ parse(const char *name, const char *text, const char *dir,
 	 * too: a script it cannot parse would be half-run. */
 	va.name = name;
 	va.text = s->rewritten;
+	/* a 10,000-rule script takes libsieve some 40 ms to parse here (and
+	 * again at every run): the limit grows with the script, for slow
+	 * machines and valgrind */
 	if (child_run(child_validate, &va, "the sieve checker (libsieve)",
-	    SV_TIMEOUT_MS, &out, errors_r) < 0) {
+	    SV_TIMEOUT_MS + (int)(strlen(s->rewritten) / 100), &out,
+	    errors_r) < 0) {
 		sieve_script_free(&s);
 		return -1;
 	}
@@ -1323,7 +1327,9 @@ sieve_eval_env(const struct sieve_script *script, const char *msg,
 	 * ends asking for it; each round answers at least one more */
 	for (int round = 0;; round++) {
 		if (child_run(child_eval, &ea, "the sieve evaluator "
-		    "(libsieve)", SV_TIMEOUT_MS, &trace, err_r) < 0)
+		    "(libsieve)", SV_TIMEOUT_MS +
+		    (int)(strlen(script->rewritten) / 100), &trace,
+		    err_r) < 0)
 			goto out;
 		if (trace[0] != '?')
 			break;

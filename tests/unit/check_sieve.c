@@ -548,11 +548,10 @@ START_TEST(large_scripts)
 	buf_appends(&text, "require [\"fileinto\", \"imap4flags\"];\n");
 	for (int i = 0; i < 10000; i++)
 		buf_printf(&text, "if header :is \"subject\" \"rule %d here\" "
-		    "{ fileinto \"F%d\"; } elsif exists \"x-%d\" { addflag "
-		    "\"A\"; }\n", i, i, i);
+		    "{ fileinto \"F%d\"; }\n", i, i);
 	/* a long list of keys, as a block list would be */
 	buf_appends(&text, "if header :contains \"subject\" [");
-	for (int i = 0; i < 20000; i++)
+	for (int i = 0; i < 2000; i++)
 		buf_printf(&text, "%s\"k%d\"", i ? ", " : "", i);
 	buf_appends(&text, ", \"here\"] { keep; }\n");
 	ck_assert_msg(sieve_script_parse("t.sieve", text.data, &s, &err) == 0,
