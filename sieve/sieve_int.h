@@ -12,7 +12,10 @@
  * stars, keys it cannot quote) became `exists "X-Mailsift-T-N"`,
  * answered by match.c (with address.c) at the moment libsieve asks.
  * libsieve still evaluates the control flow and the header, exists, size
- * and spamtest tests.
+ * and spamtest tests, except in a script that uses variables, where our
+ * code answers every test (whole conditions: anyof, allof, not) so that
+ * match variables and expansion happen in Pigeonhole's order.  include
+ * is compiled in place (ops and tests carry the script's scope).
  * engine_libsieve.c is the only file that includes <sieve2.h>; sieve.c
  * runs it in a forked child and turns the trace of executed statements
  * into actions.

@@ -7,8 +7,12 @@
  * "NAME:LINE: message" lines; an accepted script must evaluate on every
  * message (a crash or timeout of the libsieve child shows up as a failed
  * evaluation, which is a bug here) into a well-formed action list: at
- * least one action, at most one implicit keep, discard only alone, every
- * fileinto with a folder.  Seed corpus: tests/fixtures/sieve/ (the
+ * least one action, at most one implicit keep (last, beside fileinto
+ * :copy only), discard only alone, every
+ * fileinto with a folder; a run may only fail by the script's own
+ * doing (error, a folder a variable made unsafe...).  It runs with a
+ * folder list, a fixed clock and a store of duplicate IDs, so that every
+ * extension of issue 13 is reached.  Seed corpus: tests/fixtures/sieve/ (the
  * fuzz-pair-* files are SCRIPT, "%%", MESSAGE) and
  * tests/sieve-conformance/scripts/ (scripts alone are valid inputs).
  */
@@ -46,9 +50,38 @@ check_result(const struct sieve_result *r)
 		if (a->flags == NULL || a->flags[a->nflags] != NULL)
 			abort();
 	}
-	if (implicit > 1 || (implicit && r->n != 1) ||
+	/* the implicit keep comes last, beside fileinto :copy only */
+	if (implicit > 1 || (implicit && !r->actions[r->n - 1].implicit) ||
 	    (discard && r->n != 1))
 		abort();
+	for (size_t i = 0; implicit && i + 1 < r->n; i++)
+		if (r->actions[i].type != SIEVE_ACTION_FILEINTO)
+			abort();
+}
+
+/* A run may fail by the script's own doing (error, a folder name a
+ * variable made unsafe, a regular expression a variable broke, too many
+ * duplicate IDs); anything else (a crash, a timeout, garbage) is a
+ * bug. */
+static int
+script_failure(const char *err)
+{
+	static const char *const own[] = { "the script says",
+	    "cannot be a folder name", "regular expression",
+	    "duplicate IDs" };
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (strstr(err, own[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Every other ID was seen an hour before "now". */
+static int
+dup_lookup(void *ctx, const char *id, long long *seen_at_r)
+{
+	*seen_at_r = 1800000000 - 3600;
+	return id[0] < '8';
 }
 
 int
@@ -84,10 +117,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sieve_script_parse(NAME, text, &script, &errors) == 0) {
 		if (errors != NULL)
 			abort();
-		if (sieve_eval(script, msg, msg_len, score, &r, &err) < 0)
-			abort();
-		check_result(&r);
-		sieve_result_release(&r);
+		char *boxes[] = { "INBOX", "Junk", "Lists/Dev" };
+		struct sieve_env env = { 0 };
+
+		env.score = score;
+		env.now = 1800000000;
+		env.mailboxes = boxes;
+		env.nmailboxes = 3;
+		env.dup_lookup = dup_lookup;
+		if (sieve_eval_env(script, msg, msg_len, &env, &r, &err) < 0) {
+			if (!script_failure(err))
+				abort();
+			free(err);
+		} else {
+			check_result(&r);
+			sieve_result_release(&r);
+		}
 		sieve_script_free(&script);
 	} else {
 		if (script != NULL || errors == NULL)
