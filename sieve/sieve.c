@@ -236,6 +236,7 @@ struct eval {
 	const struct eval_arg *arg;
 	struct buf need;	/* "?ID" lines: duplicate IDs to look up */
 	struct buf dups;	/* "!ID SEEN LAST" lines: duplicates tracked */
+	struct sv_values body[2];	/* :text and :raw, once read */
 	struct sv_captures match;	/* ${0}..${9} */
 	struct buf trace;	/* "N N N" of the statements that ran */
 	char **last;		/* values handed to libsieve last time */
@@ -700,13 +701,22 @@ own_leaf(struct eval *ev, const struct sv_own *o, struct live_args *la)
 		    la->nkeys, la->rx, cap);
 		break;
 	case SV_OWN_BODY: {
-		/* no match variables from body (RFC 5173 section 5) */
-		struct sv_values bv;
+		/* no match variables from body (RFC 5173 section 5); :text
+		 * and :raw are read once a run */
+		struct sv_values bv, *v = &bv;
 
-		sv_body_values(&ev->m, o->body, la->names, o->nnames, &bv);
-		hit = sv_match_values(&o->m, bv.v, bv.n, la->keys, la->nkeys,
+		if (o->body == SV_BODY_CONTENT) {
+			sv_body_values(&ev->m, o->body, la->names, o->nnames,
+			    &bv);
+		} else {
+			v = &ev->body[o->body];
+			if (v->v == NULL)
+				sv_body_values(&ev->m, o->body, NULL, 0, v);
+		}
+		hit = sv_match_values(&o->m, v->v, v->n, la->keys, la->nkeys,
 		    la->rx, NULL);
-		sv_values_release(&bv);
+		if (v == &bv)
+			sv_values_release(&bv);
 		break;
 	}
 	case SV_OWN_DATE:
@@ -1032,6 +1042,8 @@ child_eval(void *arg, struct buf *out)
 		free(err);
 	}
 out:
+	sv_values_release(&ev.body[SV_BODY_TEXT]);
+	sv_values_release(&ev.body[SV_BODY_RAW]);
 	buf_release(&ev.need);
 	buf_release(&ev.dups);
 	values_clear(&ev);
