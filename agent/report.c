@@ -1,10 +1,12 @@
 /*
  * report.c - writes status.json with json-c (see report.h).
  */
+#include <fcntl.h>
 #include <json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/log.h"
@@ -68,7 +70,7 @@ report_write(struct report *r)
 	char *tmp;
 	const char *text;
 	FILE *f;
-	int rc = -1, written;
+	int fd, rc = -1, written;
 
 	if (r->path == NULL)
 		return 0;
@@ -107,8 +109,13 @@ report_write(struct report *r)
 	json_object_object_add(o, "totals", totals);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 
-	if ((f = fopen(tmp, "w")) == NULL) {
+	/* 0600 whatever the umask or a leftover temporary file's mode. */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) < 0 || fchmod(fd, 0600) < 0 ||
+	    (f = fdopen(fd, "w")) == NULL) {
 		log_warn("cannot write %s", tmp);
+		if (fd >= 0)
+			close(fd);
 		goto out;
 	}
 	written = fprintf(f, "%s\n", text) >= 0;

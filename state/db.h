@@ -16,17 +16,44 @@ struct db_schema {
 	/* migrations[i] upgrades user_version i to i+1 (SQL script). */
 	const char *const *migrations;
 	int nmigrations;
+	/* Run on a new file before anything else (e.g. its page size);
+	 * NULL for none. */
+	const char *create_pragmas;
 };
 
-/* Opens or creates path (":memory:" allowed) and brings its schema up to
- * date in one transaction.  Refuses, with a clear message, a file that is
- * not SQLite, belongs to another program, or was written by a newer
- * mailsift.  Returns 0, or -1 with a malloc'd *err_r. */
+/* Opens path (":memory:" allowed) and brings its schema up to date in one
+ * transaction.  A missing or empty file is replaced by a complete new
+ * database, made under a temporary name with mode 0600 and renamed into
+ * place; an existing file and its -wal and -shm lose any group and other
+ * permissions.  Refuses, with a clear message, a file that is not SQLite,
+ * belongs to another program, or was written by a newer mailsift.
+ * Returns 0, or -1 with a malloc'd *err_r. */
 int db_open(const char *path, const struct db_schema *schema,
     sqlite3 **db_r, char **err_r);
 void db_close(sqlite3 **db);
 
-/* Runs one SQL script; -1 with a malloc'd *err_r naming the database. */
+enum {
+	DB_FILE_PRESENT,
+	DB_FILE_MISSING,
+	DB_FILE_EMPTY		/* zero bytes */
+};
+
+/* Whether path holds something, without opening it. */
+int db_file_state(const char *path);
+
+/* Runs one SQL script; -1 with a malloc'd *err_r from db_failure(). */
 int db_exec(sqlite3 *db, const char *sql, char **err_r);
+
+/* Why the last call on db failed, malloc'd, as "PATH: CAUSE; FIX": a full
+ * disk, a read-only file system or a permission problem is said so with
+ * what to do (state/fsfail.h), a damaged file is to be restored from a
+ * backup.  Never advises removing a file. */
+char *db_failure(sqlite3 *db);
+
+/* 1 if the last call on db failed for a reason outside the file that can
+ * pass by itself or by an administrator's action (disk full, read-only,
+ * permissions, I/O error, a lock held too long): worth waiting for.
+ * 0 if the file itself is at fault. */
+int db_failure_is_transient(sqlite3 *db);
 
 #endif

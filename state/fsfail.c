@@ -47,12 +47,21 @@ fsfail_fix(const char *path, int errnum)
 }
 
 char *
-fsfail_message(const char *action, const char *path, int errnum)
+fsfail_cause(const char *path, int errnum)
 {
 	char *fix = fsfail_fix(path, errnum);
-	char *msg = xasprintf("cannot %s %s: %s; %s", action, path,
-	    strerror(errnum), fix);
+	char *msg = xasprintf("%s: %s; %s", path, strerror(errnum), fix);
 
 	free(fix);
+	return msg;
+}
+
+char *
+fsfail_message(const char *action, const char *path, int errnum)
+{
+	char *cause = fsfail_cause(path, errnum);
+	char *msg = xasprintf("cannot %s %s", action, cause);
+
+	free(cause);
 	return msg;
 }

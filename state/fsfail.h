@@ -12,6 +12,9 @@
  * ledger", errnum the errno of the failure. */
 char *fsfail_message(const char *action, const char *path, int errnum);
 
+/* "PATH: CAUSE; FIX", malloc'd: for callers that say what failed. */
+char *fsfail_cause(const char *path, int errnum);
+
 /* The fix alone for errnum on path, malloc'd: "free space on the file
  * system of PATH", ... */
 char *fsfail_fix(const char *path, int errnum);

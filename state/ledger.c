@@ -121,6 +121,7 @@ static const char *const state_names[] = {
 
 struct ledger {
 	sqlite3 *db;
+	char *error;		/* owned: the last ledger_error() text */
 };
 
 const char *
@@ -162,6 +163,7 @@ ledger_close(struct ledger **ledger)
 	if (*ledger == NULL)
 		return;
 	db_close(&(*ledger)->db);
+	free((*ledger)->error);
 	free(*ledger);
 	*ledger = NULL;
 }
@@ -169,7 +171,15 @@ ledger_close(struct ledger **ledger)
 const char *
 ledger_error(struct ledger *l)
 {
-	return sqlite3_errmsg(l->db);
+	free(l->error);
+	l->error = db_failure(l->db);
+	return l->error;
+}
+
+int
+ledger_failure_is_transient(struct ledger *l)
+{
+	return db_failure_is_transient(l->db);
 }
 
 static int
@@ -193,7 +203,11 @@ ledger_commit(struct ledger *l)
 void
 ledger_rollback(struct ledger *l)
 {
-	sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	/* A full disk or an I/O error has rolled back already, and a
+	 * second ROLLBACK would replace the error with "no transaction is
+	 * active". */
+	if (!sqlite3_get_autocommit(l->db))
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static sqlite3_stmt *

@@ -114,8 +114,13 @@ void ledger_close(struct ledger **ledger);
 
 /* Frees the page cache; for a process about to sit idle. */
 void ledger_release_memory(struct ledger *l);
-/* Text of the last SQLite error on this handle; borrowed. */
+/* Why the last call on this handle failed, as "PATH: CAUSE; FIX" (see
+ * db_failure()); borrowed until the next ledger_error call. */
 const char *ledger_error(struct ledger *l);
+/* 1 if that failure can pass without touching the ledger (disk full,
+ * read-only, permissions, I/O, a long lock): a daemon waits and retries.
+ * 0 if the ledger itself is at fault. */
+int ledger_failure_is_transient(struct ledger *l);
 
 /* Transactions around a group of calls (nesting not supported). */
 int ledger_begin(struct ledger *l);

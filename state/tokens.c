@@ -17,7 +17,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "agent/radix.h"
 #include "agent/xmem.h"
@@ -68,6 +67,11 @@ static const struct db_schema schema = {
 	.application_id = 0x4d53544b,	/* "MSTK" */
 	.migrations = migrations,
 	.nmigrations = sizeof(migrations) / sizeof(*migrations),
+	/* A new store gets small pages.  Feature hashes are random keys, so
+	 * training a message dirties one leaf page per feature: every one
+	 * of those pages goes to the WAL and is later checkpointed.  1 KiB
+	 * pages make that four times less I/O than SQLite's default 4 KiB. */
+	.create_pragmas = "PRAGMA page_size = " TOKENS_PAGE_SIZE,
 };
 
 enum {
@@ -132,27 +136,11 @@ struct tokens {
 static int
 fail(struct tokens *t, const char *what, char **err_r)
 {
-	*err_r = xasprintf("token store: %s: %s", what, sqlite3_errmsg(t->db));
+	char *cause = db_failure(t->db);
+
+	*err_r = xasprintf("token store: %s: %s", what, cause);
+	free(cause);
 	return -1;
-}
-
-/* A new store gets small pages.  Feature hashes are random keys, so
- * training a message dirties one leaf page per feature: every one of
- * those pages goes to the WAL and is later checkpointed.  1 KiB pages
- * make that four times less I/O than SQLite's default 4 KiB. */
-static void
-create_small_pages(const char *path)
-{
-	struct stat st;
-	sqlite3 *db = NULL;
-
-	if (strcmp(path, ":memory:") == 0 || stat(path, &st) == 0)
-		return;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, NULL) == SQLITE_OK)
-		sqlite3_exec(db, "PRAGMA page_size = " TOKENS_PAGE_SIZE "; "
-		    "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-	sqlite3_close(db);
 }
 
 /* The prepared statement i, prepared now if not yet; NULL with *err_r. */
@@ -161,9 +149,7 @@ stmt(struct tokens *t, int i, char **err_r)
 {
 	if (t->st[i] == NULL && sqlite3_prepare_v3(t->db, sql[i], -1,
 	    SQLITE_PREPARE_PERSISTENT, &t->st[i], NULL) != SQLITE_OK) {
-		*err_r = xasprintf("%s: not a usable token store (%s); move it "
-		    "away and train again", sqlite3_db_filename(t->db, "main"),
-		    sqlite3_errmsg(t->db));
+		*err_r = db_failure(t->db);
 		return NULL;
 	}
 	return t->st[i];
@@ -175,7 +161,6 @@ tokens_open(const char *path, struct tokens **t_r, char **err_r)
 	struct tokens *t = xcalloc(1, sizeof(*t));
 
 	*t_r = NULL;
-	create_small_pages(path);
 	if (db_open(path, &schema, &t->db, err_r) < 0)
 		goto fail;
 	/* The command line opens the store once per message.  Without
@@ -537,7 +522,10 @@ tokens_commit(struct tokens *t, char **err_r)
 void
 tokens_rollback(struct tokens *t)
 {
-	sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+	/* A full disk or an I/O error has rolled back already, and a
+	 * second ROLLBACK would replace the error with its own. */
+	if (!sqlite3_get_autocommit(t->db))
+		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
 	cache_clear(t);
 	t->in_batch = 0;
 }
