@@ -2,11 +2,8 @@
  * bootstrap.c - training from the folders on the server (see
  * bootstrap.h); the per-message rules live in learn.c.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/account.h"
@@ -15,6 +12,7 @@
 #include "agent/filter.h"
 #include "agent/learn.h"
 #include "agent/log.h"
+#include "agent/state_dir.h"
 #include "agent/xmem.h"
 #include "state/ledger.h"
 
@@ -46,15 +44,9 @@ bootstrap_from_folders(const struct config *c, const char *const *ham,
 		ham = (const char *const *)c->folders.watch;
 		nham = c->folders.nwatch;
 	}
-	if (mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
-		log_error("cannot create state_dir %s: %s", c->state_dir,
-		    strerror(errno));
-		goto out;
-	}
-	path = config_ledger_db(c);
-	if (ledger_open(path, &ledger, &err) < 0)
+	if (state_dir_make(c, &err) < 0 ||
+	    state_dir_ledger(c, &ledger, &err) != 0)
 		goto failed;
-	free(path);
 	path = config_tokens_db(c);
 	if (filter_open(path, &filter, &err) < 0 ||
 	    config_password(c, &password, &err) < 0)

@@ -14,12 +14,14 @@
 #include "agent/evidence.h"
 #include "agent/log.h"
 #include "agent/report.h"
+#include "agent/state_dir.h"
 #include "agent/xmem.h"
 #include "state/ledger.h"
 
 static const char run_usage[] =
     "usage: mailsift run -c CONFIG [--once] [-v | --log-level LEVEL]\n"
     "       mailsift run -c CONFIG --once --backlog [--since DATE] [--dry-run]\n"
+    "       mailsift run -c CONFIG [--once] --fresh-ledger\n"
     "\n"
     "Logs in to the IMAP account in CONFIG, sorts every new message of the\n"
     "watched folders (score, then the owner's Sieve script, or the built-in\n"
@@ -37,7 +39,9 @@ static const char run_usage[] =
     "                        (YYYY-MM-DD) on\n"
     "      --dry-run         with --once: print what would be done, folder by\n"
     "                        folder, and change nothing\n"
-    "  -v, --verbose         log every decision (level info)\n"
+    "      --fresh-ledger    the ledger was lost: start a new one that counts\n"
+    "                        every message now in the watched folders as\n"
+    "                        sorted (refused while the ledger is healthy)\n"    "  -v, --verbose         log every decision (level info)\n"
     "      --log-level L     error, warn, notice (default), info or debug\n"
     "  -h, --help            this text\n"
     "\n"
@@ -91,6 +95,12 @@ run_options_check(struct run_options *opts, const char *since)
 		    "backlog" : "dry-run");
 		return EXIT_USAGE;
 	}
+	if (opts->fresh_ledger && (opts->backlog || opts->dry_run)) {
+		fprintf(stderr, "mailsift: --fresh-ledger counts every message "
+		    "now in the watched folders as sorted: not with --%s\n",
+		    opts->backlog ? "backlog" : "dry-run");
+		return EXIT_USAGE;
+	}
 	if (since == NULL)
 		return -1;
 	if (!opts->backlog) {
@@ -117,6 +127,7 @@ cmd_run(int argc, char **argv)
 		{ "backlog", no_argument, NULL, 'b' },
 		{ "since", required_argument, NULL, 's' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "fresh-ledger", no_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
@@ -136,6 +147,7 @@ cmd_run(int argc, char **argv)
 		case 'b': opts.backlog = 1; break;
 		case 's': since = optarg; break;
 		case 'n': opts.dry_run = 1; break;
+		case 'F': opts.fresh_ledger = 1; break;
 		case 'v': level_name = "info"; break;
 		case 'l': level_name = optarg; break;
 		case 'h': fputs(run_usage, stdout); return EXIT_OK;
@@ -345,16 +357,15 @@ cmd_status(int argc, char **argv)
 	}
 	if ((rc = load_config(path, status_usage, &config)) >= 0)
 		return rc;
-	rc = EXIT_RUNTIME;
 	file = report_path(config->state_dir);
 	status = json_object_from_file(file);
 	free(file);
-	file = config_ledger_db(config);
-	if (ledger_open(file, &ledger, &err) < 0 ||
+	if ((rc = state_dir_ledger(config, &ledger, &err)) != 0 ||
 	    ledger_decisions_recent(ledger, count, &v, &n) < 0 ||
 	    (backlog = backlog_json(config, ledger)) == NULL) {
 		fprintf(stderr, "mailsift: %s\n", err ? err :
 		    ledger_error(ledger));
+		rc = rc == STATE_DIR_LEDGER_LOST ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
 	}
 	if (json) {
@@ -374,7 +385,6 @@ cmd_status(int argc, char **argv)
 	}
 	rc = EXIT_OK;
 out:
-	free(file);
 	free(err);
 	ledger_decisions_free(v, n);
 	ledger_close(&ledger);

@@ -23,6 +23,7 @@
 #include "agent/config.h"
 #include "agent/evidence.h"
 #include "agent/filter.h"
+#include "agent/state_dir.h"
 #include "agent/tokenize.h"
 #include "agent/xmem.h"
 
@@ -57,9 +58,8 @@ target_open(struct target *t, const char *cmd)
 		}
 		/* A new user trains before the first run: make state_dir
 		 * as the daemon would. */
-		if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
-			fprintf(stderr, "mailsift %s: cannot create state_dir "
-			    "%s: %s\n", cmd, cfg->state_dir, strerror(errno));
+		if (state_dir_make(cfg, &err) < 0) {
+			fprintf(stderr, "mailsift %s: %s\n", cmd, err);
 			goto out;
 		}
 		db = config_tokens_db(cfg);
@@ -382,12 +382,6 @@ train_from_folders(const char *cmd, const struct target *tg, int conflict,
 			fputc('\n', stderr);
 		free(err);
 		return EXIT_USAGE;
-	}
-	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "mailsift %s: cannot create state_dir %s: %s\n",
-		    cmd, cfg->state_dir, strerror(errno));
-		config_free(&cfg);
-		return EXIT_RUNTIME;
 	}
 	rc = bootstrap_from_folders(cfg, nham ? ham_folders : NULL, nham);
 	config_free(&cfg);

@@ -21,6 +21,7 @@
 #include "agent/learn.h"
 #include "agent/log.h"
 #include "agent/message.h"
+#include "agent/state_dir.h"
 #include "agent/xmem.h"
 #include "state/ledger.h"
 
@@ -181,8 +182,11 @@ undo_run(struct undo *u, long long id)
 	int rc = EXIT_RUNTIME, found;
 
 	path = config_ledger_db(u->config);
-	if (ledger_open(path, &u->ledger, &err) < 0)
+	if ((rc = state_dir_ledger(u->config, &u->ledger, &err)) != 0) {
+		rc = rc == STATE_DIR_LEDGER_LOST ? EXIT_USAGE : EXIT_RUNTIME;
 		goto failed;
+	}
+	rc = EXIT_RUNTIME;
 	found = ledger_decision_get(u->ledger, id, &u->d);
 	if (found <= 0) {
 		fprintf(stderr, "mailsift: no decision %lld in %s (see "

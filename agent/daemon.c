@@ -30,6 +30,7 @@
 #include "agent/log.h"
 #include "agent/report.h"
 #include "agent/sort.h"
+#include "agent/state_dir.h"
 #include "agent/xmem.h"
 #include "sieve/sieve.h"
 #include "state/ledger.h"
@@ -479,7 +480,7 @@ wait_for_news(struct daemon *d)
 	return STORE_OK;
 }
 
-/* Makes state_dir and takes its one-sorter lock.  Returns -1 when this
+/* Takes the one-sorter lock of state_dir.  Returns -1 when this
  * run may go on, else the exit status to leave with: a second --once
  * beside a running sorter has nothing to do (0, so that cron stays
  * quiet), a second daemon is refused (1: systemd retries it, and it takes
@@ -494,11 +495,6 @@ daemon_lock(struct daemon *d)
 	pid_t holder;
 	int rc;
 
-	if (mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
-		log_error("cannot create state_dir %s: %s", c->state_dir,
-		    strerror(errno));
-		return EXIT_RUNTIME;
-	}
 	if (d->opts->dry_run)
 		return -1;
 	rc = state_lock_take(c->state_dir, &d->lock, &holder, &err);
@@ -528,25 +524,51 @@ daemon_lock(struct daemon *d)
 	return EXIT_RUNTIME;
 }
 
+/* Opens the ledger and the token store.  Returns -1 when this run may
+ * go on, else the exit status to leave with.  With --fresh-ledger the
+ * ledger is made later, from the folders as the server shows them. */
 static int
 daemon_open(struct daemon *d, const struct config *c)
 {
 	char *path, *err = NULL;
-	int rc;
+	int rc = 0;
 
-	path = config_ledger_db(c);
-	rc = ledger_open(path, &d->ledger, &err);
-	free(path);
+	if (!d->opts->fresh_ledger) {
+		rc = state_dir_ledger(c, &d->ledger, &err);
+	} else if (state_dir_ledger_present(c)) {
+		log_error("the ledger of %s is there and not empty: "
+		    "--fresh-ledger only replaces a lost or empty ledger, and "
+		    "this one is healthy; run without it", c->state_dir);
+		return EXIT_USAGE;
+	}
 	if (rc == 0) {
 		path = config_tokens_db(c);
 		rc = filter_open(path, &d->filter, &err);
 		free(path);
 	}
-	if (rc < 0) {
+	if (rc == 0)
+		return -1;
+	log_error("%s", err);
+	free(err);
+	return rc == STATE_DIR_LEDGER_LOST ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+/* --fresh-ledger: the new ledger counts what the watched folders hold
+ * now as sorted. */
+static int
+daemon_fresh_ledger(struct daemon *d)
+{
+	char *err = NULL;
+
+	if (state_dir_fresh_ledger(d->config, d->store, &err) < 0 ||
+	    state_dir_ledger(d->config, &d->ledger, &err) != 0) {
 		log_error("%s", err);
 		free(err);
+		return -1;
 	}
-	return rc;
+	log_notice("started a new ledger in %s: the messages now in the "
+	    "watched folders count as sorted", d->config->state_dir);
+	return 0;
 }
 
 static void
@@ -642,11 +664,16 @@ daemon_run(const struct config *config, const struct run_options *opts)
 	d.account = xasprintf("%s@%s:%d", config->imap.username,
 	    config->imap.host, config->imap.port);
 	d.report.account = d.account;
-	if ((rc = daemon_lock(&d)) >= 0)
+	if (state_dir_make(config, &err) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	/* The ledger first: the lock file and the status file show that a
+	 * sorter had one (state_dir.h). */
+	if ((rc = daemon_open(&d, config)) >= 0 ||
+	    (rc = daemon_lock(&d)) >= 0)
 		goto out;
 	rc = EXIT_RUNTIME;
-	if (daemon_open(&d, config) < 0)
-		goto out;
 	if (config->sieve != NULL && script_load(&d, 1) < 0) {
 		rc = EXIT_USAGE;
 		goto out;
@@ -664,6 +691,8 @@ daemon_run(const struct config *config, const struct run_options *opts)
 		goto out;
 	}
 	d.store->ops->set_cancel(d.store, stop_pipe[0]);
+	if (opts->fresh_ledger && daemon_fresh_ledger(&d) < 0)
+		goto out;
 	log_notice("mailsift %s sorting %s for %s%s", MAILSIFT_VERSION,
 	    config->folders.watch[0], d.account, opts->dry_run ?
 	    " (dry run: nothing is changed)" : opts->once ? " (once)" : "");

@@ -20,11 +20,12 @@ struct run_options {
 	int dry_run;		/* print what the pass would do, folder by
 				 * folder, on standard output, and change
 				 * nothing (with once) */
+	int fresh_ledger;	/* replace a lost ledger (state_dir.h) */
 };
 
 /* Runs until stopped (or, with once, until one pass is done).  Returns
  * the exit status: 0 ok, 1 runtime failure, 2 configuration problem found
- * at startup (e.g. a broken Sieve script). */
+ * at startup (e.g. a broken Sieve script, a lost ledger). */
 int daemon_run(const struct config *config, const struct run_options *opts);
 
 #endif
