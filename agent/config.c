@@ -74,8 +74,9 @@ static const struct key keys[] = {
 	    0, 0 },
 	{ "imap.timeout", KEY_INT, OFF(imap.timeout), 1, 3600 },
 	{ "imap.poll_interval", KEY_INT, OFF(imap.poll_interval), 1, 86400 },
-	/* Servers may drop an IDLE after 29 minutes (RFC 2177). */
-	{ "imap.idle_restart", KEY_INT, OFF(imap.idle_restart), 60, 1740 },
+	/* Servers may drop an IDLE after 29 minutes (RFC 2177), some
+	 * silently after 5; a few seconds is for tests. */
+	{ "imap.idle_restart", KEY_INT, OFF(imap.idle_restart), 5, 1740 },
 	{ "folders", KEY_OBJECT, 0, 0, 0 },
 	{ "folders.watch", KEY_FOLDERS, OFF(folders.watch), 0, 0 },
 	{ "folders.junk", KEY_STRING, OFF(folders.junk), 0, 0 },
@@ -734,7 +735,7 @@ config_defaults(const char *path)
 	c->imap.tls = TLS_IMPLICIT;
 	c->imap.timeout = 60;
 	c->imap.poll_interval = 60;
-	c->imap.idle_restart = 1500;
+	c->imap.idle_restart = 300;
 	/* The classifier's own cut-offs (classify_defaults() in
 	 * agent/classify.c), so a file without thresholds scores as
 	 * "mailsift score" does. */

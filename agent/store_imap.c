@@ -1442,7 +1442,7 @@ store_imap_new(const struct store_imap_params *params)
 	si->poll_interval = params->poll_interval > 0
 	    ? params->poll_interval : 60;
 	si->idle_restart = params->idle_restart > 0
-	    ? params->idle_restart : 25 * 60;
+	    ? params->idle_restart : 5 * 60;
 	si->cancel_fd = -1;
 	si->test_fd = -1;
 	return &si->store;

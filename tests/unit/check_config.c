@@ -167,7 +167,7 @@ START_TEST(minimal_gets_defaults)
 	ck_assert_ptr_null(c->imap.password_command);
 	ck_assert_int_eq(c->imap.timeout, 60);
 	ck_assert_int_eq(c->imap.poll_interval, 60);
-	ck_assert_int_eq(c->imap.idle_restart, 1500);
+	ck_assert_int_eq(c->imap.idle_restart, 300);
 	ck_assert_uint_eq(c->folders.nwatch, 1);
 	ck_assert_str_eq(c->folders.watch[0], "INBOX");
 	ck_assert_ptr_null(c->folders.junk);
@@ -452,9 +452,9 @@ static const struct {
 	{ "\"poll_interval\": 86401", "imap.poll_interval: expected an "
 	  "integer from 1 to 86400, got 86401" },
 	{ "\"idle_restart\": 1800", "imap.idle_restart: expected an integer "
-	  "from 60 to 1740, got 1800" },
-	{ "\"idle_restart\": 59", "imap.idle_restart: expected an integer "
-	  "from 60 to 1740, got 59" },
+	  "from 5 to 1740, got 1800" },
+	{ "\"idle_restart\": 4", "imap.idle_restart: expected an integer "
+	  "from 5 to 1740, got 4" },
 };
 
 START_TEST(imap_values_out_of_range)
