@@ -324,6 +324,49 @@ preview(struct sorter *s, uint32_t uid, const struct plan *p, double score,
 	    from ? from : "(none)", subject ? subject : "(none)", p->rule);
 }
 
+/* Fetching a message broke the connection this many times in a row: it
+ * is left where it is, unread, and the folder's mark moves past it. */
+#define UNREADABLE_TRIES	3
+
+/* Fetches uid of folder into msg_r, counting in the ledger each fetch that
+ * broke the connection.  A message that did so UNREADABLE_TRIES times
+ * already is not fetched again: STORE_MSG_GONE with *given_up_r set (a
+ * server that crashes on it, or sends more than asked for, must neither
+ * wedge the daemon in a reconnect loop nor lose the message). */
+static enum store_status
+fetch_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
+    uint32_t uid, struct store_msg *msg_r, int *truncated_r, int *given_up_r)
+{
+	enum store_status st;
+	int tries;
+
+	*given_up_r = 0;
+	if (ledger_unreadable_get(s->ledger, folder, uidvalidity, uid,
+	    &tries) < 0)
+		goto ledger_failed;
+	if (tries >= UNREADABLE_TRIES) {
+		log_warnx("%s uid %u: left in place unread: fetching it broke "
+		    "the connection %d times in a row; it is not tried again "
+		    "(see the log for why)", folder, uid, tries);
+		*given_up_r = 1;
+		return STORE_MSG_GONE;
+	}
+	st = s->store->ops->fetch(s->store, uid, s->max_message_bytes, msg_r,
+	    truncated_r);
+	if (st == STORE_CONN_LOST && s->dry_run == NULL &&
+	    ledger_unreadable_note(s->ledger, folder, uidvalidity, uid,
+	    store_last_error(s->store)) < 0)
+		goto ledger_failed;
+	if (st == STORE_OK && tries > 0 && s->dry_run == NULL &&
+	    ledger_unreadable_forget(s->ledger, folder, uidvalidity, uid) < 0)
+		goto ledger_failed;
+	return st;
+ledger_failed:
+	store_msg_release(msg_r);
+	log_error("cannot write the ledger: %s", ledger_error(s->ledger));
+	return STORE_FATAL;
+}
+
 /* Handles one message.  Returns STORE_OK when the UID mark may advance
  * past it. */
 static enum store_status
@@ -341,18 +384,21 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	size_t nboxes = 0;
 	const char *dest = NULL;
 	uint32_t dest_uid = 0;
-	int truncated = 0, have_known, have_pending;
+	int truncated = 0, have_known, have_pending, given_up;
 	int64_t decision_id = 0;
 	enum verdict verdict;
 	double score;
 	enum store_status st;
 
 	stats->seen++;
-	st = s->store->ops->fetch(s->store, uid, s->max_message_bytes, &msg,
-	    &truncated);
+	st = fetch_message(s, folder, uidvalidity, uid, &msg, &truncated,
+	    &given_up);
 	if (st == STORE_MSG_GONE) {
-		log_info("%s uid %u: gone before it could be read", folder,
-		    uid);
+		if (given_up)
+			stats->failed++;
+		else
+			log_info("%s uid %u: gone before it could be read",
+			    folder, uid);
 		return STORE_OK;
 	}
 	if (st != STORE_OK)

@@ -106,6 +106,16 @@ static const char *const ledger_migrations[] = {
 	"  id TEXT PRIMARY KEY,"
 	"  seen_at INTEGER NOT NULL);"
 	"CREATE INDEX sieve_duplicates_seen_at ON sieve_duplicates(seen_at);",
+	/* 8 -> 9: messages whose fetch broke the connection, and how many
+	 * times in a row (agent/sort.c gives up on one after a few). */
+	"CREATE TABLE unreadable ("
+	"  folder TEXT NOT NULL,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL,"
+	"  time INTEGER NOT NULL,"
+	"  error TEXT,"
+	"  PRIMARY KEY (folder, uidvalidity, uid));",
 };
 
 static const struct db_schema ledger_schema = {
@@ -315,6 +325,62 @@ ledger_backlog_get(struct ledger *l, const char *folder,
 	}
 	sqlite3_finalize(stmt);
 	return rc;
+}
+
+int
+ledger_unreadable_get(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid, int *attempts_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT attempts FROM unreadable "
+	    "WHERE folder = ? AND uidvalidity = ? AND uid = ?");
+	int rc;
+
+	*attempts_r = 0;
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	sqlite3_bind_int64(stmt, 3, uid);
+	if ((rc = step_one(stmt)) == 1)
+		*attempts_r = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+ledger_unreadable_note(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid, const char *error)
+{
+	sqlite3_stmt *stmt = prepare(l, "INSERT INTO unreadable "
+	    "(folder, uidvalidity, uid, attempts, time, error) "
+	    "VALUES (?, ?, ?, 1, ?, ?) "
+	    "ON CONFLICT(folder, uidvalidity, uid) DO UPDATE SET "
+	    "attempts = attempts + 1, time = excluded.time, "
+	    "error = excluded.error");
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	sqlite3_bind_int64(stmt, 3, uid);
+	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)time(NULL));
+	bind_text(stmt, 5, error);
+	return step_done(stmt);
+}
+
+int
+ledger_unreadable_forget(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid)
+{
+	sqlite3_stmt *stmt = prepare(l, "DELETE FROM unreadable "
+	    "WHERE folder = ? AND uidvalidity = ? AND uid = ?");
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	sqlite3_bind_int64(stmt, 3, uid);
+	return step_done(stmt);
 }
 
 int

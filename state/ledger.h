@@ -140,6 +140,18 @@ int ledger_backlog_get(struct ledger *l, const char *folder,
 int ledger_backlog_set(struct ledger *l, const char *folder,
     const struct ledger_backlog *b);
 
+/* A message whose fetch broke the connection (a server that crashes on
+ * it, a literal longer than asked for, a size that cannot come through
+ * within imap.timeout): ledger_unreadable_note counts one more such
+ * failure in a row, with its reason; _get gives the count (0: none);
+ * _forget clears it once the message could be read.  0 or -1. */
+int ledger_unreadable_get(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid, int *attempts_r);
+int ledger_unreadable_note(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid, const char *error);
+int ledger_unreadable_forget(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid);
+
 /* Finds a message by content hash: 1 found (m_r filled, release with
  * ledger_message_release), 0 not found, -1 error. */
 int ledger_message_find(struct ledger *l, const char *hash,

@@ -522,6 +522,68 @@ START_TEST(vanished_message_is_skipped)
 }
 END_TEST
 
+static uint32_t
+uidvalidity_of(const char *box)
+{
+	uint32_t uidvalidity, uidnext;
+
+	ck_assert_int_eq(fx.store->ops->select(fx.store, box, &uidvalidity,
+	    &uidnext), STORE_OK);
+	return uidvalidity;
+}
+
+/* A message whose fetch breaks the connection every time (a server that
+ * crashes on it, a literal over the limit) is tried three times, then left
+ * in place, unread, and the rest is sorted; one that fails twice and then
+ * comes through is sorted as usual. */
+START_TEST(unreadable_message_is_left_after_three_tries)
+{
+	int tries = -1;
+
+	use_script(rules);
+	append("INBOX", "a", "special offer");
+	append("INBOX", "p", "poison: breaks every fetch");
+	append("INBOX", "b", "special offer too");
+	for (int i = 0; i < 3; i++) {
+		store_mem_fail(fx.store, "fetch", i == 0 ? 2 : 1,
+		    STORE_CONN_LOST, 0);
+		ck_assert_int_eq(sort("INBOX"), STORE_CONN_LOST);
+		ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	}
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Junk", "a"), 1);
+	ck_assert_int_eq(count_id("Junk", "b"), 1);
+	ck_assert_int_eq(count_id("INBOX", "p"), 1);
+	ck_assert_uint_eq(fx.stats.failed, 1);
+	ck_assert_int_eq(ledger_unreadable_get(fx.ledger, "INBOX",
+	    uidvalidity_of("INBOX"), 2, &tries), 0);
+	ck_assert_int_eq(tries, 3);
+	/* Not tried again on the next pass. */
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_uint_eq(fx.stats.failed, 1);
+	ck_assert_int_eq(count_id("INBOX", "p"), 1);
+}
+END_TEST
+
+START_TEST(message_read_after_two_broken_fetches_is_sorted)
+{
+	int tries = -1;
+
+	use_script(rules);
+	append("INBOX", "a", "special offer");
+	for (int i = 0; i < 2; i++) {
+		store_mem_fail(fx.store, "fetch", 1, STORE_CONN_LOST, 0);
+		ck_assert_int_eq(sort("INBOX"), STORE_CONN_LOST);
+		ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
+	}
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("Junk", "a"), 1);
+	ck_assert_int_eq(ledger_unreadable_get(fx.ledger, "INBOX",
+	    uidvalidity_of("INBOX"), 1, &tries), 0);
+	ck_assert_int_eq(tries, 0);
+}
+END_TEST
+
 START_TEST(message_arriving_after_a_pass_is_sorted)
 {
 	use_script(rules);
@@ -715,6 +777,8 @@ sort_suite(void)
 	tcase_add_test(tc, vanished_message_is_skipped);
 	tcase_add_test(tc, message_arriving_after_a_pass_is_sorted);
 	tcase_add_test(tc, mark_moves_past_messages_gone_before_sorting);
+	tcase_add_test(tc, unreadable_message_is_left_after_three_tries);
+	tcase_add_test(tc, message_read_after_two_broken_fetches_is_sorted);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("first run");
 	tcase_add_checked_fixture(tc, first_run_setup, teardown);
