@@ -91,11 +91,10 @@ handshake(struct tls_session *t)
 	return TLS_ERROR;
 }
 
+/* A GnuTLS record call's result in tls_server.h's terms. */
 static ssize_t
-tls_recv(struct tls_session *t, void *buf, size_t len)
+record_result(struct tls_session *t, ssize_t r)
 {
-	ssize_t r = gnutls_record_recv(t->s, buf, len);
-
 	if (r >= 0)
 		return r;
 	if (again((int)r))
@@ -105,16 +104,15 @@ tls_recv(struct tls_session *t, void *buf, size_t len)
 }
 
 static ssize_t
+tls_recv(struct tls_session *t, void *buf, size_t len)
+{
+	return record_result(t, gnutls_record_recv(t->s, buf, len));
+}
+
+static ssize_t
 tls_send(struct tls_session *t, const void *buf, size_t len)
 {
-	ssize_t r = gnutls_record_send(t->s, buf, len);
-
-	if (r >= 0)
-		return r;
-	if (again((int)r))
-		return TLS_AGAIN;
-	t->last = (int)r;
-	return TLS_ERROR;
+	return record_result(t, gnutls_record_send(t->s, buf, len));
 }
 
 static size_t

@@ -51,7 +51,8 @@ ms_setup() {
   "tls_key": "$T_DIR/tls/server.key",
   "config_dir": "$T_DIR/configs",
   "auth_failure_delay": 1,
-  "idle_timeout": 60,
+  "idle_timeout": 10,
+  "max_connections_per_address": 3,
   "quota_scripts": 5
 }
 EOF

@@ -6,12 +6,35 @@
 # newly activated script; python3-sievelib renames the active script
 # (sieve-connect has no rename) and the daemon keeps following it; a
 # wrong password is refused and delayed; passwords and script text never
-# reach the log.
+# reach the log; connections per address, literals and idle time are
+# limited.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/managesieve-lib.sh"
 
 ms_setup poll_interval=1
 ms_start
+
+# Reads lines from fd $1 until one starts with $2; true if it came.
+read_until() {
+	local fd=$1 want=$2 line
+	while IFS= read -r -t 30 line <&"$fd"; do
+		[[ $line == "$want"* ]] && return 0
+	done
+	return 1
+}
+# Limits: 3 connections per address (the 4th is turned away), literals
+# before login at most 8 KiB, 10 s without a command (the first
+# connection stays silent until the end of the test).
+exec {idle}<>"/dev/tcp/127.0.0.1/$MS_PORT"
+exec {c2}<>"/dev/tcp/127.0.0.1/$MS_PORT"
+exec {c3}<>"/dev/tcp/127.0.0.1/$MS_PORT"
+read_until "$c3" OK || fail "no greeting"
+exec {c4}<>"/dev/tcp/127.0.0.1/$MS_PORT"
+read_until "$c4" 'BYE "too many connections' || fail "a 4th connection was served"
+exec {c4}>&-
+printf 'AUTHENTICATE "PLAIN" {100000+}\r\n' >&"$c2"
+read_until "$c2" 'BYE "literal larger' || fail "a 100000-byte literal was taken"
+exec {c2}>&- {c3}>&-
 printf '%s\n' "$IMAP_PASS" > "$T_DIR/pw"
 sc() {
 	timeout 60 sieve-connect --server 127.0.0.1 --port "$MS_PORT" \
@@ -111,5 +134,6 @@ grep -q "renamed script 'rules' to 'filters'" "$T_DIR/ms.log" || fail "no log of
 grep -qF "$IMAP_PASS" "$T_DIR/ms.log" && fail "a password reached the log"
 grep -q "wrong" "$T_DIR/ms.log" && fail "a wrong password reached the log"
 grep -q "invoice" "$T_DIR/ms.log" && fail "script text reached the log"
+read_until "$idle" 'BYE "idle too long"' || fail "an idle connection stayed open"
 bg_stop "$MS_PID" || fail "the service did not stop cleanly on SIGTERM"
 echo ok
