@@ -1286,22 +1286,6 @@ job_timed_out(struct conn *c)
 	job_end(c);
 }
 
-static int
-is_loopback(const struct sockaddr_storage *sa)
-{
-	if (sa->ss_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
-		    >> 24) == 127;
-	if (sa->ss_family == AF_INET6) {
-		const struct in6_addr *a =
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr;
-
-		return IN6_IS_ADDR_LOOPBACK(a) ||
-		    (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-	}
-	return 0;
-}
-
 static void
 accept_one(struct server *srv, int lfd)
 {
@@ -1345,7 +1329,7 @@ accept_one(struct server *srv, int lfd)
 	c->job_fd = -1;
 	c->job_pid = -1;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
-	c->loopback = is_loopback(&sa);
+	c->loopback = ms_peer_is_loopback(&sa);
 	c->last_active = now_ms();
 	c->sock_watch = (struct watch){ .kind = WATCH_SOCKET, .conn = c };
 	ev.data.ptr = &c->sock_watch;

@@ -9,6 +9,7 @@
 #define MAILSIFT_MANAGESIEVE_PROTO_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "agent/xmem.h"
 
@@ -53,6 +54,10 @@ void ms_put_string(struct buf *out, const char *s, size_t len);
 
 /* 1 if the token is the atom name (case-insensitive). */
 int ms_is_atom(const struct ms_token *t, const char *name);
+
+/* 1 if a client at sa is on this host (127.0.0.0/8, ::1, or IPv4-mapped
+ * 127/8): the only clients that may AUTHENTICATE without TLS. */
+int ms_peer_is_loopback(const struct sockaddr_storage *sa);
 
 /* base64 (RFC 4648) of len bytes, and back: -1 on bad input. */
 char *ms_base64_encode(const char *in, size_t len);

@@ -5,6 +5,8 @@
  * quota, the active link, renaming the active script, keeping a script
  * written by hand.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -108,6 +110,40 @@ START_TEST(proto_strings_and_base64)
 	free(enc);
 	ck_assert_int_eq(ms_base64_decode("AG=a", 4, &dec, &n), -1);
 	ck_assert_int_eq(ms_base64_decode("abc", 3, &dec, &n), -1);
+}
+END_TEST
+
+START_TEST(proto_loopback_peers)
+{
+	static const struct {
+		const char *addr;
+		int loopback;
+	} peers[] = {
+		{ "127.0.0.1", 1 }, { "127.45.0.9", 1 }, { "::1", 1 },
+		{ "::ffff:127.0.0.1", 1 }, { "10.0.0.1", 0 },
+		{ "192.0.2.7", 0 }, { "::ffff:192.0.2.7", 0 }, { "2001:db8::1", 0 },
+		{ "128.0.0.1", 0 }, { "::", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(peers) / sizeof(*peers); i++) {
+		struct sockaddr_storage sa = { 0 };
+
+		if (strchr(peers[i].addr, ':') != NULL) {
+			struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&sa;
+
+			a6->sin6_family = AF_INET6;
+			ck_assert_int_eq(inet_pton(AF_INET6, peers[i].addr,
+			    &a6->sin6_addr), 1);
+		} else {
+			struct sockaddr_in *a4 = (struct sockaddr_in *)&sa;
+
+			a4->sin_family = AF_INET;
+			ck_assert_int_eq(inet_pton(AF_INET, peers[i].addr,
+			    &a4->sin_addr), 1);
+		}
+		ck_assert_msg(ms_peer_is_loopback(&sa) == peers[i].loopback,
+		    "%s", peers[i].addr);
+	}
 }
 END_TEST
 
@@ -285,6 +321,7 @@ managesieve_suite(void)
 	tcase_add_test(proto, proto_waits_for_whole_lines);
 	tcase_add_test(proto, proto_refuses_and_limits);
 	tcase_add_test(proto, proto_strings_and_base64);
+	tcase_add_test(proto, proto_loopback_peers);
 	suite_add_tcase(s, proto);
 	tcase_add_checked_fixture(store, setup, teardown);
 	tcase_add_test(store, store_names);
