@@ -372,7 +372,21 @@ decode_base64(const char *s, size_t len, struct buf *out)
 	}
 }
 
-/* Quoted-printable; a malformed escape is kept as written. */
+/* Appends s, a line break written as a bare LF made CRLF. */
+static void
+append_crlf(struct buf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\n' && (i == 0 ? out->len == 0 ||
+		    out->data[out->len - 1] != '\r' : s[i - 1] != '\r'))
+			buf_append(out, "\r", 1);
+		buf_append(out, &s[i], 1);
+	}
+}
+
+/* Quoted-printable; a malformed escape is kept as written.  A line
+ * break of the encoded text is CRLF in the decoded one (RFC 2045 6.7),
+ * also in a file with bare LF line ends, as Dovecot decodes it. */
 static void
 decode_qp(const char *s, size_t len, struct buf *out)
 {
@@ -383,7 +397,7 @@ decode_qp(const char *s, size_t len, struct buf *out)
 		size_t j = eq ? (size_t)(eq - s) : len;
 		int hi, lo;
 
-		buf_append(out, s + i, j - i);
+		append_crlf(out, s + i, j - i);
 		if (j >= len)
 			break;
 		i = j + 1;

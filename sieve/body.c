@@ -117,13 +117,14 @@ html_text(const char *s, size_t len)
 				if (q == NULL)
 					break;
 			}
-			if (starts_tag(p + 1, end, "br") ||
+			/* a block tag is a space, but not at the start */
+			if (b.len > 0 && (starts_tag(p + 1, end, "br") ||
 			    starts_tag(p + 1, end, "p") ||
 			    starts_tag(p + 1, end, "/p") ||
 			    starts_tag(p + 1, end, "div") ||
 			    starts_tag(p + 1, end, "/div") ||
 			    starts_tag(p + 1, end, "li") ||
-			    starts_tag(p + 1, end, "tr"))
+			    starts_tag(p + 1, end, "tr")))
 				buf_appends(&b, " ");
 			p = q + 1;
 			continue;

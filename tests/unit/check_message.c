@@ -189,6 +189,27 @@ START_TEST(hash_ignores_line_ending_style)
 }
 END_TEST
 
+
+/* A quoted-printable line break is CRLF once decoded (RFC 2045 6.7),
+ * also when the text came with bare LF line ends; a soft break goes. */
+START_TEST(transfer_decoding)
+{
+	struct buf out = { 0 };
+	const char *qp = "caf=C3=A9\nsoft=\nbreak\r\nend=";
+
+	ck_assert_int_eq(message_decode_transfer("Quoted-Printable", qp,
+	    strlen(qp), &out), 1);
+	ck_assert_str_eq(out.data, "caf\xc3\xa9\r\nsoftbreak\r\nend=");
+	buf_release(&out);
+	ck_assert_int_eq(message_decode_transfer("base64", "aGk=\n", 5, &out),
+	    1);
+	ck_assert_str_eq(out.data, "hi");
+	buf_release(&out);
+	ck_assert_int_eq(message_decode_transfer("7bit", "x", 1, &out), 0);
+	ck_assert(out.data == NULL);
+}
+END_TEST
+
 static Suite *
 message_suite(void)
 {
@@ -203,6 +224,7 @@ message_suite(void)
 	tcase_add_test(tc, charset_conversion);
 	tcase_add_test(tc, message_id_forms);
 	tcase_add_test(tc, hash_ignores_line_ending_style);
+	tcase_add_test(tc, transfer_decoding);
 	suite_add_tcase(s, tc);
 	return s;
 }
