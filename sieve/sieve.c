@@ -90,6 +90,13 @@ sieve_script_parse(const char *name, const char *text,
 }
 
 int
+sieve_script_parse_in(const char *name, const char *text, const char *dir,
+    struct sieve_script **script_r, char **errors_r)
+{
+	return parse(name, text, dir, script_r, errors_r);
+}
+
+int
 sv_read_file(const char *path, char **text_r, char **why_r)
 {
 	struct buf text = { 0 };

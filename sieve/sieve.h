@@ -55,9 +55,15 @@ struct sieve_script;
  * is fully supported: nothing in it is ignored or half-run. */
 int sieve_script_load(const char *path, struct sieve_script **script_r,
     char **errors_r);
-/* The same for a script held in memory; name is used in messages. */
+/* The same for a script held in memory; name is used in messages.  It
+ * cannot include other scripts (it has no directory). */
 int sieve_script_parse(const char *name, const char *text,
     struct sieve_script **script_r, char **errors_r);
+/* A script held in memory whose include :personal "x" reads x.sieve in
+ * dir, as it will when stored there (ManageSieve's PUTSCRIPT and
+ * CHECKSCRIPT). */
+int sieve_script_parse_in(const char *name, const char *text,
+    const char *dir, struct sieve_script **script_r, char **errors_r);
 void sieve_script_free(struct sieve_script **script);
 /* "NAME:LINE: warning: ..." lines about constructs that are valid but
  * probably not what the owner meant, or NULL.  Borrowed from script. */

@@ -1002,6 +1002,11 @@ START_TEST(include_scripts)
 	ck_assert_msg(strstr(err, "loop") != NULL, "%s", err);
 	free(err);
 	free(p);
+	/* a script held in memory, checked for where it will be stored */
+	ck_assert_msg(sieve_script_parse_in("upload", "require [\"include\", "
+	    "\"fileinto\"];\ninclude \"lib\";\n", dir, &s, &err) == 0, "%s",
+	    err);
+	sieve_script_free(&s);
 	/* no file, no neighbours; :global is refused */
 	expect_error("require \"include\";\ninclude \"lib\";\n", 2,
 	    "needs a script file");
