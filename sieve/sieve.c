@@ -60,6 +60,8 @@ parse(const char *name, const char *text, const char *dir,
 	char *out = NULL;
 
 	*script_r = NULL;
+	/* read the time zone once here, not in every evaluator child */
+	tzset();
 	if (sv_compile(name, text, dir, s, errors_r) < 0) {
 		free(s);
 		return -1;
