@@ -116,6 +116,12 @@ static const char *const ledger_migrations[] = {
 	"  time INTEGER NOT NULL,"
 	"  error TEXT,"
 	"  PRIMARY KEY (folder, uidvalidity, uid));",
+	/* 9 -> 10: a decision whose action the server refused is tried
+	 * again later (agent/sort.c): how often it was tried, and when the
+	 * next try is due (NULL: none). */
+	"ALTER TABLE decisions ADD COLUMN attempts INTEGER NOT NULL "
+	"  DEFAULT 1;"
+	"ALTER TABLE decisions ADD COLUMN retry_at INTEGER;",
 };
 
 static const struct db_schema ledger_schema = {
@@ -604,7 +610,8 @@ ledger_decision_finish(struct ledger *l, int64_t id, enum decision_state state,
     const char *dest_folder, uint32_t dest_uid, const char *error)
 {
 	sqlite3_stmt *stmt = prepare(l, "UPDATE decisions SET state = ?, "
-	    "dest_folder = ?, dest_uid = ?, error = ? WHERE id = ?");
+	    "dest_folder = ?, dest_uid = ?, error = ?, retry_at = NULL "
+	    "WHERE id = ?");
 
 	if (stmt == NULL)
 		return -1;
@@ -634,10 +641,57 @@ ledger_decision_progress(struct ledger *l, int64_t id, int copies_done,
 	return step_done(stmt);
 }
 
+int
+ledger_decision_retry_at(struct ledger *l, int64_t id, int64_t when)
+{
+	sqlite3_stmt *stmt = prepare(l, "UPDATE decisions SET retry_at = ? "
+	    "WHERE id = ? AND state = 'failed'");
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, when);
+	sqlite3_bind_int64(stmt, 2, id);
+	return step_done(stmt);
+}
+
+int
+ledger_decision_reopen(struct ledger *l, int64_t id)
+{
+	sqlite3_stmt *stmt = prepare(l, "UPDATE decisions SET state = "
+	    "'pending', attempts = attempts + 1, retry_at = NULL WHERE id = ? "
+	    "AND state = 'failed'");
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	return step_done(stmt);
+}
+
+int
+ledger_flags_in_flight(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT count(*) FROM decisions "
+	    "WHERE folder = ? AND uidvalidity = ? AND uid = ? AND "
+	    "temp_flags IS NOT NULL AND state IN ('pending', 'failed')");
+	int rc = -1;
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	sqlite3_bind_int64(stmt, 3, uid);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		rc = sqlite3_column_int(stmt, 0) > 0;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 #define DECISION_COLUMNS "d.id, d.message, d.time, d.folder, d.uidvalidity, " \
 	"d.uid, d.score, d.verdict, d.rule, d.actions, d.state, " \
 	"d.dest_folder, d.dest_uid, d.error, m.message_id, m.hash, " \
-	"d.copies_done, d.temp_flags, d.evidence, d.subject, d.sender"
+	"d.copies_done, d.temp_flags, d.evidence, d.subject, d.sender, " \
+	"d.attempts, d.retry_at"
 
 static void
 decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
@@ -665,6 +719,9 @@ decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
 	d->evidence = column_strdup(stmt, 18);
 	d->subject = column_strdup(stmt, 19);
 	d->sender = column_strdup(stmt, 20);
+	d->attempts = sqlite3_column_int(stmt, 21);
+	d->retry_at = sqlite3_column_type(stmt, 22) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int64(stmt, 22);
 }
 
 /* Reads the one row stmt may return (finalized here): 1 found, 0 none,
@@ -754,6 +811,24 @@ ledger_decisions_pending_in(struct ledger *l, const char *folder,
 	if (stmt == NULL)
 		return -1;
 	bind_text(stmt, 1, folder);
+	return decisions_collect(stmt, v_r, n_r);
+}
+
+int
+ledger_decisions_due(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, int64_t now, struct ledger_decision **v_r,
+    size_t *n_r)
+{
+	sqlite3_stmt *stmt = prepare(l, "SELECT " DECISION_COLUMNS
+	    " FROM decisions d JOIN messages m ON m.id = d.message"
+	    " WHERE d.folder = ? AND d.uidvalidity = ? AND d.state = 'failed'"
+	    " AND d.retry_at IS NOT NULL AND d.retry_at <= ? ORDER BY d.id");
+
+	if (stmt == NULL)
+		return -1;
+	bind_text(stmt, 1, folder);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	sqlite3_bind_int64(stmt, 3, now);
 	return decisions_collect(stmt, v_r, n_r);
 }
 

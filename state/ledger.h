@@ -105,6 +105,9 @@ struct ledger_decision {
 				 * older than these fields): Subject and */
 	char *sender;		/* From as shown to the owner: decoded,
 				 * one line, bounded (message.h) */
+	int attempts;		/* times it was tried (1 at first) */
+	int64_t retry_at;	/* unix seconds: a failed decision is tried
+				 * again then; 0: never */
 };
 
 struct ledger;
@@ -221,10 +224,26 @@ int ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
  * for the next one and must come off it. */
 int ledger_decision_progress(struct ledger *l, int64_t id, int copies_done,
     const char *temp_flags);
-/* Records the outcome of decision id. */
+/* Records the outcome of decision id (no retry planned). */
 int ledger_decision_finish(struct ledger *l, int64_t id,
     enum decision_state state, const char *dest_folder, uint32_t dest_uid,
     const char *error);
+/* Plans another try of failed decision id at unix time when. */
+int ledger_decision_retry_at(struct ledger *l, int64_t id, int64_t when);
+/* Failed decision id is being tried again: pending once more, one more
+ * attempt (then resumed like an interrupted one). */
+int ledger_decision_reopen(struct ledger *l, int64_t id);
+/* Failed decisions of (folder, uidvalidity) whose next try is due at
+ * unix time now, oldest first; free with ledger_decisions_free. */
+int ledger_decisions_due(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, int64_t now, struct ledger_decision **v_r,
+    size_t *n_r);
+/* 1 if flags mailsift put on the message at (folder, uidvalidity, uid)
+ * for a move or copy may still be on it (a pending decision, or a failed
+ * one that could not take them off): they are not the owner's.  0 if
+ * not, -1 on error. */
+int ledger_flags_in_flight(struct ledger *l, const char *folder,
+    uint32_t uidvalidity, uint32_t uid);
 /* Decision id: 1 found (d_r filled, release with
  * ledger_decision_release), 0 not found, -1 error. */
 int ledger_decision_get(struct ledger *l, int64_t id,
