@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "agent/account.h"
@@ -138,35 +139,87 @@ account_store(const struct config *c, const char *password, char **err_r)
 	return store_new != NULL ? store_new(&p) : NULL;
 }
 
+/* What real servers call their Junk and Trash folders when they do not
+ * mark them special-use (Exchange and Outlook.com, Yahoo, Gmail, Apple),
+ * in the owner's form (store.h owner_name), in order of preference. */
+static const char *const junk_names[] = {
+	"Junk", "Spam", "Junk Email", "Junk E-mail", "Bulk Mail",
+	"[Gmail]/Spam", NULL
+};
+static const char *const trash_names[] = {
+	"Trash", "Deleted Items", "Deleted Messages", "[Gmail]/Trash", NULL
+};
+
+/* The first of names (any case) that is among boxes, or NULL. */
+static const char *
+usual_name(const char *const *names, char *const *boxes, size_t nboxes)
+{
+	for (size_t i = 0; names[i] != NULL; i++)
+		for (size_t k = 0; k < nboxes; k++)
+			if (strcasecmp(boxes[k], names[i]) == 0)
+				return boxes[k];
+	return NULL;
+}
+
 enum store_status
 account_folders(struct store *store, const struct config *c, char **junk_r,
     char **trash_r)
 {
 	static const struct {
 		enum store_special use;
-		const char *fallback;
-	} specials[] = {
-		{ STORE_SPECIAL_JUNK, "Junk" },
-		{ STORE_SPECIAL_TRASH, "Trash" },
+		const char *what, *attr, *key;
+		const char *const *names;
+	} folders[] = {
+		{ STORE_SPECIAL_JUNK, "junk", "\\Junk", "folders.junk",
+		    junk_names },
+		{ STORE_SPECIAL_TRASH, "trash", "\\Trash", "folders.trash",
+		    trash_names },
 	};
 	const char *configured[] = { c->folders.junk, c->folders.trash };
 	char **slots[] = { junk_r, trash_r };
+	char **boxes = NULL;
+	size_t nboxes = 0;
+	int listed = 0;
+	enum store_status st = STORE_OK;
 
 	for (size_t i = 0; i < 2; i++) {
+		const char *found;
 		char *name = NULL;
-		enum store_status st;
 
 		free(*slots[i]);
 		*slots[i] = NULL;
 		if (configured[i] != NULL) {
-			*slots[i] = xstrdup(configured[i]);
+			*slots[i] = store->ops->owner_name(store, configured[i]);
+			log_info("%s folder '%s': %s in %s", folders[i].what,
+			    *slots[i], folders[i].key, c->path);
 			continue;
 		}
-		st = store->ops->find_special(store, specials[i].use, &name);
+		st = store->ops->find_special(store, folders[i].use, &name);
 		if (st != STORE_OK)
-			return st;
-		*slots[i] = name ? name : xstrdup(specials[i].fallback);
+			goto out;
+		if (name != NULL) {
+			*slots[i] = name;
+			log_info("%s folder '%s': it carries the %s special-use "
+			    "attribute", folders[i].what, name, folders[i].attr);
+			continue;
+		}
+		if (!listed && (st = store->ops->list_boxes(store, &boxes,
+		    &nboxes)) != STORE_OK)
+			goto out;
+		listed = 1;
+		if ((found = usual_name(folders[i].names, boxes, nboxes))) {
+			*slots[i] = xstrdup(found);
+			log_info("%s folder '%s': no folder carries %s, and this "
+			    "is the usual name of one", folders[i].what, found,
+			    folders[i].attr);
+			continue;
+		}
+		*slots[i] = xstrdup(folders[i].names[0]);
+		log_info("%s folder '%s': none exists yet (no folder carries "
+		    "%s or a usual name); created when first needed",
+		    folders[i].what, *slots[i], folders[i].attr);
 	}
-	log_info("junk folder '%s', trash folder '%s'", *junk_r, *trash_r);
-	return STORE_OK;
+out:
+	store_names_free(boxes, nboxes);
+	return st;
 }

@@ -22,9 +22,13 @@ struct store *account_store(const struct config *config,
 /* The server side of TLS, from the same module (see tls_server.h). */
 const struct tls_server_ops *account_tls_server(char **err_r);
 
-/* Finds the Junk and Trash folders: the configured names, else the
- * folders carrying the \Junk / \Trash special-use attribute, else "Junk"
- * and "Trash".  The names are malloc'd and replace *junk_r / *trash_r. */
+/* Finds the Junk and Trash folders, in the owner's form (store.h
+ * owner_name): the configured names; else the folders carrying the \Junk
+ * / \Trash special-use attribute; else an existing folder with a name
+ * servers use for them (Junk, Spam, Junk Email, Junk E-mail, Bulk Mail,
+ * [Gmail]/Spam; Trash, Deleted Items, Deleted Messages, [Gmail]/Trash);
+ * else "Junk" and "Trash", created when first needed.  Logs which and
+ * why.  The names are malloc'd and replace *junk_r / *trash_r. */
 enum store_status account_folders(struct store *store,
     const struct config *config, char **junk_r, char **trash_r);
 

@@ -14,6 +14,7 @@
 #include "agent/evidence.h"
 #include "agent/log.h"
 #include "agent/report.h"
+#include "agent/sort.h"
 #include "agent/state_dir.h"
 #include "agent/xmem.h"
 #include "state/ledger.h"
@@ -222,6 +223,9 @@ decision_json(const struct ledger_decision *d)
 	    json_object_new_int64(d->dest_uid) : NULL);
 	json_object_object_add(o, "error", d->error ?
 	    json_object_new_string(d->error) : NULL);
+	json_object_object_add(o, "attempts", json_object_new_int(d->attempts));
+	json_object_object_add(o, "retry_at", d->retry_at ?
+	    json_object_new_int64(d->retry_at) : NULL);
 	json_object_object_add(o, "evidence", d->evidence ?
 	    json_tokener_parse(d->evidence) : NULL);
 	return o;
@@ -320,6 +324,12 @@ print_status_text(struct json_object *status, struct json_object *backlog,
 			printf("    rule: %s\n", v[i].rule);
 		if (v[i].error)
 			printf("    error: %s\n", v[i].error);
+		if (v[i].state == DECISION_FAILED && v[i].retry_at)
+			printf("    will retry after %s (attempt %d of %d)\n",
+			    time_text(v[i].retry_at, tbuf, sizeof(tbuf)),
+			    v[i].attempts + 1, SORT_MAX_ATTEMPTS);
+		else if (v[i].state == DECISION_FAILED && v[i].attempts > 1)
+			printf("    gave up after %d attempts\n", v[i].attempts);
 	}
 }
 

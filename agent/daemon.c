@@ -49,6 +49,8 @@ struct daemon {
 	struct store *store;
 	char *junk;			/* resolved for this connection */
 	char *trash;
+	char **watch;			/* folders.watch in the owner's form */
+	size_t nwatch;
 	struct learner learner;		/* refers to the fields above */
 	int64_t next_learn_scan;	/* monotonic ms: Junk and keywords due */
 	char *account;
@@ -72,6 +74,10 @@ static int signal_pipe[2] = { -1, -1 };
  * it is the store's cancel descriptor, so that no store operation waits
  * longer than a poll for anything once the owner asked to stop. */
 static int stop_pipe[2] = { -1, -1 };
+/* Set by SIGTERM and SIGINT, for the loops that do not wait on the pipe
+ * (a long catch-up, a server that answers at once): each looks at it
+ * between two messages or passes. */
+static volatile sig_atomic_t stop_requested;
 
 static void
 on_signal(int signo)
@@ -79,6 +85,8 @@ on_signal(int signo)
 	unsigned char c = (unsigned char)signo;
 	int saved = errno;
 
+	if (signo != SIGHUP)
+		stop_requested = 1;
 	/* Nothing to do if the pipe is full: a wake-up is pending anyway. */
 	if (write(signal_pipe[1], &c, 1) < 0)
 		errno = saved;
@@ -182,6 +190,14 @@ wake_drain(struct daemon *d)
 			off += (ssize_t)(sizeof(*ev) + ev->len);
 		}
 	}
+}
+
+static int
+stopping(struct daemon *d)
+{
+	if (stop_requested)
+		d->stop = 1;
+	return d->stop;
 }
 
 /* Sleeps up to seconds, or until a signal or script edit. */
@@ -327,6 +343,13 @@ resolve_folders(struct daemon *d)
 	st = account_folders(d->store, d->config, &d->junk, &d->trash);
 	if (st != STORE_OK)
 		return st;
+	/* The ledger and the learner compare names: one form for each. */
+	store_names_free(d->watch, d->nwatch);
+	d->nwatch = d->config->folders.nwatch;
+	d->watch = xcalloc(d->nwatch, sizeof(*d->watch));
+	for (size_t i = 0; i < d->nwatch; i++)
+		d->watch[i] = d->store->ops->owner_name(d->store,
+		    d->config->folders.watch[i]);
 	d->learner = (struct learner){
 		.store = d->store,
 		.ledger = d->ledger,
@@ -378,12 +401,14 @@ sort_all(struct daemon *d)
 		.backlog = d->opts->backlog,
 		.backlog_since = d->opts->since,
 		.dry_run = d->opts->dry_run ? stdout : NULL,
+		.stop = &stop_requested,
+		.retry_seconds = d->config->imap.poll_interval,
 	};
 	enum store_status st = STORE_OK;
 
 	d->report.state = "sorting";
-	for (size_t i = 0; i < d->config->folders.nwatch && !d->stop; i++) {
-		const char *folder = d->config->folders.watch[i];
+	for (size_t i = 0; i < d->nwatch && !stopping(d); i++) {
+		const char *folder = d->watch[i];
 
 		st = sort_folder(&sorter, folder, &d->report.totals);
 		if (st == STORE_BOX_BAD) {
@@ -400,18 +425,16 @@ sort_all(struct daemon *d)
 	 * of whole folders, so these run once per poll_interval, not on
 	 * every new message (rescues into a watched folder are seen by
 	 * sort_folder at once). */
-	if (st == STORE_OK && !d->stop && !d->opts->dry_run &&
+	if (st == STORE_OK && !stopping(d) && !d->opts->dry_run &&
 	    now_ms() >= d->next_learn_scan) {
 		st = learn_scan_junk(&d->learner);
-		if (st == STORE_OK && !d->stop)
+		if (st == STORE_OK && !stopping(d))
 			st = learn_scan_elsewhere(&d->learner,
-			    (const char *const *)d->config->folders.watch,
-			    d->config->folders.nwatch);
-		for (size_t i = 0; st == STORE_OK && !d->stop &&
-		    i < d->config->folders.nwatch; i++)
-			st = learn_scan_keywords(&d->learner,
-			    d->config->folders.watch[i]);
-		if (st == STORE_OK && !d->stop)
+			    (const char *const *)d->watch, d->nwatch);
+		for (size_t i = 0; st == STORE_OK && !stopping(d) &&
+		    i < d->nwatch; i++)
+			st = learn_scan_keywords(&d->learner, d->watch[i]);
+		if (st == STORE_OK && !stopping(d))
 			st = learn_scan_keywords(&d->learner, d->junk);
 		if (st == STORE_OK)
 			d->next_learn_scan = now_ms() +
@@ -422,7 +445,9 @@ sort_all(struct daemon *d)
 	return st;
 }
 
-/* 1 if the ledger's mark for folder is behind what the server holds. */
+/* 1 if the ledger's mark for folder is behind what the server holds.
+ * UIDNEXT 0 (a server that gave none, store.h) is no news: IDLE, or the
+ * poll, tells instead. */
 static int
 behind(struct daemon *d, const char *folder, uint32_t uidvalidity,
     uint32_t uidnext)
@@ -431,7 +456,8 @@ behind(struct daemon *d, const char *folder, uint32_t uidvalidity,
 
 	if (ledger_folder_get(d->ledger, folder, &known_validity, &mark) <= 0)
 		return 1;
-	return known_validity != uidvalidity || uidnext - 1 > mark;
+	return known_validity != uidvalidity || (uidnext > 0 &&
+	    uidnext - 1 > mark);
 }
 
 /* Waits on the first watched folder until it changes, poll_interval
@@ -449,12 +475,12 @@ wait_for_news(struct daemon *d)
 
 	d->report.state = "idle";
 	report_write(&d->report);
-	st = d->store->ops->select(d->store, c->folders.watch[0],
-	    &uidvalidity, &uidnext);
+	st = d->store->ops->select(d->store, d->watch[0], &uidvalidity,
+	    &uidnext);
 	if (st != STORE_OK)
 		return st;
 	/* Mail that arrived before this SELECT is never announced by IDLE. */
-	if (behind(d, c->folders.watch[0], uidvalidity, uidnext))
+	if (behind(d, d->watch[0], uidvalidity, uidnext))
 		return STORE_OK;
 	/* SQLite's page caches, the parsed TLS trust store and messages
 	 * leave heap that an idle daemon should not hold: give it back. */
@@ -466,7 +492,8 @@ wait_for_news(struct daemon *d)
 	deadline = now_ms() + (int64_t)timeout * 1000;
 	if (d->next_learn_scan > now_ms() && d->next_learn_scan < deadline)
 		deadline = d->next_learn_scan;	/* Junk is due sooner */
-	while (!changed && !d->stop && !d->reload && !d->script_touched) {
+	while (!changed && !stopping(d) && !d->reload &&
+	    !d->script_touched) {
 		int64_t left = deadline - now_ms();
 
 		if (left <= 0)
@@ -581,6 +608,7 @@ daemon_close(struct daemon *d)
 	report_release(&d->report);
 	free(d->junk);
 	free(d->trash);
+	store_names_free(d->watch, d->nwatch);
 	free(d->account);
 	free(d->script_name);
 	free(d->target_name);
@@ -594,7 +622,7 @@ daemon_loop(struct daemon *d)
 	int backoff = 1, attempts = 0;
 	enum store_status st;
 
-	while (!d->stop) {
+	while (!stopping(d)) {
 		script_maybe_reload(d);
 		d->report.state = "connecting";
 		st = d->store->ops->connect(d->store);
@@ -603,7 +631,7 @@ daemon_loop(struct daemon *d)
 				log_notice("connected to %s", d->account);
 			st = resolve_folders(d);
 		}
-		while (st == STORE_OK && !d->stop) {
+		while (st == STORE_OK && !stopping(d)) {
 			attempts = 0;
 			backoff = 1;
 			report_set_error(&d->report, NULL);
@@ -615,7 +643,7 @@ daemon_loop(struct daemon *d)
 		}
 		/* A failure may be the stop signal cutting an operation. */
 		wake_drain(d);
-		if (st == STORE_OK || d->stop)
+		if (st == STORE_OK || stopping(d))
 			break;
 		report_set_error(&d->report, store_last_error(d->store));
 		if (st != STORE_CONN_LOST) {

@@ -704,6 +704,12 @@ keyword_change(struct learner *l, const char *folder, uint32_t uidvalidity,
 	enum store_status st;
 	int have;
 
+	/* Flags mailsift put on for a move still to be made (or that failed
+	 * and could not be taken back) are nobody's opinion; the next look
+	 * sees what the sorter leaves. */
+	if ((have = ledger_flags_in_flight(l->ledger, folder, uidvalidity,
+	    uid)) != 0)
+		return have < 0 ? ledger_failed(l) : STORE_OK;
 	if ((st = fetch_known(l, uid, &msg, &known, &have)) != STORE_OK) {
 		if (st == STORE_MSG_GONE)
 			st = STORE_OK;

@@ -129,17 +129,22 @@ plan_from_sieve(struct plan *p, const struct plan_rules *rules,
 	for (size_t i = 0; i < r->n; i++) {
 		const struct sieve_action *a = &r->actions[i];
 		const char *const *flags = (const char *const *)a->flags;
+		char *box;
 
 		switch (a->type) {
 		case SIEVE_ACTION_KEEP:
 			plan_keep(p, flags, a->nflags);
 			break;
 		case SIEVE_ACTION_FILEINTO:
-			if (plan_same_box(a->mailbox, folder))
+			box = rules->box_name != NULL ? rules->box_name(
+			    rules->box_name_arg, a->mailbox) :
+			    xstrdup(a->mailbox);
+			if (plan_same_box(box, folder))
 				plan_keep(p, flags, a->nflags);	/* itself */
 			else
-				plan_add_target(p, rules->junk, a->mailbox,
-				    flags, a->nflags);
+				plan_add_target(p, rules->junk, box, flags,
+				    a->nflags);
+			free(box);
 			break;
 		case SIEVE_ACTION_DISCARD:
 			discard = 1;

@@ -50,6 +50,11 @@ struct plan_rules {
 	/* Sieve's duplicate test: the IDs seen before (sieve_env) */
 	int (*dup_lookup)(void *ctx, const char *id, long long *seen_at_r);
 	void *dup_ctx;
+	/* The owner's form of a folder name Sieve's fileinto wrote (store.h
+	 * owner_name), malloc'd, so that "INBOX.Junk" is known as Junk on a
+	 * server that spells it so; NULL: names as written. */
+	char *(*box_name)(void *arg, const char *box);
+	void *box_name_arg;
 };
 
 /* The plan for a message of folder (len bytes of msg) with its score

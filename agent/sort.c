@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <strings.h>
+#include <time.h>
 
 #include "agent/evidence.h"
 #include "agent/log.h"
@@ -124,6 +124,48 @@ record_progress(struct sorter *s, int64_t decision, int copies_done,
 	return STORE_FATAL;
 }
 
+/* Takes the flags pending (a decision being resumed) put on message uid
+ * for its next step off the message, and records that. */
+static enum store_status
+drop_temp_flags(struct sorter *s, uint32_t uid,
+    const struct ledger_decision *pending)
+{
+	char **temp, *text;
+	size_t n;
+	enum store_status st;
+
+	temp = split_flags(pending->temp_flags, &text, &n);
+	st = n > 0 ? s->store->ops->set_flags(s->store, uid, NULL,
+	    (const char *const *)temp) : STORE_OK;
+	if (st == STORE_OK)
+		st = record_progress(s, pending->id, pending->copies_done, NULL);
+	free(temp);
+	free(text);
+	return st;
+}
+
+/* Takes flags put on message uid for decision's next step off again
+ * after that step failed with *st, and records that they are off
+ * (copies_done copies stand).  If that fails too, they stay recorded as
+ * the decision's (the resumed or retried decision takes them off) and
+ * *st becomes that failure's status when it is worse. */
+static void
+take_back_flags(struct sorter *s, uint32_t uid, int64_t decision,
+    int copies_done, const char *const *flags, enum store_status *st)
+{
+	char *why = xstrdup(store_last_error(s->store));
+	enum store_status st2;
+
+	st2 = s->store->ops->set_flags(s->store, uid, NULL, flags);
+	if (st2 == STORE_OK)
+		st2 = record_progress(s, decision, copies_done, NULL);
+	if (st2 == STORE_CONN_LOST || st2 == STORE_FATAL)
+		*st = st2;
+	else
+		store_set_error(s->store, "%s", why);
+	free(why);
+}
+
 /* Carries out a plan on msg as decision (pending: the interrupted run of
  * it being resumed, else NULL).  Copies come first, each recorded in the
  * ledger once made, with the flags it needs put on the original only for
@@ -146,19 +188,17 @@ plan_execute(struct sorter *s, const char *folder, const struct plan *p,
 	*dest_r = NULL;
 	*dest_uid_r = 0;
 	if (pending != NULL && pending->temp_flags != NULL) {
-		/* A copy's flags are still on the original: take them off,
-		 * and forget them as flags the original has. */
-		temp = split_flags(pending->temp_flags, &temp_text, &ntemp);
-		if (ntemp > 0 && (st = ops->set_flags(s->store, msg->uid, NULL,
-		    (const char *const *)temp)) != STORE_OK)
+		/* A copy's (or the move's) flags are still on the
+		 * original: take them off, and forget them as flags the
+		 * original has. */
+		if ((st = drop_temp_flags(s, msg->uid, pending)) != STORE_OK)
 			goto out;
+		temp = split_flags(pending->temp_flags, &temp_text, &ntemp);
 		have = xreallocarray(NULL, msg->nflags + 1, sizeof(*have));
 		nhave = 0;
 		for (size_t i = 0; i < msg->nflags; i++)
 			if (!store_has_flag(temp, ntemp, msg->flags[i]))
 				have[nhave++] = msg->flags[i];
-		if ((st = record_progress(s, decision, done, NULL)) != STORE_OK)
-			goto out;
 	}
 	for (size_t i = 0; i < p->ntargets; i++) {
 		const struct plan_target *t = &p->targets[i];
@@ -170,13 +210,24 @@ plan_execute(struct sorter *s, const char *folder, const struct plan *p,
 		add = missing_flags((const char *const *)t->flags, t->nflags,
 		    have, nhave);
 		if (last) {
-			if (add != NULL && (st = ops->set_flags(s->store,
-			    msg->uid, add, NULL)) != STORE_OK)
+			/* Recorded before they go on, so that no one takes
+			 * mailsift's $Junk for the owner's (learn.c). */
+			if (add != NULL && ((st = record_progress(s, decision,
+			    (int)i, add)) != STORE_OK || (st =
+			    ops->set_flags(s->store, msg->uid, add, NULL)) !=
+			    STORE_OK))
 				goto out;
 			st = ops->move(s->store, msg->uid, t->box, &new_uid,
 			    &left_behind);
-			if (st != STORE_OK)
+			if (st != STORE_OK) {
+				/* Refused: the message stays, without the
+				 * flags it was to carry there. */
+				if (add != NULL && st != STORE_CONN_LOST &&
+				    st != STORE_FATAL)
+					take_back_flags(s, msg->uid, decision,
+					    (int)i, add, &st);
 				goto out;
+			}
 			if (left_behind)
 				log_warnx("%s uid %u: moved to '%s' but the "
 				    "server has neither MOVE nor UIDPLUS: the "
@@ -261,6 +312,54 @@ record_duplicates(struct sorter *s, const struct plan *p)
  * about 400 bytes of ledger per message. */
 #define EVIDENCE_KEPT	3
 
+/* Seconds until the next try of a decision that failed on its attempts-th
+ * try: retry_seconds, doubling with each try, at most an hour. */
+static int64_t
+retry_delay(const struct sorter *s, int attempts)
+{
+	int64_t delay = s->retry_seconds > 0 ? s->retry_seconds : 60;
+
+	for (int i = 1; i < attempts && delay < 3600; i++)
+		delay *= 2;
+	return delay < 3600 ? delay : 3600;
+}
+
+/* Records that decision (its attempts-th try) failed with err; a store
+ * refusal (retryable) is tried again later, up to SORT_MAX_ATTEMPTS.
+ * -1 if the ledger cannot be written. */
+static int
+record_failure(struct sorter *s, const char *folder, uint32_t uid,
+    int64_t decision, int attempts, enum store_status st, const char *what,
+    const char *err)
+{
+	int64_t delay = retry_delay(s, attempts);
+
+	if (ledger_decision_finish(s->ledger, decision, DECISION_FAILED, NULL,
+	    0, err) < 0)
+		return -1;
+	if (st != STORE_BOX_BAD || attempts >= SORT_MAX_ATTEMPTS) {
+		log_warnx("%s uid %u: %s failed, message left in place%s: %s",
+		    folder, uid, what, attempts > 1 ? " (gave up after the "
+		    "last attempt)" : "", err);
+		return 0;
+	}
+	log_warnx("%s uid %u: %s failed (attempt %d of %d), message left in "
+	    "place; trying again in %lld s: %s", folder, uid, what, attempts,
+	    SORT_MAX_ATTEMPTS, (long long)delay, err);
+	return ledger_decision_retry_at(s->ledger, decision,
+	    (int64_t)time(NULL) + delay);
+}
+
+/* Sieve's fileinto names in the owner's form: "INBOX.Junk" is "Junk" on
+ * Courier (plan_rules.box_name). */
+static char *
+owner_box_name(void *store, const char *box)
+{
+	struct store *st = store;
+
+	return st->ops->owner_name(st, box);
+}
+
 /* Decides what to do with msg: scores it and asks Sieve (or the default).
  * *evidence_r gets the classifier's evidence (evidence.h), NULL when the
  * message could not be scored. */
@@ -278,6 +377,8 @@ plan_decide(struct sorter *s, const char *folder, const struct store_msg *msg,
 		.nmailboxes = nboxes,
 		.dup_lookup = dup_lookup,
 		.dup_ctx = s->ledger,
+		.box_name = owner_box_name,
+		.box_name_arg = s->store,
 	};
 	struct filter_result fr = { 0 };
 	char *err = NULL;
@@ -459,7 +560,11 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	if (have_pending && strcmp(plan.text, pending.actions) != 0) {
 		/* The script or the model changed while the decision was
 		 * half done: carrying out another plan on top of the copies
-		 * already made could file the message twice.  Leave it. */
+		 * already made could file the message twice.  Leave it,
+		 * without the flags that were for a copy or the move. */
+		if (pending.temp_flags != NULL &&
+		    (st = drop_temp_flags(s, uid, &pending)) != STORE_OK)
+			goto out;
 		log_warnx("%s uid %u: interrupted decision (%s) would now be "
 		    "'%s'; message left in place", folder, uid,
 		    pending.actions, plan.text);
@@ -504,11 +609,9 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	if (st == STORE_CONN_LOST || st == STORE_FATAL)
 		goto out;		/* stays pending; resumed later */
 	if (st != STORE_OK) {
-		const char *err = store_last_error(s->store);
-		log_warnx("%s uid %u: %s failed, message left in place: %s",
-		    folder, uid, plan.text, err);
-		if (ledger_decision_finish(s->ledger, decision_id,
-		    DECISION_FAILED, NULL, 0, err) < 0)
+		if (record_failure(s, folder, uid, decision_id, have_pending ?
+		    pending.attempts : 1, st, plan.text,
+		    store_last_error(s->store)) < 0)
 			goto ledger_failed;
 		stats->failed++;
 		st = STORE_OK;
@@ -687,6 +790,56 @@ preview_summary(struct sorter *s, const char *folder,
 	fprintf(s->dry_run, "\n");
 }
 
+/* Tries again the failed decisions of folder whose time has come: each
+ * is reopened and resumed as an interrupted one, if its message is still
+ * there. */
+static enum store_status
+retry_due(struct sorter *s, const char *folder, uint32_t uidvalidity,
+    struct sort_stats *stats)
+{
+	struct ledger_decision *v = NULL;
+	size_t n = 0;
+	enum store_status st = STORE_OK;
+
+	if (ledger_decisions_due(s->ledger, folder, uidvalidity, time(NULL),
+	    &v, &n) < 0)
+		return STORE_FATAL;
+	for (size_t i = 0; i < n && st == STORE_OK; i++) {
+		struct store_msg probe = { 0 };
+		int truncated;
+
+		if (s->stop != NULL && *s->stop)
+			break;
+		st = s->store->ops->fetch(s->store, v[i].uid, 1, &probe,
+		    &truncated);
+		store_msg_release(&probe);
+		if (st == STORE_MSG_GONE) {
+			log_info("%s uid %u: left the folder before it could "
+			    "be tried again", folder, v[i].uid);
+			st = ledger_decision_finish(s->ledger, v[i].id,
+			    DECISION_FAILED, NULL, 0, "the message left the "
+			    "folder before it could be tried again") < 0 ?
+			    STORE_FATAL : STORE_OK;
+			continue;
+		}
+		if (st != STORE_OK)
+			break;
+		if (ledger_decision_reopen(s->ledger, v[i].id) < 0) {
+			st = STORE_FATAL;
+			break;
+		}
+		log_notice("%s uid %u: trying again (attempt %d of %d): %s",
+		    folder, v[i].uid, v[i].attempts + 1, SORT_MAX_ATTEMPTS,
+		    v[i].actions);
+		st = sort_message(s, folder, uidvalidity, v[i].uid, stats);
+	}
+	if (st == STORE_FATAL)
+		log_error("cannot write the ledger: %s",
+		    ledger_error(s->ledger));
+	ledger_decisions_free(v, n);
+	return st;
+}
+
 enum store_status
 sort_folder(struct sorter *s, const char *folder, struct sort_stats *stats)
 {
@@ -740,6 +893,8 @@ sort_folder(struct sorter *s, const char *folder, struct sort_stats *stats)
 		int above = uid > last_uid, from_backlog = 0;
 		unsigned known_before = stats->known;
 
+		if (s->stop != NULL && *s->stop)
+			goto out;	/* the mark says where to go on */
 		if (uid <= sel.backlog.uid_max) {
 			int first = above && uid_in(sel.first, sel.nfirst, uid);
 
@@ -776,6 +931,8 @@ sort_folder(struct sorter *s, const char *folder, struct sort_stats *stats)
 		preview_summary(s, folder, &before, stats, &sel);
 		goto out;
 	}
+	if ((st = retry_due(s, folder, uidvalidity, stats)) != STORE_OK)
+		goto out;
 	/* Every UID below UIDNEXT was listed after the SELECT or is gone:
 	 * the mark may move past the gaps, so a waiter can tell news by
 	 * comparing UIDNEXT with it. */

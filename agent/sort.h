@@ -10,6 +10,7 @@
 #ifndef MAILSIFT_SORT_H
 #define MAILSIFT_SORT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <time.h>
@@ -49,7 +50,17 @@ struct sorter {
 	 * ledger are only read, and what the pass would do is printed here,
 	 * folder by folder. */
 	FILE *dry_run;
+	/* Set (by a signal handler) when the pass must end after the
+	 * message in hand; NULL for never. */
+	const volatile sig_atomic_t *stop;
+	/* Seconds before the first retry of a decision the server refused
+	 * (doubling for each further one); 0: 60. */
+	int retry_seconds;
 };
+
+/* Tries of a decision whose action the server refuses, the first one
+ * included, before it is left as failed for good. */
+#define SORT_MAX_ATTEMPTS	5
 
 struct sort_stats {
 	unsigned seen;		/* messages looked at */
@@ -60,7 +71,10 @@ struct sort_stats {
 };
 
 /* Sorts every message of folder above the ledger's UID mark (on the
- * first look, and in a backlog pass, see struct sorter).  Returns
+ * first look, and in a backlog pass, see struct sorter), then tries again
+ * the decisions of folder the server refused earlier that are due (the
+ * message left in place, without the flags it was to get; each try
+ * resumes the decision; SORT_MAX_ATTEMPTS in all).  Returns
  * STORE_OK; STORE_CONN_LOST when the caller should reconnect and call
  * again (work done so far is kept and resumed); STORE_FATAL when it cannot
  * go on (store refuses, or the ledger cannot be written: nothing would

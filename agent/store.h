@@ -82,7 +82,8 @@ struct store_ops {
 	enum store_status (*connect)(struct store *s);
 
 	/* Selects box read-write.  *uidvalidity_r and *uidnext_r receive the
-	 * mailbox's UIDVALIDITY and UIDNEXT. */
+	 * mailbox's UIDVALIDITY and UIDNEXT (asked with STATUS where the
+	 * SELECT does not say; 0 if the server will not tell at all). */
 	enum store_status (*select)(struct store *s, const char *box,
 	    uint32_t *uidvalidity_r, uint32_t *uidnext_r);
 
@@ -156,6 +157,14 @@ struct store_ops {
 	 * *name_r if none does.  Name owned by the caller. */
 	enum store_status (*find_special)(struct store *s,
 	    enum store_special use, char **name_r);
+
+	/* The owner's form of mailbox name box, however it was written:
+	 * the form list_boxes and find_special give, to compare names by.
+	 * "Lists/dev" and "INBOX.Lists.dev" are both "Lists/dev" on a
+	 * server whose personal namespace is "INBOX." with separator "."
+	 * (Courier); every op taking a mailbox name accepts both.  Known
+	 * once connected.  malloc'd. */
+	char *(*owner_name)(struct store *s, const char *box);
 
 	/* Waits for a change in the selected mailbox (IDLE; where the server
 	 * lacks IDLE, sleeps for the poll interval) for at most timeout_ms or

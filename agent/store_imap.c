@@ -8,7 +8,9 @@
  * certificate before the password leaves (tls_verify.c);
  * logging in (imap_login.c); mapping libetpan's result codes onto the store statuses (any
  * stream or parse error drops the session: STORE_CONN_LOST, and the next
- * connect() dials again); modified UTF-7 on every mailbox name on the wire;
+ * connect() dials again); every mailbox name between the owner's form and
+ * the server's (its NAMESPACE, namespace.h, then modified UTF-7 on the
+ * wire); a UIDNEXT for servers whose SELECT does not send one (Courier);
  * and the IDLE loop with the workarounds libraries.md section 4 measured:
  * data libetpan buffered before IDLE counts as a change, keepalives do not.
  * It never sends RFC822 (sets \Seen) and never a plain EXPUNGE.
@@ -28,6 +30,7 @@
 #include "agent/imap_stream.h"
 #include "agent/log.h"
 #include "agent/mutf7.h"
+#include "agent/namespace.h"
 #include "agent/store_imap.h"
 #include "agent/tls_verify.h"
 #include "agent/xmem.h"
@@ -63,6 +66,8 @@ struct store_imap {
 	int has_condstore;
 	uint64_t modseq;	/* HIGHESTMODSEQ at the last SELECT, or 0 */
 	uint32_t exists;	/* EXISTS at the last SELECT */
+	uint32_t uidnext;	/* UIDNEXT at the last SELECT (or STATUS) */
+	struct namespace_map ns;	/* the server's personal namespace */
 	int in_login;		/* hides the LOGIN line from the trace */
 	int ever_connected;	/* a session was set up once: TLS worked */
 };
@@ -159,18 +164,41 @@ not_ready(struct store_imap *si, int need_selected)
 	return STORE_OK;
 }
 
-/* The wire name of box, or NULL with the error recorded. */
+/* The wire name of box (the owner's form, or the server's), or NULL with
+ * the error recorded. */
 static char *
 wire_name(struct store_imap *si, const char *box)
 {
-	char *wire, *err = NULL;
+	char *server, *wire, *err = NULL;
+	int rc;
 
-	if (mutf7_encode(box, &wire, &err) < 0) {
+	server = namespace_to_server(&si->ns, box);
+	rc = mutf7_encode(server, &wire, &err);
+	free(server);
+	if (rc < 0) {
 		store_set_error(&si->store, "mailbox '%s': %s", box, err);
 		free(err);
 		return NULL;
 	}
 	return wire;
+}
+
+/* The owner's form of a name the server sent, or NULL (logged) if it is
+ * not valid modified UTF-7. */
+static char *
+owner_name_of(struct store_imap *si, const char *wire)
+{
+	char *server, *name, *err = NULL;
+
+	if (mutf7_decode(wire, &server, &err) < 0) {
+		log_warnx("ignoring mailbox '%s' of %s: %s", wire, si->host,
+		    err);
+		free(err);
+		return NULL;
+	}
+	name = namespace_to_owner(&si->ns, server);
+	free(server);
+	return name;
 }
 
 /* Commands go to the debug log; LOGIN (the password) and received data
@@ -409,6 +437,78 @@ log_in(struct store_imap *si)
 	return STORE_OK;
 }
 
+/* The prefixes of one NAMESPACE part: the first of the personal part is
+ * the one mailbox names are made with, all others are left alone. */
+static void
+add_namespaces(struct store_imap *si, struct mailimap_namespace_item *item,
+    int personal)
+{
+	clistiter *it;
+
+	if (item == NULL || item->ns_data_list == NULL)
+		return;
+	for (it = clist_begin(item->ns_data_list); it != NULL;
+	    it = clist_next(it)) {
+		struct mailimap_namespace_info *info = clist_content(it);
+		char *prefix = NULL, *err = NULL;
+
+		if (mutf7_decode(info->ns_prefix, &prefix, &err) < 0) {
+			log_warnx("ignoring namespace '%s' of %s: %s",
+			    info->ns_prefix, si->host, err);
+			free(err);
+			continue;
+		}
+		if (personal) {
+			namespace_set_personal(&si->ns, prefix,
+			    info->ns_delimiter);
+			personal = 0;
+		} else {
+			namespace_add_other(&si->ns, prefix);
+		}
+		free(prefix);
+	}
+}
+
+/* Learns how the server names mailboxes: NAMESPACE (RFC 2342), else the
+ * hierarchy separator of LIST "" "" with no prefix. */
+static enum store_status
+read_namespace(struct store_imap *si)
+{
+	struct mailimap_namespace_data *nsd = NULL;
+	clist *list = NULL;
+	int r;
+
+	namespace_release(&si->ns);
+	namespace_init(&si->ns);
+	if (mailimap_has_namespace(si->imap)) {
+		r = mailimap_namespace(si->imap, &nsd);
+		if (r == MAILIMAP_NO_ERROR) {
+			add_namespaces(si, nsd->ns_personal, 1);
+			add_namespaces(si, nsd->ns_other, 0);
+			add_namespaces(si, nsd->ns_shared, 0);
+			mailimap_namespace_data_free(nsd);
+		} else if (is_conn_error(r)) {
+			return op_fail(si, r, STORE_CONN_LOST, "NAMESPACE");
+		}
+	} else {
+		r = mailimap_list(si->imap, "", "", &list);
+		if (r == MAILIMAP_NO_ERROR && list != NULL &&
+		    clist_begin(list) != NULL) {
+			struct mailimap_mailbox_list *mb =
+			    clist_content(clist_begin(list));
+			namespace_set_personal(&si->ns, "", mb->mb_delimiter);
+		} else if (is_conn_error(r)) {
+			return op_fail(si, r, STORE_CONN_LOST, "LIST");
+		}
+		if (list != NULL)
+			mailimap_list_result_free(list);
+	}
+	log_info("mailbox names on %s: personal prefix '%s', separator "
+	    "'%c'%s", si->host, si->ns.prefix, si->ns.sep ? si->ns.sep : ' ',
+	    si->ns.sep ? "" : " (none)");
+	return STORE_OK;
+}
+
 /* Dials, secures, verifies and logs in; see imap_connect(). */
 static enum store_status
 open_session(struct store_imap *si)
@@ -511,6 +611,8 @@ open_session(struct store_imap *si)
 		return op_fail(si, r, STORE_CONN_LOST, "CAPABILITY");
 	mailimap_capability_data_free(caps);
 	read_capabilities(si);
+	if ((st = read_namespace(si)) != STORE_OK)
+		return st;
 	si->ever_connected = 1;
 	log_info("connected to %s:%d as %s (%s)", si->host, si->port,
 	    si->username, si->tls == TLS_IMPLICIT ? "implicit TLS"
@@ -535,6 +637,42 @@ imap_connect(struct store *s)
 
 /* ------------------------------------------------------------ mailbox */
 
+/* UIDNEXT of the selected mailbox from STATUS, for servers whose SELECT
+ * does not say (Courier): without it every waiter would think new mail is
+ * always there.  STATUS of the selected mailbox is allowed (RFC 3501
+ * 6.3.10 advises against it only as a way to look for news).  A refusal
+ * leaves si->uidnext 0, which callers take as "unknown". */
+static enum store_status
+status_uidnext(struct store_imap *si, const char *box, const char *wire)
+{
+	struct mailimap_status_att_list *atts;
+	struct mailimap_mailbox_data_status *status = NULL;
+	clistiter *it;
+	int r;
+
+	atts = mailimap_status_att_list_new_empty();
+	mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UIDNEXT);
+	r = mailimap_status(si->imap, wire, atts, &status);
+	mailimap_status_att_list_free(atts);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (is_conn_error(r))
+			return op_fail(si, r, STORE_CONN_LOST, "STATUS '%s'",
+			    box);
+		log_warnx("server %s sends no UIDNEXT for '%s' and refuses "
+		    "STATUS: %s", si->host, box, server_text(si));
+		return STORE_OK;
+	}
+	for (it = status->st_info_list ? clist_begin(status->st_info_list) :
+	    NULL; it != NULL; it = clist_next(it)) {
+		struct mailimap_status_info *info = clist_content(it);
+
+		if (info->st_att == MAILIMAP_STATUS_ATT_UIDNEXT)
+			si->uidnext = info->st_value;
+	}
+	mailimap_mailbox_data_status_free(status);
+	return STORE_OK;
+}
+
 /* SELECT, or EXAMINE when readonly. */
 static enum store_status
 open_box(struct store_imap *si, const char *box, int readonly,
@@ -558,13 +696,19 @@ open_box(struct store_imap *si, const char *box, int readonly,
 	else
 		r = readonly ? mailimap_examine(si->imap, wire) :
 		    mailimap_select(si->imap, wire);
-	free(wire);
-	if (r != MAILIMAP_NO_ERROR)
+	if (r != MAILIMAP_NO_ERROR) {
+		free(wire);
 		return op_fail(si, r, STORE_BOX_BAD, "%s '%s'", readonly ?
 		    "examine" : "select", box);
+	}
+	si->uidnext = si->imap->imap_selection_info->sel_uidnext;
+	st = si->uidnext == 0 ? status_uidnext(si, box, wire) : STORE_OK;
+	free(wire);
+	if (st != STORE_OK)
+		return st;
 	si->selected = xstrdup(box);
 	*uidvalidity_r = si->imap->imap_selection_info->sel_uidvalidity;
-	*uidnext_r = si->imap->imap_selection_info->sel_uidnext;
+	*uidnext_r = si->uidnext;
 	si->exists_seen = si->imap->imap_selection_info->sel_exists;
 	si->exists = si->exists_seen;
 	/* Mail that arrived while another mailbox was selected is in this
@@ -635,7 +779,7 @@ imap_list_uids(struct store *s, uint32_t min_uid, uint32_t **uids_r,
 	mailimap_search_result_free(result);
 	free(si->listed_box);
 	si->listed_box = xstrdup(si->selected);
-	si->listed_next = si->imap->imap_selection_info->sel_uidnext;
+	si->listed_next = si->uidnext;
 	if (si->listed_next < min_uid)
 		si->listed_next = min_uid;
 	if (*n_r > 0 && si->listed_next <= (*uids_r)[*n_r - 1])
@@ -1146,16 +1290,12 @@ imap_list_boxes(struct store *s, char ***names_r, size_t *n_r)
 		return st;
 	for (it = clist_begin(list); it != NULL; it = clist_next(it)) {
 		struct mailimap_mailbox_list *mb = clist_content(it);
-		char *name = NULL, *err = NULL;
+		char *name;
 
 		if (unselectable(mb))
 			continue;
-		if (mutf7_decode(mb->mb_name, &name, &err) < 0) {
-			log_warnx("ignoring mailbox '%s': %s", mb->mb_name,
-			    err);
-			free(err);
+		if ((name = owner_name_of(si, mb->mb_name)) == NULL)
 			continue;
-		}
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		v[n++] = name;
 	}
@@ -1187,22 +1327,29 @@ imap_find_special(struct store *s, enum store_special use, char **name_r)
 		for (f = clist_begin(mb->mb_flag->mbf_oflags); f != NULL;
 		    f = clist_next(f)) {
 			struct mailimap_mbx_list_oflag *of = clist_content(f);
-			char *err = NULL;
 
+			/* Cyrus sends them in lower case (\junk). */
 			if (of->of_type != MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT ||
 			    of->of_flag_ext == NULL ||
 			    strcasecmp(of->of_flag_ext, attr) != 0)
 				continue;
-			if (mutf7_decode(mb->mb_name, name_r, &err) < 0) {
-				log_warnx("ignoring \\%s mailbox '%s': %s",
-				    attr, mb->mb_name, err);
-				free(err);
-			}
+			*name_r = owner_name_of(si, mb->mb_name);
 			break;
 		}
 	}
 	mailimap_list_result_free(list);
 	return STORE_OK;
+}
+
+static char *
+imap_owner_name(struct store *s, const char *box)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	char *server = namespace_to_server(&si->ns, box);
+	char *owner = namespace_to_owner(&si->ns, server);
+
+	free(server);
+	return owner;
 }
 
 /* ------------------------------------------------------------ wait */
@@ -1390,6 +1537,7 @@ imap_free(struct store *s)
 		close(si->test_fd);
 	drop(si);
 	free(si->listed_box);
+	namespace_release(&si->ns);
 	free(si->host);
 	free(si->ca_file);
 	free(si->username);
@@ -1413,6 +1561,7 @@ static const struct store_ops store_imap_ops = {
 	.find_message_id = imap_find_message_id,
 	.list_boxes = imap_list_boxes,
 	.find_special = imap_find_special,
+	.owner_name = imap_owner_name,
 	.wait = imap_wait,
 	.set_cancel = imap_set_cancel,
 	.free = imap_free,
@@ -1445,6 +1594,7 @@ store_imap_new(const struct store_imap_params *params)
 	    ? params->idle_restart : 5 * 60;
 	si->cancel_fd = -1;
 	si->test_fd = -1;
+	namespace_init(&si->ns);
 	return &si->store;
 }
 

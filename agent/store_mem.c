@@ -701,6 +701,13 @@ mem_wait(struct store *s, int timeout_ms, int wake_fd, int *changed_r)
 	return op_end(m, "wait", STORE_OK);
 }
 
+/* Names are kept as written: no namespace here. */
+static char *
+mem_owner_name(struct store *s, const char *box)
+{
+	return xstrdup(box);
+}
+
 static void
 mem_set_cancel(struct store *s, int fd)
 {
@@ -738,6 +745,7 @@ static const struct store_ops mem_ops = {
 	.list_boxes = mem_list_boxes,
 	.box_info = mem_box_info,
 	.find_special = mem_find_special,
+	.owner_name = mem_owner_name,
 	.wait = mem_wait,
 	.set_cancel = mem_set_cancel,
 	.free = mem_free,
