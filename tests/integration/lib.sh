@@ -20,6 +20,7 @@
 #   IMAP_HOST_NOMOVE   127.0.0.2: same server, no MOVE advertised, IDLE
 #                    keepalives ("* OK Still here") every second
 #   IMAP_HOST_MINIMAL  127.0.0.3: no MOVE, no UIDPLUS, no IDLE advertised
+#   IMAP_HOST_QUIRKS   127.0.0.4: no MOVE, CONDSTORE, SPECIAL-USE advertised
 #                    (the certificate does not cover these addresses)
 #   DOVECOT_CONF DOVECOT_DIR DOVECOT_LOG
 #
@@ -28,7 +29,10 @@
 #   new_user [NAME [PASS]]   creates a user (default name: T_NAME plus a
 #                            counter, "" for the default; PASS: any bytes
 #                            but ':', CR, LF); sets IMAP_USER and IMAP_PASS
-#                            and writes the password to $T_DIR/$IMAP_USER.pass
+#                            and writes the password to $T_DIR/$IMAP_USER.pass;
+#                            with NEW_USER_QUIRKS=1 the user's namespace is
+#                            Courier's: prefix "INBOX.", separator ".", no
+#                            special-use attributes (see dovecot-start)
 #   make_msg FILE [HDR...]   writes a small message (CRLF) with a unique
 #                            Message-ID (echoed on stdout) unless a
 #                            "Message-ID: ..." HDR is given; HDR "Subject: x"
@@ -155,7 +159,9 @@ new_user() {
 		chown "$(cat "$DOVECOT_DIR/mail-owner")" "$DOVECOT_DIR/mail/$name"
 	fi
 	# One passwd-file per user (see dovecot-start): read on first lookup.
-	printf '%s:{PLAIN}%s::::::\n' "$name" "$IMAP_PASS" \
+	local fields=
+	[ "${NEW_USER_QUIRKS:-0}" = 1 ] && fields="userdb_namespace/inbox/disabled=yes userdb_namespace/quirks/disabled=no"
+	printf '%s:{PLAIN}%s::::::%s\n' "$name" "$IMAP_PASS" "$fields" \
 		> "$DOVECOT_DIR/passwd.d/$name.tmp"
 	chmod 0644 "$DOVECOT_DIR/passwd.d/$name.tmp"
 	mv "$DOVECOT_DIR/passwd.d/$name.tmp" "$DOVECOT_DIR/passwd.d/$name"
