@@ -7,6 +7,7 @@
 #   make fuzz            build and run the libFuzzer targets for a bounded time
 #   make roundcube-check Roundcube in headless Chromium on mailsift managesieve
 #   make install         install to $(DESTDIR)$(PREFIX)
+#   make deb             the Debian package, in build/ (packaging/debian)
 #   make deps            apt-get install the Debian packages needed (root)
 #   make demo            throwaway Dovecot with sample mail, sorted by mailsift
 #
@@ -21,6 +22,10 @@ include packaging/deps.mk
 
 PREFIX   ?= /usr/local
 LIBDIR   ?= $(PREFIX)/lib/mailsift
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/mailsift
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
 CC       ?= cc
 PKGS      = json-c sqlite3
 CFLAGS   ?= -O2 -g
@@ -51,7 +56,7 @@ ITEST_BIN = $(ITEST_SRC:tests/integration/%.c=$(BUILD)/itests/%)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 VERSION  = $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: deps all all-tests unit check integration valgrind fuzz install demo bench clean roundcube-check
+.PHONY: deps all all-tests unit check integration valgrind fuzz install deb demo bench clean roundcube-check
 all: $(BUILD)/mailsift
 
 DEFS = -DMAILSIFT_VERSION='"$(VERSION)"' -DMAILSIFT_LIBDIR='"$(LIBDIR)"'
@@ -76,10 +81,10 @@ $(BUILD)/libmailsift-imap.a: $(IMAP_OBJ)
 # The module resolves log, memory and mUTF-7 functions in the executable,
 # which therefore carries the whole library and exports its symbols.
 $(BUILD)/mailsift-imap.so: $(IMAP_OBJ)
-	$(CC) $(CFLAGS) $(SANFLAGS) -shared -o $@ $^ $(IMAP_LIBS)
+	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -shared -o $@ $^ $(IMAP_LIBS)
 
 $(BUILD)/mailsift: $(BUILD)/obj/agent/main.o $(BUILD)/libmailsift.a $(BUILD)/mailsift-imap.so
-	$(CC) $(CFLAGS) $(SANFLAGS) -rdynamic -o $@ $(BUILD)/obj/agent/main.o \
+	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -rdynamic -o $@ $(BUILD)/obj/agent/main.o \
 		-Wl,--whole-archive $(BUILD)/libmailsift.a -Wl,--no-whole-archive $(LIBS)
 
 TEST_LIBS = $(BUILD)/libmailsift-imap.a $(BUILD)/libmailsift.a $(LIBS) $(IMAP_LIBS) $(CHECK_LIBS)
@@ -133,15 +138,23 @@ bench: $(BUILD)/mailsift
 	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/latency
 	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/classifier
 
+# The example configuration goes to /etc/mailsift under a name that does
+# not end in .json, so that nothing takes it for a mailbox.
 install: $(BUILD)/mailsift
 	install -D -m 0755 $(BUILD)/mailsift $(DESTDIR)$(PREFIX)/bin/mailsift
 	install -D -m 0644 $(BUILD)/mailsift-imap.so $(DESTDIR)$(LIBDIR)/mailsift-imap.so
-	install -D -m 0644 packaging/mailsift.1 $(DESTDIR)$(PREFIX)/share/man/man1/mailsift.1
-	install -D -m 0644 packaging/mailsift.json.5 $(DESTDIR)$(PREFIX)/share/man/man5/mailsift.json.5
-	install -D -m 0644 packaging/mailsift@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mailsift@.service
-	install -D -m 0644 packaging/mailsift-managesieve.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mailsift-managesieve.service
-	install -D -m 0644 packaging/managesieve.example.json $(DESTDIR)$(PREFIX)/share/doc/mailsift/managesieve.example.json
-	install -D -m 0644 packaging/config.example.json $(DESTDIR)$(PREFIX)/share/doc/mailsift/config.example.json
+	install -D -m 0644 packaging/mailsift.1 $(DESTDIR)$(MANDIR)/man1/mailsift.1
+	install -D -m 0644 packaging/mailsift.json.5 $(DESTDIR)$(MANDIR)/man5/mailsift.json.5
+	install -D -m 0644 packaging/mailsift@.service $(DESTDIR)$(UNITDIR)/mailsift@.service
+	install -D -m 0644 packaging/mailsift-managesieve.service $(DESTDIR)$(UNITDIR)/mailsift-managesieve.service
+	install -D -m 0644 packaging/config.example.json $(DESTDIR)$(SYSCONFDIR)/mailsift/example.json.sample
+	install -D -m 0644 packaging/managesieve.example.json $(DESTDIR)$(SYSCONFDIR)/mailsift/managesieve.json.sample
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 0644 sieve/README.md $(DESTDIR)$(DOCDIR)/README.sieve.md
+
+# Built from a copy of this tree (build/deb), which stays clean.
+deb:
+	packaging/make-deb
 
 deps:
 	apt-get update -qq
