@@ -3,7 +3,9 @@
 # builds it from this tree (lintian: no errors), `dpkg -i` installs it on
 # this machine, the installed mailsift runs (`--version`), finds its IMAP
 # module in /usr/lib/mailsift without LD_LIBRARY_PATH, its manual pages
-# are where man looks, the mailsift user and /var/lib/mailsift exist; then
+# are where man looks, both units are in place (the ManageSieve server
+# disabled until configured), the mailsift user and /var/lib/mailsift
+# exist; then
 # `dpkg -P` takes everything back but what the admin made (a configuration
 # in /etc/mailsift stays).
 #
@@ -75,6 +77,10 @@ done
 ldd /usr/bin/mailsift | grep -q 'libasan' &&
 	fail "the package holds a sanitizer build (a BUILD from the environment?)"
 [ -f /lib/systemd/system/mailsift@.service ] || fail "no template unit"
+[ -f /lib/systemd/system/mailsift-managesieve.service ] ||
+	fail "no ManageSieve unit"
+[ -f /etc/mailsift/managesieve.json.sample ] ||
+	fail "no example ManageSieve configuration"
 [ -f /usr/lib/sysusers.d/mailsift.conf ] || fail "no sysusers.d entry"
 [ -f /usr/lib/tmpfiles.d/mailsift.conf ] || fail "no tmpfiles.d entry"
 [ -f /etc/mailsift/example.json.sample ] || fail "no example configuration"
