@@ -491,6 +491,83 @@ START_TEST(move_fallback_without_uidplus_leaves_original_flagged)
 }
 END_TEST
 
+/* A move the server refuses leaves the message without the $Junk it was
+ * to carry (nothing may learn mailsift's verdict as the owner's), and is
+ * tried again when due, up to SORT_MAX_ATTEMPTS tries in all. */
+static struct ledger_decision
+newest_decision(void)
+{
+	struct ledger_decision *v = NULL, d;
+	size_t n = 0;
+
+	ck_assert_int_eq(ledger_decisions_recent(fx.ledger, 1, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	d = v[0];
+	free(v);
+	return d;
+}
+
+START_TEST(refused_move_leaves_no_flag_and_is_retried)
+{
+	struct ledger_decision d;
+	const struct store_msg *m;
+
+	use_script(rules);
+	append("INBOX", "j", "special offer");
+	store_mem_fail(fx.store, "move", 1, STORE_BOX_BAD, 0);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	m = find_id("INBOX", "j");
+	ck_assert_ptr_nonnull(m);
+	ck_assert(!store_has_flag(m->flags, m->nflags, "$Junk"));
+	d = newest_decision();
+	ck_assert_int_eq(d.state, DECISION_FAILED);
+	ck_assert_int_eq(d.attempts, 1);
+	ck_assert(d.retry_at > time(NULL));
+	ck_assert_ptr_null(d.temp_flags);
+	ck_assert_int_eq(ledger_flags_in_flight(fx.ledger, "INBOX", d.uidvalidity,
+	    d.uid), 0);
+	/* Not due yet: nothing happens. */
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("INBOX", "j"), 1);
+	/* Due: the second try moves it, with its flag. */
+	ck_assert_int_eq(ledger_decision_retry_at(fx.ledger, d.id, time(NULL)),
+	    0);
+	ck_assert_int_eq(sort("INBOX"), STORE_OK);
+	ck_assert_int_eq(count_id("INBOX", "j"), 0);
+	m = find_id("Junk", "j");
+	ck_assert_ptr_nonnull(m);
+	ck_assert(store_has_flag(m->flags, m->nflags, "$Junk"));
+	ledger_decision_release(&d);
+	d = newest_decision();
+	ck_assert_int_eq(d.state, DECISION_DONE);
+	ck_assert_int_eq(d.attempts, 2);
+	ledger_decision_release(&d);
+}
+END_TEST
+
+START_TEST(refused_move_is_given_up_after_the_last_attempt)
+{
+	struct ledger_decision d = { 0 };
+
+	use_script(rules);
+	append("INBOX", "j", "special offer");
+	for (int i = 1; i <= SORT_MAX_ATTEMPTS; i++) {
+		if (i > 1)
+			ck_assert_int_eq(ledger_decision_retry_at(fx.ledger,
+			    d.id, time(NULL)), 0);
+		ledger_decision_release(&d);
+		store_mem_fail(fx.store, "move", 1, STORE_BOX_BAD, 0);
+		ck_assert_int_eq(sort("INBOX"), STORE_OK);
+		d = newest_decision();
+		ck_assert_int_eq(d.state, DECISION_FAILED);
+		ck_assert_int_eq(d.attempts, i);
+	}
+	ck_assert_int_eq(d.retry_at, 0);
+	ck_assert_int_eq(count_id("INBOX", "j"), 1);
+	ledger_decision_release(&d);
+}
+END_TEST
+
 START_TEST(unusable_target_leaves_message_in_place)
 {
 	struct ledger_decision *v = NULL;
@@ -774,6 +851,8 @@ sort_suite(void)
 	tcase_add_test(tc, rescued_message_never_goes_back_to_junk);
 	tcase_add_test(tc, move_fallback_without_uidplus_leaves_original_flagged);
 	tcase_add_test(tc, unusable_target_leaves_message_in_place);
+	tcase_add_test(tc, refused_move_leaves_no_flag_and_is_retried);
+	tcase_add_test(tc, refused_move_is_given_up_after_the_last_attempt);
 	tcase_add_test(tc, vanished_message_is_skipped);
 	tcase_add_test(tc, message_arriving_after_a_pass_is_sorted);
 	tcase_add_test(tc, mark_moves_past_messages_gone_before_sorting);
