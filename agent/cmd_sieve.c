@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/commands.h"
 #include "agent/config.h"
 #include "agent/xmem.h"
 #include "sieve/sieve.h"
+#include "state/ledger.h"
 
 static void
 check_usage(FILE *out)
@@ -121,7 +123,8 @@ sieve_test_usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: mailsift sieve-test [--score S] [--trace] [--mailboxes "
-	    "LIST]\n                           SCRIPT MESSAGE\n\n"
+	    "LIST]\n                           [--duplicates LEDGER] SCRIPT "
+	    "MESSAGE\n\n"
 	    "Runs a Sieve script on a message file, without any server, and "
 	    "prints the\nactions as JSON, the implicit keep included, e.g.\n"
 	    "  {\"actions\":[{\"action\":\"fileinto\",\"mailbox\":\"Junk\","
@@ -137,6 +140,10 @@ sieve_test_usage(FILE *out)
 	    "  --mailboxes LIST  the folders mailboxexists sees, comma-"
 	    "separated\n               (default: not known, and "
 	    "mailboxexists fails)\n"
+	    "  --duplicates LEDGER  the duplicate test's IDs are read from "
+	    "and recorded\n               in this ledger file (created if "
+	    "missing), as the daemon\n               does (default: no ID "
+	    "was ever seen, none is kept)\n"
 	    "  -h, --help   show this help\n\n"
 	    "Exit status: 0 ok, 1 invalid script or evaluation failure, "
 	    "2 usage error.\n");
@@ -158,6 +165,12 @@ read_file(const char *path, struct buf *b)
 		ret = -1;
 	fclose(f);
 	return ret;
+}
+
+static int
+dup_lookup(void *ctx, const char *id, long long *seen_at_r)
+{
+	return ledger_duplicate_get(ctx, id, seen_at_r);
 }
 
 static json_object *
@@ -189,6 +202,7 @@ cmd_sieve_test(int argc, char **argv)
 		{ "score", required_argument, NULL, 's' },
 		{ "trace", no_argument, NULL, 't' },
 		{ "mailboxes", required_argument, NULL, 'm' },
+		{ "duplicates", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -197,6 +211,8 @@ cmd_sieve_test(int argc, char **argv)
 	struct buf msg = { 0 };
 	json_object *root = NULL, *actions;
 	char *errors = NULL, *end, *boxes = NULL;
+	const char *dups = NULL;
+	struct ledger *ledger = NULL;
 	struct sieve_env env = { 0 };
 	double score = -1;
 	int o, rc = EXIT_USAGE, trace = 0;
@@ -221,6 +237,9 @@ cmd_sieve_test(int argc, char **argv)
 		case 'm':
 			free(boxes);
 			boxes = xstrdup(optarg);
+			break;
+		case 'd':
+			dups = optarg;
 			break;
 		case 'h':
 			sieve_test_usage(stdout);
@@ -261,10 +280,29 @@ cmd_sieve_test(int argc, char **argv)
 		env.mailboxes = v;
 		env.nmailboxes = n;
 	}
+	if (dups != NULL) {
+		if (ledger_open(dups, &ledger, &errors) < 0) {
+			fprintf(stderr, "mailsift sieve-test: %s\n", errors);
+			goto out;
+		}
+		env.dup_lookup = dup_lookup;
+		env.dup_ctx = ledger;
+	}
 	if (sieve_eval_env(script, msg.data ? msg.data : "", msg.len, &env,
 	    &res, &errors) < 0) {
 		fprintf(stderr, "mailsift sieve-test: %s\n", errors);
 		goto out;
+	}
+	/* the actions "happened" once printed: record as the daemon does */
+	for (size_t i = 0; ledger != NULL && i < res.ndups; i++) {
+		if (sieve_dup_record(&res.dups[i]) &&
+		    ledger_duplicate_mark(ledger, res.dups[i].id,
+		    (long long)time(NULL), SIEVE_DUP_MAX_AGE) < 0) {
+			fprintf(stderr, "mailsift sieve-test: cannot record "
+			    "the duplicate IDs in %s: %s\n", dups,
+			    ledger_error(ledger));
+			goto out;
+		}
 	}
 	root = json_object_new_object();
 	actions = json_object_new_array();
@@ -287,6 +325,7 @@ cmd_sieve_test(int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	json_object_put(root);
+	ledger_close(&ledger);
 	free((void *)env.mailboxes);
 	free(boxes);
 	sieve_result_release(&res);
