@@ -601,6 +601,32 @@ START_TEST(mailsifts_own_junk_keyword_is_not_an_opinion)
 }
 END_TEST
 
+/* A move into Junk the server refused, whose $Junk could not even be
+ * taken off again: the ledger knows that $Junk is mailsift's, so no
+ * scan learns it as the owner's. */
+START_TEST(flags_of_a_refused_move_are_not_an_opinion)
+{
+	struct snapshot before, after;
+	const struct store_msg *m;
+
+	make_probes();
+	cycle();
+	store_mem_fail(fx.store, "move", 1, STORE_BOX_BAD, 0);
+	store_mem_fail(fx.store, "set_flags", 2, STORE_BOX_BAD, 0);
+	snap(&before);
+	deliver("INBOX", probe[0]);
+	cycle();
+	cycle();
+	snap(&after);
+	m = store_mem_get(fx.store, "INBOX", uid_of("INBOX", "X"));
+	ck_assert_ptr_nonnull(m);
+	ck_assert(store_has_flag(m->flags, m->nflags, "$Junk"));
+	assert_same_model(&before, &after, "refused move's $Junk");
+	ck_assert_uint_eq(ncorrections(), 0);
+	free_probes();
+}
+END_TEST
+
 START_TEST(notjunk_keyword_trains_ham_once)
 {
 	static const char *const names[] = { "$NotJunk", "NonJunk" };
@@ -1150,6 +1176,7 @@ learn_suite(void)
 	tcase_add_test(tc, owner_drag_into_junk_trains_spam);
 	tcase_add_test(tc, trash_is_no_opinion);
 	tcase_add_test(tc, mailsifts_own_junk_keyword_is_not_an_opinion);
+	tcase_add_test(tc, flags_of_a_refused_move_are_not_an_opinion);
 	tcase_add_test(tc, notjunk_keyword_trains_ham_once);
 	tcase_add_test(tc, both_keywords_are_no_opinion);
 	tcase_add_test(tc, unchanged_folder_is_not_read_again);
