@@ -45,7 +45,8 @@ BUILD    ?= build
 SANFLAGS  =
 endif
 
-IMAP_SRC = agent/store_imap.c agent/imap_stream.c agent/tls_verify.c agent/imap_login.c agent/tls_server.c
+IMAP_SRC = agent/store_imap.c agent/imap_stream.c agent/imap_safe.c \
+	   agent/tls_verify.c agent/imap_login.c agent/tls_server.c
 IMAP_OBJ = $(IMAP_SRC:%.c=$(BUILD)/pic/%.o)
 LIB_SRC  = $(filter-out agent/main.c $(IMAP_SRC),$(wildcard agent/*.c sieve/*.c state/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

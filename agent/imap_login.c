@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "agent/imap_login.h"
+#include "agent/imap_safe.h"
 #include "agent/sasl.h"
 #include "agent/xmem.h"
 
@@ -81,7 +82,7 @@ static int
 authenticate(mailimap *imap, const char *mech, const char *initial,
     const char *error_reply, int *ok_r, char **reason_r)
 {
-	int inline_ir = mailimap_has_extension(imap, "SASL-IR");
+	int inline_ir = imap_safe_has_extension(imap, "SASL-IR");
 	int sent = inline_ir, r;
 	char *challenge;
 	const char *reply;
@@ -149,7 +150,7 @@ static int
 login_literals(mailimap *imap, const char *user, const char *password,
     int *ok_r)
 {
-	int plus = mailimap_has_extension(imap, "LITERAL+");
+	int plus = imap_safe_has_extension(imap, "LITERAL+");
 	int refused, r;
 	char *challenge;
 
@@ -182,7 +183,7 @@ know_capabilities(mailimap *imap)
 	if (imap->imap_connection_info != NULL &&
 	    imap->imap_connection_info->imap_capability != NULL)
 		return MAILIMAP_NO_ERROR;
-	r = mailimap_capability(imap, &caps);
+	r = imap_safe_capability(imap, &caps);
 	if (r == MAILIMAP_NO_ERROR)
 		mailimap_capability_data_free(caps);
 	return r;
@@ -216,13 +217,13 @@ login_password(mailimap *imap, const struct imap_credentials *c, int *ok_r,
 	char *initial;
 	int r;
 
-	if (mailimap_has_authentication(imap, "PLAIN")) {
+	if (imap_safe_has_authentication(imap, "PLAIN")) {
 		initial = sasl_plain(c->user, c->secret);
 		r = authenticate(imap, "PLAIN", initial, NULL, ok_r, why_r);
 		sasl_free_secret(initial);
 		return r;
 	}
-	if (!mailimap_has_extension(imap, "LOGINDISABLED"))
+	if (!imap_safe_has_extension(imap, "LOGINDISABLED"))
 		return login_literals(imap, c->user, c->secret, ok_r);
 	*why_r = xstrdup("the server offers neither AUTHENTICATE PLAIN nor "
 	    "LOGIN (LOGINDISABLED); it may need TLS (see imap.tls)");
@@ -239,7 +240,7 @@ login_oauth(mailimap *imap, const struct imap_credentials *c, int *ok_r,
 	char *initial;
 	int r;
 
-	if (!mailimap_has_authentication(imap, mech)) {
+	if (!imap_safe_has_authentication(imap, mech)) {
 		*reason_r = xasprintf("the server does not offer %s (no "
 		    "AUTH=%s in its capabilities); check imap.auth", mech,
 		    mech);

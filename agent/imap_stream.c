@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,6 +66,10 @@ struct imap_stream {
 	uint64_t length;	/* of the literal being announced */
 	int length_digits;
 	uint64_t literal_left;	/* bytes of the current literal to skip */
+
+	int greeted;		/* the greeting went up to libetpan */
+	char *held;		/* bytes read but not yet handed up */
+	size_t held_len, held_off;
 
 	int failed;
 	int nonsense;		/* the peer sent bytes that make no sense */
@@ -289,10 +294,86 @@ literal:
 
 /* ------------------------------------------------------------ driver */
 
+static ssize_t read_raw(struct imap_stream *st, void *buf, size_t count);
+
+/* libetpan 1.9.4 parses the greeting without its parser context, and a
+ * response code holding a string there (PERMANENTFLAGS, BADCHARSET, as in
+ * "* OK [PERMANENTFLAGS (\Seen)] hi") dereferences it: a crash found by
+ * tests/fuzz/fuzz_imap_server.c.  Only CAPABILITY means anything in a
+ * greeting, so the whole first line is read here and any other code is
+ * cut out of it before libetpan sees it. */
+static int
+read_greeting(struct imap_stream *st)
+{
+	size_t cap = 4096, len = 0;
+	char *line = xmalloc(cap), *eol = NULL, *code, *end;
+	ssize_t n;
+
+	while (eol == NULL) {
+		if (len == cap) {
+			free(line);
+			st->nonsense = 1;
+			fail(st, "the greeting is longer than %zu bytes", cap);
+			return -1;
+		}
+		if ((n = read_raw(st, line + len, cap - len)) < 0) {
+			free(line);
+			return -1;
+		}
+		eol = memchr(line + len, '\n', (size_t)n);
+		len += (size_t)n;
+	}
+	code = memchr(line, '[', (size_t)(eol - line));
+	if (code != NULL && (size_t)(eol - code) > 12 &&
+	    strncasecmp(code, "[CAPABILITY ", 12) == 0)
+		code = NULL;
+	if (code != NULL) {
+		/* Up to the last ']' of the line, or the whole rest. */
+		for (end = eol; end > code && *end != ']'; end--)
+			;
+		end = end > code ? end + 1 : eol;
+		if (end == eol && end > code && end[-1] == '\r')
+			end--;
+		memmove(code, end, len - (size_t)(end - line));
+		len -= (size_t)(end - code);
+	}
+	st->held = line;
+	st->held_len = len;
+	st->held_off = 0;
+	st->greeted = 1;
+	return 0;
+}
+
 static ssize_t
 stream_read(mailstream_low *low, void *buf, size_t count)
 {
 	struct imap_stream *st = low->data;
+	ssize_t n;
+
+	if (!st->greeted && read_greeting(st) < 0)
+		return -1;
+	if (st->held != NULL) {
+		n = (ssize_t)(st->held_len - st->held_off);
+		if ((size_t)n > count)
+			n = (ssize_t)count;
+		memcpy(buf, st->held + st->held_off, (size_t)n);
+		st->held_off += (size_t)n;
+		if (st->held_off == st->held_len) {
+			free(st->held);
+			st->held = NULL;
+		}
+		return scan(st, buf, (size_t)n) < 0 ? -1 : n;
+	}
+	if ((n = read_raw(st, buf, count)) < 0)
+		return -1;
+	return scan(st, buf, (size_t)n) < 0 ? -1 : n;
+}
+
+/* One read from the connection: the bytes (> 0), or -1 with the reason
+ * recorded. */
+static ssize_t
+read_raw(struct imap_stream *st, void *buf, size_t count)
+{
 	ssize_t n;
 
 	for (;;) {
@@ -333,8 +414,6 @@ stream_read(mailstream_low *low, void *buf, size_t count)
 		if (wait_io(st, POLLIN, "the server's answer") < 0)
 			return -1;
 	}
-	if (scan(st, buf, (size_t)n) < 0)
-		return -1;
 	return n;
 }
 
@@ -411,6 +490,7 @@ stream_free(mailstream_low *low)
 		gnutls_deinit(st->tls);
 	if (st->creds != NULL)
 		gnutls_certificate_free_credentials(st->creds);
+	free(st->held);
 	free(st);
 	free(low);
 }
@@ -772,7 +852,8 @@ imap_stream_set_cancel_fd(struct imap_stream *st, int cancel_fd)
 int
 imap_stream_pending(struct imap_stream *st)
 {
-	return st->tls != NULL && gnutls_record_check_pending(st->tls) > 0;
+	return st->held != NULL ||
+	    (st->tls != NULL && gnutls_record_check_pending(st->tls) > 0);
 }
 
 const char *

@@ -27,6 +27,7 @@
 #include <libetpan/libetpan.h>
 
 #include "agent/imap_login.h"
+#include "agent/imap_safe.h"
 #include "agent/imap_stream.h"
 #include "agent/log.h"
 #include "agent/mutf7.h"
@@ -359,10 +360,10 @@ verify_peer(struct store_imap *si)
 static void
 read_capabilities(struct store_imap *si)
 {
-	si->has_idle = mailimap_has_idle(si->imap);
-	si->has_move = mailimap_has_extension(si->imap, "MOVE");
-	si->has_uidplus = mailimap_has_extension(si->imap, "UIDPLUS");
-	si->has_condstore = mailimap_has_condstore(si->imap);
+	si->has_idle = imap_safe_has_extension(si->imap, "IDLE");
+	si->has_move = imap_safe_has_extension(si->imap, "MOVE");
+	si->has_uidplus = imap_safe_has_extension(si->imap, "UIDPLUS");
+	si->has_condstore = imap_safe_has_extension(si->imap, "CONDSTORE");
 	log_debug("imap %s: IDLE %s, MOVE %s, UIDPLUS %s, CONDSTORE %s",
 	    si->host, si->has_idle ? "yes" : "no", si->has_move ? "yes" : "no",
 	    si->has_uidplus ? "yes" : "no", si->has_condstore ? "yes" : "no");
@@ -606,7 +607,7 @@ open_session(struct store_imap *si)
 		return st;
 	/* The capabilities change after login; ask rather than trust the
 	 * pre-login list if the server did not send them with its OK. */
-	r = mailimap_capability(si->imap, &caps);
+	r = imap_safe_capability(si->imap, &caps);
 	if (r != MAILIMAP_NO_ERROR)
 		return op_fail(si, r, STORE_CONN_LOST, "CAPABILITY");
 	mailimap_capability_data_free(caps);

@@ -43,6 +43,8 @@ enum scenario {
 	STALL,			/* nothing at all */
 	FLOOD,			/* untagged lines as fast as it can */
 	SILENT_GREETING,	/* accepts, never greets */
+	GREETING_CODE,		/* "* OK [PERMANENTFLAGS (\Seen)] ..." */
+	BARE_CAPABILITY,	/* no capabilities, CAPABILITY says just OK */
 	GOOD			/* a well-behaved answer */
 };
 
@@ -229,7 +231,12 @@ server_main(void *arg)
 		close(fd);
 		return NULL;
 	}
-	say(fd, "* OK scripted server ready\r\n");
+	if (srv.scenario == GREETING_CODE)
+		say(fd, "* OK [PERMANENTFLAGS (\\Seen $Junk)] ready\r\n");
+	else if (srv.scenario == BARE_CAPABILITY)
+		say(fd, "* OK ready\r\n");
+	else
+		say(fd, "* OK scripted server ready\r\n");
 	while (read_command(fd, line, sizeof(line)) == 0) {
 		const char *cmd = strchr(line, ' ');
 
@@ -240,6 +247,9 @@ server_main(void *arg)
 		if (strncasecmp(cmd, "LOGIN", 5) == 0) {
 			say(fd, "%s OK [CAPABILITY IMAP4rev1 IDLE UIDPLUS "
 			    "MOVE] logged in\r\n", tag);
+		} else if (strncasecmp(cmd, "CAPABILITY", 10) == 0 &&
+		    srv.scenario == BARE_CAPABILITY) {
+			say(fd, "%s OK done\r\n", tag);
 		} else if (strncasecmp(cmd, "CAPABILITY", 10) == 0) {
 			say(fd, "* CAPABILITY IMAP4rev1 IDLE UIDPLUS MOVE\r\n"
 			    "%s OK done\r\n", tag);
@@ -477,6 +487,40 @@ START_TEST(test_silent_greeting)
 }
 END_TEST
 
+/* Answers that crashed libetpan 1.9.4 (found by fuzz_imap_server): a
+ * string in a greeting's response code, and an OK to CAPABILITY without
+ * capabilities from a server that had named none.  The session must come
+ * up or fail, not take the process down. */
+START_TEST(test_greeting_code_does_not_crash)
+{
+	struct store *s;
+	uint32_t uidvalidity, uidnext;
+
+	server_start(GREETING_CODE);
+	s = store_for(5);
+	ck_assert_int_eq(s->ops->connect(s), STORE_OK);
+	ck_assert_int_eq(s->ops->select(s, "INBOX", &uidvalidity, &uidnext),
+	    STORE_OK);
+	store_free(&s);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_bare_capability_does_not_crash)
+{
+	struct store *s;
+	enum store_status st;
+
+	server_start(BARE_CAPABILITY);
+	s = store_for(2);
+	st = s->ops->connect(s);
+	printf("no capabilities: %s: %s\n", store_status_name(st),
+	    store_last_error(s));
+	store_free(&s);
+	server_stop();
+}
+END_TEST
+
 static void *
 cancel_later(void *arg)
 {
@@ -566,6 +610,8 @@ imap_stream_suite(void)
 	tcase_add_test(tc, test_trickle_hits_deadline);
 	tcase_add_test(tc, test_stall_hits_deadline);
 	tcase_add_test(tc, test_silent_greeting);
+	tcase_add_test(tc, test_greeting_code_does_not_crash);
+	tcase_add_test(tc, test_bare_capability_does_not_crash);
 	tcase_add_test(tc, test_cancel_stalled);
 	tcase_add_test(tc, test_cancel_trickle);
 	tcase_add_test(tc, test_cancel_flood);
