@@ -286,6 +286,9 @@ print_status_text(struct json_object *status, struct json_object *backlog,
 		    sizeof(tbuf)));
 		if ((x = json_object_object_get(status, "last_error")) != NULL)
 			printf("last error: %s\n", json_object_get_string(x));
+		if ((x = json_object_object_get(status, "paused")) != NULL)
+			printf("sorting paused: %s\n(it resumes by itself "
+			    "once that is fixed)\n", json_object_get_string(x));
 		json_object_object_get_ex(status, "script", &script);
 		if (script != NULL) {
 			x = json_object_object_get(script, "path");
@@ -347,7 +350,7 @@ cmd_status(int argc, char **argv)
 	struct ledger_decision *v = NULL;
 	struct json_object *status = NULL, *backlog = NULL;
 	const char *path = NULL;
-	char *err = NULL, *file;
+	char *err = NULL, *file, *problem = NULL;
 	size_t n = 0;
 	int json = 0, count = 10, opt, rc;
 
@@ -378,12 +381,15 @@ cmd_status(int argc, char **argv)
 		rc = rc == STATE_DIR_LEDGER_LOST ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
 	}
+	problem = state_dir_problem(config);
 	if (json) {
 		struct json_object *o = json_object_new_object();
 		struct json_object *list = json_object_new_array();
 		for (size_t i = 0; i < n; i++)
 			json_object_array_add(list, decision_json(&v[i]));
 		json_object_object_add(o, "daemon", json_object_get(status));
+		json_object_object_add(o, "state_dir_problem", problem ?
+		    json_object_new_string(problem) : NULL);
 		json_object_object_add(o, "left_as_found",
 		    json_object_get(backlog));
 		json_object_object_add(o, "decisions", list);
@@ -391,10 +397,13 @@ cmd_status(int argc, char **argv)
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
+		if (problem != NULL)
+			printf("state_dir: %s\n", problem);
 		print_status_text(status, backlog, v, n);
 	}
 	rc = EXIT_OK;
 out:
+	free(problem);
 	free(err);
 	ledger_decisions_free(v, n);
 	ledger_close(&ledger);

@@ -615,12 +615,62 @@ daemon_close(struct daemon *d)
 	state_lock_release(&d->lock);
 }
 
+/* Whether the last failure was the state files' and can pass (disk
+ * full, read-only, permissions): then *reason_r (malloc'd) says which
+ * file, why and what to do. */
+static int
+state_blocked(struct daemon *d, char **reason_r)
+{
+	if (d->ledger != NULL && ledger_failure_is_transient(d->ledger)) {
+		*reason_r = xstrdup(ledger_error(d->ledger));
+		return 1;
+	}
+	if (d->filter != NULL && filter_failure_is_transient(d->filter)) {
+		*reason_r = filter_failure(d->filter);
+		return 1;
+	}
+	return 0;
+}
+
+/* The ledger or the token store cannot be written: sorting waits,
+ * touching no mail (every change to a message is recorded in the ledger
+ * first).  Every poll_interval the file system is looked at, and sorting
+ * is tried again once it shows nothing in the way. */
+static void
+pause_sorting(struct daemon *d, char *reason)
+{
+	char *problem;
+
+	if (d->report.paused == NULL || strcmp(d->report.paused, reason) != 0)
+		log_error("sorting paused: %s; trying again every %d s",
+		    reason, d->config->imap.poll_interval);
+	report_set_paused(&d->report, reason);
+	free(reason);
+	d->report.state = "paused";
+	report_write(&d->report);
+	do {
+		pause_for(d, d->config->imap.poll_interval);
+		problem = state_dir_problem(d->config);
+		free(problem);
+	} while (problem != NULL && !d->stop);
+}
+
+static void
+resume_sorting(struct daemon *d)
+{
+	if (d->report.paused == NULL)
+		return;
+	log_notice("the state files can be written again: sorting resumed");
+	report_set_paused(&d->report, NULL);
+}
+
 /* Connects, sorts, waits; forever, or once. */
 static int
 daemon_loop(struct daemon *d)
 {
 	int backoff = 1, attempts = 0;
 	enum store_status st;
+	char *reason;
 
 	while (!stopping(d)) {
 		script_maybe_reload(d);
@@ -638,6 +688,7 @@ daemon_loop(struct daemon *d)
 			st = sort_all(d);
 			if (st != STORE_OK || d->once)
 				break;
+			resume_sorting(d);
 			st = wait_for_news(d);
 			script_maybe_reload(d);
 		}
@@ -645,6 +696,15 @@ daemon_loop(struct daemon *d)
 		wake_drain(d);
 		if (st == STORE_OK || stopping(d))
 			break;
+		if (st != STORE_CONN_LOST && state_blocked(d, &reason)) {
+			if (d->once) {
+				log_error("cannot sort: %s", reason);
+				free(reason);
+				return EXIT_RUNTIME;
+			}
+			pause_sorting(d, reason);
+			continue;
+		}
 		report_set_error(&d->report, store_last_error(d->store));
 		if (st != STORE_CONN_LOST) {
 			log_error("%s: %s", d->account,

@@ -40,6 +40,18 @@ filter_open(const char *db_path, struct filter **filter_r, char **err_r)
 }
 
 int
+filter_failure_is_transient(struct filter *f)
+{
+	return tokens_failure_is_transient(f->store);
+}
+
+char *
+filter_failure(struct filter *f)
+{
+	return tokens_failure(f->store);
+}
+
+int
 filter_map_store(struct filter *f, char **err_r)
 {
 	return tokens_map_file(f->store, err_r);

@@ -56,6 +56,13 @@ int filter_map_store(struct filter *f, char **err_r);
 /* Gives back the token store's cache; for a daemon about to sit idle. */
 void filter_release_memory(struct filter *f);
 
+/* 1 if the token store's last failure can pass by itself or by an
+ * administrator's action (disk full, read-only, ...): worth waiting for. */
+int filter_failure_is_transient(struct filter *f);
+/* Why the token store's last call failed, as "PATH: CAUSE; FIX";
+ * malloc'd. */
+char *filter_failure(struct filter *f);
+
 /* Sets the verdict thresholds (spam at score >= spam_cut, ham below
  * ham_cut, unsure between) and the bytes read per message (0: the
  * default, TOKENIZE_DEFAULT_MAX_BYTES).  filter_open uses the defaults

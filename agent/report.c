@@ -1,6 +1,7 @@
 /*
  * report.c - writes status.json with json-c (see report.h).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <json.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "agent/log.h"
 #include "agent/report.h"
 #include "agent/xmem.h"
+#include "state/fsfail.h"
 
 char *
 report_path(const char *state_dir)
@@ -34,6 +36,7 @@ report_release(struct report *r)
 	free(r->path);
 	free(r->script_errors);
 	free(r->last_error);
+	free(r->paused);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -51,6 +54,12 @@ report_set_error(struct report *r, const char *error)
 }
 
 void
+report_set_paused(struct report *r, const char *reason)
+{
+	replace_string(&r->paused, reason);
+}
+
+void
 report_set_script_errors(struct report *r, const char *errors)
 {
 	replace_string(&r->script_errors, errors);
@@ -63,14 +72,61 @@ add_string(struct json_object *o, const char *key, const char *value)
 	    NULL);
 }
 
+/* Writes text to tmp (0600 whatever the umask or a leftover file's mode)
+ * and renames it to path, so a reader never sees half a file.  0 or an
+ * errno. */
+static int
+replace_file(const char *path, const char *tmp, const char *text)
+{
+	FILE *f = NULL;
+	int fd, err = 0;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) < 0 || fchmod(fd, 0600) < 0 ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	if (fprintf(f, "%s\n", text) < 0)
+		err = errno;
+	if (fclose(f) != 0 && err == 0)
+		err = errno;
+	if (err == 0 && rename(tmp, path) < 0)
+		err = errno;
+	if (err != 0)
+		unlink(tmp);
+	return err;
+}
+
+/* On a full disk a new file cannot be written, but the old one's blocks
+ * can be: the status file is rewritten in place, so that `mailsift
+ * status` can say why sorting waits (a reader may see half a file for
+ * that moment).  0 or -1. */
+static int
+overwrite_file(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | O_CLOEXEC), rc = -1;
+
+	if (fd < 0)
+		return -1;
+	if (pwrite(fd, text, len, 0) == (ssize_t)len &&
+	    pwrite(fd, "\n", 1, (off_t)len) == 1 &&
+	    ftruncate(fd, (off_t)len + 1) == 0)
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
 int
 report_write(struct report *r)
 {
 	struct json_object *o, *script, *totals;
 	char *tmp;
 	const char *text;
-	FILE *f;
-	int fd, rc = -1, written;
+	int err, rc;
 
 	if (r->path == NULL)
 		return 0;
@@ -88,6 +144,7 @@ report_write(struct report *r)
 	json_object_object_add(o, "last_sync",
 	    json_object_new_int64(r->last_sync));
 	add_string(o, "last_error", r->last_error);
+	add_string(o, "paused", r->paused);
 	add_string(script, "path", r->script_path);
 	add_string(script, "state", r->script_path == NULL ? "built-in" :
 	    r->script_errors ? (r->script_ok ? "edit rejected, previous "
@@ -109,27 +166,17 @@ report_write(struct report *r)
 	json_object_object_add(o, "totals", totals);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 
-	/* 0600 whatever the umask or a leftover temporary file's mode. */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) < 0 || fchmod(fd, 0600) < 0 ||
-	    (f = fdopen(fd, "w")) == NULL) {
-		log_warn("cannot write %s", tmp);
-		if (fd >= 0)
-			close(fd);
-		goto out;
+	if ((err = replace_file(r->path, tmp, text)) != 0 &&
+	    fsfail_is_full(err) && overwrite_file(r->path, text) == 0)
+		err = 0;
+	if (err != 0 && err != r->write_errno) {
+		char *msg = fsfail_message("write the status file", r->path,
+		    err);
+		log_warnx("%s", msg);
+		free(msg);
 	}
-	written = fprintf(f, "%s\n", text) >= 0;
-	if (fclose(f) != 0 || !written) {
-		log_warn("cannot write %s", tmp);
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, r->path) < 0) {
-		log_warn("cannot rename %s to %s", tmp, r->path);
-		goto out;
-	}
-	rc = 0;
-out:
+	r->write_errno = err;
+	rc = err != 0 ? -1 : 0;
 	json_object_put(o);
 	free(tmp);
 	return rc;

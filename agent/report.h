@@ -17,7 +17,7 @@ struct report {
 	const char *account;		/* borrowed: "user@host:port" */
 	const char *state;		/* borrowed: "connecting", "sorting",
 					 * "idle", "waiting to reconnect",
-					 * "stopped" */
+					 * "paused", "stopped" */
 	const char *script_path;	/* borrowed; NULL: built-in policy */
 	int script_ok;			/* the script in force parsed cleanly */
 	char *script_errors;		/* owned: errors of the newest edit */
@@ -25,6 +25,10 @@ struct report {
 	time_t started;
 	time_t last_sync;
 	char *last_error;		/* owned: the last connection problem */
+	char *paused;			/* owned: why sorting waits (the state
+					 * files cannot be written), or NULL */
+	int write_errno;		/* of the last failed write, to log a
+					 * failure once */
 	struct sort_stats totals;
 };
 
@@ -32,8 +36,9 @@ void report_init(struct report *r, const char *state_dir);
 void report_release(struct report *r);
 void report_set_error(struct report *r, const char *error);
 void report_set_script_errors(struct report *r, const char *errors);
+void report_set_paused(struct report *r, const char *reason);
 /* Writes the file; logs (once per distinct failure) and returns -1 on
- * error.  A report whose path was set to NULL (a dry run's) is not
+ * error.  On a full disk the old file is overwritten in place.  A report whose path was set to NULL (a dry run's) is not
  * written. */
 int report_write(struct report *r);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "agent/report.h"
@@ -43,6 +44,23 @@ state_dir_make(const struct config *c, char **err_r)
 		return -1;
 	}
 	return 0;
+}
+
+char *
+state_dir_problem(const struct config *c)
+{
+	struct statvfs fs;
+
+	if (statvfs(c->state_dir, &fs) < 0)
+		return errno == ENOENT ? NULL :
+		    fsfail_cause(c->state_dir, errno);
+	if (fs.f_flag & ST_RDONLY)
+		return fsfail_cause(c->state_dir, EROFS);
+	if (access(c->state_dir, W_OK) < 0)
+		return fsfail_cause(c->state_dir, errno);
+	if (fs.f_bavail == 0)
+		return fsfail_cause(c->state_dir, ENOSPC);
+	return NULL;
 }
 
 int

@@ -33,6 +33,12 @@ int state_dir_make(const struct config *config, char **err_r);
 int state_dir_ledger(const struct config *config, struct ledger **ledger_r,
     char **err_r);
 
+/* What keeps state_dir from being written now, found without writing:
+ * a read-only or full file system, or missing permission; as "PATH:
+ * CAUSE; FIX", malloc'd, or NULL if nothing does.  For `status`, since a
+ * daemon that cannot write cannot update its status file either. */
+char *state_dir_problem(const struct config *config);
+
 /* 1 if the ledger file is there and not empty (nothing to replace). */
 int state_dir_ledger_present(const struct config *config);
 

@@ -30,22 +30,25 @@ db_path(sqlite3 *db)
 	return path != NULL && path[0] != '\0' ? path : "database";
 }
 
-/* The errno behind a failed write that SQLite did not record. */
+/* Why a database cannot be opened or written: the file or its directory
+ * (where the -wal and -shm files go) not writable, read-only file system
+ * included; else what SQLite saw (sys), else a permission problem. */
 static int
-write_errno(const char *path)
+write_errno(const char *path, int sys)
 {
 	char *dir, *slash;
-	int e;
+	int e = 0;
 
-	if (access(path, W_OK) < 0)
+	if (access(path, W_OK) < 0 && errno != ENOENT)
 		return errno;
 	dir = xstrdup(path);
 	slash = strrchr(dir, '/');
 	if (slash != NULL)
 		*slash = '\0';
-	e = access(slash != NULL ? dir : ".", W_OK) < 0 ? errno : EACCES;
+	if (access(slash != NULL ? dir : ".", W_OK) < 0)
+		e = errno;
 	free(dir);
-	return e;
+	return e != 0 ? e : sys != 0 ? sys : EACCES;
 }
 
 char *
@@ -63,7 +66,7 @@ db_failure(sqlite3 *db)
 	case SQLITE_CANTOPEN:
 	case SQLITE_PERM:
 	case SQLITE_AUTH:
-		return fsfail_cause(path, sys != 0 ? sys : write_errno(path));
+		return fsfail_cause(path, write_errno(path, sys));
 	case SQLITE_NOTADB:
 	case SQLITE_CORRUPT:
 		return xasprintf("%s: the file is damaged (%s); restore it "
@@ -290,6 +293,7 @@ db_open(const char *path, const struct db_schema *schema, sqlite3 **db_r,
     char **err_r)
 {
 	sqlite3 *db = NULL;
+	char *prefixed;
 	int memory = strcmp(path, ":memory:") == 0, state;
 
 	*db_r = NULL;
@@ -299,7 +303,8 @@ db_open(const char *path, const struct db_schema *schema, sqlite3 **db_r,
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX | (memory ? SQLITE_OPEN_CREATE : 0),
 	    NULL) != SQLITE_OK) {
-		*err_r = db ? db_failure(db) : xstrdup("out of memory");
+		*err_r = db ? db_failure(db) : xasprintf("%s: out of memory",
+		    path);
 		goto fail;
 	}
 	if (!memory)
@@ -315,6 +320,10 @@ db_open(const char *path, const struct db_schema *schema, sqlite3 **db_r,
 	*db_r = db;
 	return 0;
 fail:
+	/* Every reason above starts with the path. */
+	prefixed = xasprintf("cannot open the %s %s", schema->what, *err_r);
+	free(*err_r);
+	*err_r = prefixed;
 	sqlite3_close(db);
 	return -1;
 }

@@ -192,6 +192,18 @@ tokens_release_memory(struct tokens *t)
 	sqlite3_db_release_memory(t->db);
 }
 
+int
+tokens_failure_is_transient(struct tokens *t)
+{
+	return db_failure_is_transient(t->db);
+}
+
+char *
+tokens_failure(struct tokens *t)
+{
+	return db_failure(t->db);
+}
+
 void
 tokens_close(struct tokens **tp)
 {

@@ -47,6 +47,13 @@ int tokens_map_file(struct tokens *t, char **err_r);
 /* Frees the page cache; for a process about to sit idle. */
 void tokens_release_memory(struct tokens *t);
 
+/* 1 if the last failure on t can pass without touching the store (disk
+ * full, read-only, permissions, I/O, a long lock; see db.h): a daemon
+ * waits and retries. */
+int tokens_failure_is_transient(struct tokens *t);
+/* Why the last call on t failed, as "PATH: CAUSE; FIX"; malloc'd. */
+char *tokens_failure(struct tokens *t);
+
 /* The totals alone. */
 int tokens_totals(struct tokens *t, struct token_totals *totals_r,
     char **err_r);
