@@ -1583,6 +1583,11 @@ ihave_caps(struct compiler *cc, const struct test *t, unsigned *caps_r)
 		const char *why;
 		unsigned cap = cap_of(t->args[0].strs[i], &why);
 
+		/* they change how every string reads, which a test cannot
+		 * switch on for one block: never there for ihave, required
+		 * or not (Pigeonhole, measured) */
+		if (cap & (CAP_VARIABLES | CAP_ENCODED))
+			cap = 0;
 		if (cap == 0)
 			known = 0;
 		*caps_r |= cap;

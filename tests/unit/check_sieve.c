@@ -689,6 +689,11 @@ START_TEST(ihave_error)
 	    "elsif ihave [\"fileinto\", \"copy\"] { fileinto :copy \"C\"; }\n"
 	    "if ihave \"reject\" { reject \"no\"; }\n", -1,
 	    "fileinto:C[] implicit[]");
+	/* variables and encoded-character change how strings read: ihave
+	 * never has them, even when required (as Pigeonhole) */
+	expect("require [\"ihave\", \"variables\", \"fileinto\"];\n"
+	    "if anyof(ihave \"variables\", ihave \"encoded-character\") "
+	    "{ fileinto \"V\"; }\n", -1, "implicit[]");
 	/* what ihave grants is for its block only */
 	expect_error("require \"ihave\";\nif ihave \"fileinto\" { }\n"
 	    "fileinto \"A\";\n", 3, "add require \"fileinto\"");
@@ -907,6 +912,10 @@ START_TEST(dates)
 	free(got);
 	expect_error("require \"date\";\nif date :zone \"CET\" \"date\" "
 	    "\"year\" \"1\" { keep; }\n", 2, "time zone such as");
+	/* :count counts the field :index selects (RFC 5260) */
+	expect("require [\"index\", \"relational\", \"fileinto\"];\n"
+	    "if header :index 1 :count \"eq\" \"to\" \"1\" "
+	    "{ fileinto \"One\"; }\n", -1, "fileinto:One[]");
 	expect_error("require \"index\";\nif header :last \"x\" \"y\" "
 	    "{ keep; }\n", 2, ":last needs :index");
 }

@@ -1,5 +1,5 @@
 # ihave and error (RFC 5463)
-require ["ihave", "fileinto"];
+require ["ihave", "fileinto", "variables", "imap4flags"];
 if ihave "frobnicate" {
     frobnicate "anything goes in here";
 } elsif ihave ["copy", "imap4flags"] {
@@ -13,3 +13,5 @@ if header :contains "subject" "Release" {
     error "releases are not sorted here";
 }
 if anyof(ihave "envelope", ihave ["editheader"]) { fileinto "Never"; }
+if ihave "variables" { addflag "never-variables"; }
+if ihave ["encoded-character"] { fileinto "NeverEncoded"; }

@@ -26,7 +26,7 @@ setflag ["A"];
 set :lower "who" "Mixed Case";
 fileinto :copy "Junk";
 set :length "list" "x";
-} elsif header :index 1 :last :count "ge"  ["to", "subject", "to"] ["Release", "  "] {
+} elsif header :index 1 :last :is  ["to", "subject", "to"] ["Release", "  "] {
 addflag ["b", "b", "b"];
 setflag ["$Junk", "Foo", "Foo"];
 }

@@ -25,7 +25,7 @@ addflag "A";
 }
 if address :localpart :contains  ["sender"] "*o*o*" {
 addflag "b" "x";
-} elsif header :index 3 :last :count "lt" :comparator "i;ascii-numeric" ["subject", "subject", "received"] ["Me Myself", "x?y"] {
+} elsif header :index 3 :last :is  ["subject", "subject", "received"] ["Me Myself", "x?y"] {
 set :upper "who" "Mixed Case";
 } elsif header :index 3  :contains :comparator "i;ascii-casemap" ["to", "received"] ["  ", "?"] {
 set :length "n" "${who}"; fileinto :copy "Box/${n}";

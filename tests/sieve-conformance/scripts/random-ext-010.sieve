@@ -22,7 +22,7 @@ fileinto :copy "B";
 }
 addflag "b" "${list}";
 addflag "$${list}";
-if header :index 2  :count "eq" :comparator "i;ascii-numeric" ["received"] ["\\", "[dev]"] {
+if header :index 2  :is  ["received"] ["\\", "[dev]"] {
 addflag "A";
 set :lowerfirst "a" "";
 fileinto "A";
