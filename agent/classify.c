@@ -19,7 +19,7 @@ classify_defaults(struct classify_params *p)
 	p->eta = 0.03;
 	p->lr_weight = 1.0;
 	p->spread = 3.0;
-	p->spam_cut = 0.99;
+	p->spam_cut = CLASSIFY_SPAM_CUT;
 	p->ham_cut = 0.5;
 }
 

@@ -25,6 +25,7 @@
 
 #include <json.h>
 
+#include "agent/classify.h"
 #include "agent/config.h"
 #include "agent/log.h"
 #include "agent/xmem.h"
@@ -739,7 +740,7 @@ config_defaults(const char *path)
 	/* The classifier's own cut-offs (classify_defaults() in
 	 * agent/classify.c), so a file without thresholds scores as
 	 * "mailsift score" does. */
-	c->spam_threshold = 0.99;
+	c->spam_threshold = CLASSIFY_SPAM_CUT;
 	c->ham_threshold = 0.5;
 	c->max_message_bytes = 10 * 1024 * 1024;
 	c->first_run_days = 30;

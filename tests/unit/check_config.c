@@ -176,7 +176,7 @@ START_TEST(minimal_gets_defaults)
 	want = xasprintf("%s/state", dir);
 	ck_assert_str_eq(c->state_dir, want);
 	free(want);
-	ck_assert_double_eq(c->spam_threshold, 0.99);
+	ck_assert_double_eq(c->spam_threshold, 0.999);
 	ck_assert_double_eq(c->ham_threshold, 0.5);
 	ck_assert_uint_eq(c->max_message_bytes, 10 * 1024 * 1024);
 	ck_assert_ptr_null(c->log_level);
