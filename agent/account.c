@@ -223,3 +223,63 @@ out:
 	store_names_free(boxes, nboxes);
 	return st;
 }
+
+/* How name, the folder account_folders() chose for use, was found. */
+static enum store_status
+folder_how(struct store *store, const char *configured,
+    enum store_special use, const char *name, const char **how_r)
+{
+	enum store_status st;
+	char *special = NULL;
+
+	*how_r = "configured";
+	if (configured != NULL)
+		return STORE_OK;
+	st = store->ops->find_special(store, use, &special);
+	*how_r = special != NULL && strcmp(special, name) == 0 ?
+	    "SPECIAL-USE" : "by name";
+	free(special);
+	return st;
+}
+
+static int
+listed(char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+enum store_status
+account_facts(struct store *store, const struct config *c,
+    struct account_facts *f)
+{
+	enum store_status st;
+	char **boxes = NULL;
+	size_t n = 0;
+
+	memset(f, 0, sizeof(*f));
+	if ((st = store->ops->server_info(store, &f->server)) != STORE_OK ||
+	    (st = account_folders(store, c, &f->junk, &f->trash)) !=
+	    STORE_OK ||
+	    (st = folder_how(store, c->folders.junk, STORE_SPECIAL_JUNK,
+	    f->junk, &f->junk_how)) != STORE_OK ||
+	    (st = folder_how(store, c->folders.trash, STORE_SPECIAL_TRASH,
+	    f->trash, &f->trash_how)) != STORE_OK ||
+	    (st = store->ops->list_boxes(store, &boxes, &n)) != STORE_OK)
+		return st;
+	f->junk_exists = listed(boxes, n, f->junk);
+	f->trash_exists = listed(boxes, n, f->trash);
+	store_names_free(boxes, n);
+	return STORE_OK;
+}
+
+void
+account_facts_release(struct account_facts *f)
+{
+	store_server_info_release(&f->server);
+	free(f->junk);
+	free(f->trash);
+	memset(f, 0, sizeof(*f));
+}

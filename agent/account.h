@@ -32,4 +32,21 @@ const struct tls_server_ops *account_tls_server(char **err_r);
 enum store_status account_folders(struct store *store,
     const struct config *config, char **junk_r, char **trash_r);
 
+/* What a connection showed, for people: `mailsift init` prints it and
+ * the daemon keeps it in its status file for `mailsift status`. */
+struct account_facts {
+	struct store_server_info server;
+	char *junk;			/* the folders mailsift will use */
+	char *trash;
+	const char *junk_how;		/* "configured", "SPECIAL-USE" or */
+	const char *trash_how;		/* "by name" */
+	int junk_exists;		/* else created when first needed */
+	int trash_exists;
+};
+
+/* Fills *facts_r for a connected store (release it even on failure). */
+enum store_status account_facts(struct store *store,
+    const struct config *config, struct account_facts *facts_r);
+void account_facts_release(struct account_facts *facts);
+
 #endif

@@ -265,6 +265,48 @@ print_backlog_text(struct json_object *backlog)
 		    (long long)json_object_get_int64(count));
 }
 
+static const char *
+yes_no(struct json_object *o, const char *key)
+{
+	return json_object_get_boolean(json_object_object_get(o, key)) ?
+	    "yes" : "no";
+}
+
+/* What the daemon's last connection showed, as `mailsift init` says it. */
+static void
+print_connection(struct json_object *c)
+{
+	struct json_object *caps = json_object_object_get(c, "capabilities");
+	const char *kinds[] = { "junk", "trash" };
+	const char *cert, *line, *nl;
+	char tbuf[64];
+
+	printf("last connection: %s: IDLE %s, MOVE %s, UIDPLUS %s, "
+	    "CONDSTORE %s\n", time_text(json_object_get_int64(
+	    json_object_object_get(c, "time")), tbuf, sizeof(tbuf)),
+	    yes_no(caps, "IDLE"), yes_no(caps, "MOVE"),
+	    yes_no(caps, "UIDPLUS"), yes_no(caps, "CONDSTORE"));
+	for (size_t i = 0; i < 2; i++) {
+		struct json_object *f = json_object_object_get(c, kinds[i]);
+
+		printf("  %s folder: %s (%s%s)\n", kinds[i],
+		    json_object_get_string(json_object_object_get(f, "name")),
+		    json_object_get_string(json_object_object_get(f,
+		    "found")), json_object_get_boolean(
+		    json_object_object_get(f, "exists")) ? "" :
+		    "; created when first needed");
+	}
+	cert = json_object_get_string(json_object_object_get(c,
+	    "certificate"));
+	for (line = cert; line != NULL && *line != '\0'; line = nl) {
+		nl = strchr(line, '\n');
+		printf("  certificate %.*s\n", nl != NULL ? (int)(nl - line) :
+		    (int)strlen(line), line);
+		if (nl != NULL)
+			nl++;
+	}
+}
+
 static void
 print_status_text(struct json_object *status, struct json_object *backlog,
     struct ledger_decision *v, size_t n)
@@ -289,6 +331,8 @@ print_status_text(struct json_object *status, struct json_object *backlog,
 		if ((x = json_object_object_get(status, "paused")) != NULL)
 			printf("sorting paused: %s\n(it resumes by itself "
 			    "once that is fixed)\n", json_object_get_string(x));
+		if ((x = json_object_object_get(status, "connection")) != NULL)
+			print_connection(x);
 		json_object_object_get_ex(status, "script", &script);
 		if (script != NULL) {
 			x = json_object_object_get(script, "path");

@@ -20,5 +20,6 @@ int cmd_check(int argc, char **argv);		/* cmd_sieve.c */
 int cmd_sieve_test(int argc, char **argv);	/* cmd_sieve.c */
 int cmd_preview(int argc, char **argv);		/* cmd_preview.c */
 int cmd_managesieve(int argc, char **argv);	/* cmd_managesieve.c */
+int cmd_init(int argc, char **argv);		/* cmd_init.c */
 
 #endif

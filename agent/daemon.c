@@ -334,13 +334,24 @@ script_maybe_reload(struct daemon *d)
 }
 
 /* Finds the Junk and Trash folders for this connection and sets up the
- * learner over them. */
+ * learner over them; what the connection showed goes to the status file
+ * (`mailsift status` tells it like `mailsift init`). */
 static enum store_status
 resolve_folders(struct daemon *d)
 {
+	struct account_facts facts;
 	enum store_status st;
 
-	st = account_folders(d->store, d->config, &d->junk, &d->trash);
+	st = account_facts(d->store, d->config, &facts);
+	if (st == STORE_OK) {
+		report_set_connection(&d->report, &facts);
+		free(d->junk);
+		free(d->trash);
+		d->junk = facts.junk;
+		d->trash = facts.trash;
+		facts.junk = facts.trash = NULL;
+	}
+	account_facts_release(&facts);
 	if (st != STORE_OK)
 		return st;
 	/* The ledger and the learner compare names: one form for each. */

@@ -15,6 +15,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "sort a mailbox: wait for new mail and file it" },
+	{ "init", cmd_init, "write a first configuration and try it" },
 	{ "status", cmd_status, "show recent decisions and the script state" },
 	{ "undo", cmd_undo, "move a message back where a decision took it from" },
 	{ "train", cmd_train, "learn messages as spam or ham" },

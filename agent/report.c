@@ -37,6 +37,7 @@ report_release(struct report *r)
 	free(r->script_errors);
 	free(r->last_error);
 	free(r->paused);
+	json_object_put(r->connection);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -120,6 +121,41 @@ overwrite_file(const char *path, const char *text)
 	return rc;
 }
 
+static void
+add_folder(struct json_object *o, const char *key, const char *name,
+    const char *how, int exists)
+{
+	struct json_object *f = json_object_new_object();
+
+	json_object_object_add(f, "name", json_object_new_string(name));
+	json_object_object_add(f, "found", json_object_new_string(how));
+	json_object_object_add(f, "exists", json_object_new_boolean(exists));
+	json_object_object_add(o, key, f);
+}
+
+void
+report_set_connection(struct report *r, const struct account_facts *f)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *caps = json_object_new_object();
+
+	json_object_object_add(o, "time", json_object_new_int64(time(NULL)));
+	json_object_object_add(caps, "IDLE",
+	    json_object_new_boolean(f->server.idle));
+	json_object_object_add(caps, "MOVE",
+	    json_object_new_boolean(f->server.move));
+	json_object_object_add(caps, "UIDPLUS",
+	    json_object_new_boolean(f->server.uidplus));
+	json_object_object_add(caps, "CONDSTORE",
+	    json_object_new_boolean(f->server.condstore));
+	json_object_object_add(o, "capabilities", caps);
+	add_folder(o, "junk", f->junk, f->junk_how, f->junk_exists);
+	add_folder(o, "trash", f->trash, f->trash_how, f->trash_exists);
+	add_string(o, "certificate", f->server.certificate);
+	json_object_put(r->connection);
+	r->connection = o;
+}
+
 int
 report_write(struct report *r)
 {
@@ -164,6 +200,8 @@ report_write(struct report *r)
 	json_object_object_add(totals, "failed",
 	    json_object_new_int64(r->totals.failed));
 	json_object_object_add(o, "totals", totals);
+	json_object_object_add(o, "connection",
+	    json_object_get(r->connection));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	if ((err = replace_file(r->path, tmp, text)) != 0 &&

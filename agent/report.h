@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "agent/account.h"
 #include "agent/sort.h"
 
 struct report {
@@ -29,6 +30,8 @@ struct report {
 					 * files cannot be written), or NULL */
 	int write_errno;		/* of the last failed write, to log a
 					 * failure once */
+	void *connection;		/* owned (JSON): what the last
+					 * connection showed */
 	struct sort_stats totals;
 };
 
@@ -37,6 +40,8 @@ void report_release(struct report *r);
 void report_set_error(struct report *r, const char *error);
 void report_set_script_errors(struct report *r, const char *errors);
 void report_set_paused(struct report *r, const char *reason);
+/* Records what a connection showed, with the time it was made. */
+void report_set_connection(struct report *r, const struct account_facts *f);
 /* Writes the file; logs (once per distinct failure) and returns -1 on
  * error.  On a full disk the old file is overwritten in place.  A report whose path was set to NULL (a dry run's) is not
  * written. */

@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "agent/store.h"
@@ -68,6 +69,13 @@ void
 store_names_free(char **names, size_t n)
 {
 	free_strings(names, n);
+}
+
+void
+store_server_info_release(struct store_server_info *info)
+{
+	free(info->certificate);
+	memset(info, 0, sizeof(*info));
 }
 
 int

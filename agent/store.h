@@ -74,6 +74,21 @@ struct store_query {
 				 * the server's time zone, not the time */
 };
 
+/* What a connection showed of the server, for people (mailsift init,
+ * mailsift status): the capabilities mailsift's behaviour depends on and
+ * the certificate it presented. */
+struct store_server_info {
+	int idle;		/* IDLE (else polling) */
+	int move;		/* MOVE (else COPY + EXPUNGE) */
+	int uidplus;		/* UIDPLUS (else originals left \Deleted
+				 * without MOVE) */
+	int condstore;		/* CONDSTORE (keyword scans of changes only) */
+	char *certificate;	/* owned: the server's certificate as
+				 * "subject: ...\nissuer: ...\nvalid: ...
+				 * to ...\nSHA-256: ..."; NULL without TLS */
+	int certificate_trusted;	/* it passed verification */
+};
+
 struct store;
 
 struct store_ops {
@@ -181,6 +196,13 @@ struct store_ops {
 	 * signal: fd stays readable once it is set.  -1 turns it off. */
 	void (*set_cancel)(struct store *s, int fd);
 
+	/* What the last connection attempt showed (with or without a
+	 * connection now): the certificate once TLS was set up, also one
+	 * that was refused; the capabilities once logged in (all 0 before).
+	 * Release with store_server_info_release(). */
+	enum store_status (*server_info)(struct store *s,
+	    struct store_server_info *info_r);
+
 	/* Logs out (if connected) and frees the store. */
 	void (*free)(struct store *s);
 };
@@ -202,6 +224,7 @@ void store_free(struct store **s);
 void store_msg_release(struct store_msg *msg);
 void store_flags_free(struct store_flags *flags, size_t n);
 void store_names_free(char **names, size_t n);
+void store_server_info_release(struct store_server_info *info);
 /* 1 if flags (n entries) contain name, compared ASCII-case-insensitively. */
 int store_has_flag(char *const *flags, size_t n, const char *name);
 const char *store_status_name(enum store_status st);

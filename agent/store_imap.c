@@ -65,6 +65,8 @@ struct store_imap {
 	int has_move;
 	int has_uidplus;
 	int has_condstore;
+	char *certificate;	/* the server's, for people (store.h) */
+	int certificate_trusted;
 	uint64_t modseq;	/* HIGHESTMODSEQ at the last SELECT, or 0 */
 	uint32_t exists;	/* EXISTS at the last SELECT */
 	uint32_t uidnext;	/* UIDNEXT at the last SELECT (or STATUS) */
@@ -72,6 +74,19 @@ struct store_imap {
 	int in_login;		/* hides the LOGIN line from the trace */
 	int ever_connected;	/* a session was set up once: TLS worked */
 };
+
+static enum store_status
+imap_server_info(struct store *s, struct store_server_info *info_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+
+	*info_r = (struct store_server_info){ .idle = si->has_idle,
+	    .move = si->has_move, .uidplus = si->has_uidplus,
+	    .condstore = si->has_condstore,
+	    .certificate = si->certificate ? xstrdup(si->certificate) : NULL,
+	    .certificate_trusted = si->certificate_trusted };
+	return STORE_OK;
+}
 
 static const struct store_ops store_imap_ops;
 
@@ -346,8 +361,11 @@ verify_peer(struct store_imap *si)
 		    si->host);
 		return STORE_FATAL;
 	}
+	free(si->certificate);
+	si->certificate = tls_describe(&der[0]);
 	r = tls_verify_chain(der, n, si->host, si->ca_file, &err);
 	free(der);
+	si->certificate_trusted = r == 0;
 	if (r < 0) {
 		store_set_error(&si->store, "%s", err);
 		free(err);
@@ -1541,6 +1559,7 @@ imap_free(struct store *s)
 	namespace_release(&si->ns);
 	free(si->host);
 	free(si->ca_file);
+	free(si->certificate);
 	free(si->username);
 	wipe_secret(si);
 	free(si->store.last_error);
@@ -1564,6 +1583,7 @@ static const struct store_ops store_imap_ops = {
 	.find_special = imap_find_special,
 	.owner_name = imap_owner_name,
 	.wait = imap_wait,
+	.server_info = imap_server_info,
 	.set_cancel = imap_set_cancel,
 	.free = imap_free,
 };

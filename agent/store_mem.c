@@ -714,6 +714,17 @@ mem_set_cancel(struct store *s, int fd)
 	mem(s)->cancel_fd = fd;
 }
 
+static enum store_status
+mem_server_info(struct store *s, struct store_server_info *info_r)
+{
+	struct store_mem *m = mem(s);
+
+	/* A server with everything; MOVE and UIDPLUS as set. */
+	*info_r = (struct store_server_info){ .idle = 1, .move = m->has_move,
+	    .uidplus = m->has_uidplus, .condstore = 1 };
+	return STORE_OK;
+}
+
 static void
 mem_free(struct store *s)
 {
@@ -747,6 +758,7 @@ static const struct store_ops mem_ops = {
 	.find_special = mem_find_special,
 	.owner_name = mem_owner_name,
 	.wait = mem_wait,
+	.server_info = mem_server_info,
 	.set_cancel = mem_set_cancel,
 	.free = mem_free,
 };

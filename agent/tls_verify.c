@@ -14,8 +14,10 @@
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/child.h"
 #include "agent/log.h"
@@ -259,4 +261,53 @@ tls_verify_chain(const struct tls_der *certs, size_t n, const char *host,
 		return -1;
 	free(answer);
 	return 0;
+}
+
+/* A certificate time as "2026-12-07 05:40 UTC". */
+static void
+utc_text(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL)
+		snprintf(buf, size, "(unknown)");
+	else
+		strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+char *
+tls_describe(const struct tls_der *cert)
+{
+	gnutls_datum_t der = { (unsigned char *)cert->data,
+	    (unsigned)cert->len };
+	gnutls_datum_t subject = { NULL, 0 }, issuer = { NULL, 0 };
+	gnutls_x509_crt_t crt;
+	unsigned char sha[32];
+	size_t size = sizeof(sha);
+	char from[40], until[40];
+	struct buf b = { 0 };
+	char *text = NULL;
+
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return NULL;
+	if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) < 0 ||
+	    gnutls_x509_crt_get_dn3(crt, &subject, 0) < 0 ||
+	    gnutls_x509_crt_get_issuer_dn3(crt, &issuer, 0) < 0 ||
+	    gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, sha,
+	    &size) < 0)
+		goto out;
+	utc_text(gnutls_x509_crt_get_activation_time(crt), from, sizeof(from));
+	utc_text(gnutls_x509_crt_get_expiration_time(crt), until,
+	    sizeof(until));
+	buf_printf(&b, "subject: %s\nissuer: %s\nvalid: %s to %s\nSHA-256: ",
+	    (const char *)subject.data, (const char *)issuer.data, from,
+	    until);
+	for (size_t i = 0; i < size; i++)
+		buf_printf(&b, "%s%02X", i > 0 ? ":" : "", sha[i]);
+	text = buf_steal(&b);
+out:
+	gnutls_free(subject.data);
+	gnutls_free(issuer.data);
+	gnutls_x509_crt_deinit(crt);
+	return text;
 }

@@ -30,6 +30,12 @@ struct tls_der {
 int tls_verify_chain(const struct tls_der *certs, size_t n, const char *host,
     const char *ca_file, char **err_r);
 
+/* The certificate cert for people, one item per line: "subject: ...",
+ * "issuer: ...", "valid: FROM to UNTIL" (UTC), "SHA-256: AB:CD:..." (the
+ * fingerprint to compare with what the server's admin says).  Malloc'd;
+ * NULL if it cannot be parsed. */
+char *tls_describe(const struct tls_der *cert);
+
 /* 1 if host is an IPv4 or IPv6 address literal (no SNI is sent for those,
  * RFC 6066 section 3). */
 int tls_host_is_ip(const char *host);

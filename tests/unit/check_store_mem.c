@@ -188,6 +188,21 @@ START_TEST(search_by_range_seen_and_date)
 }
 END_TEST
 
+START_TEST(server_info_follows_caps)
+{
+	struct store_server_info info;
+
+	ck_assert_int_eq(ops->server_info(s, &info), STORE_OK);
+	ck_assert(info.idle && info.move && info.uidplus && info.condstore);
+	ck_assert_ptr_null(info.certificate);
+	store_server_info_release(&info);
+	store_mem_set_caps(s, 0, 1);
+	ck_assert_int_eq(ops->server_info(s, &info), STORE_OK);
+	ck_assert(!info.move && info.uidplus);
+	store_server_info_release(&info);
+}
+END_TEST
+
 START_TEST(fetch_returns_bytes_and_flags)
 {
 	const char *const flags[] = { "$Junk", "\\Flagged", NULL };
@@ -805,6 +820,7 @@ store_mem_suite(void)
 	tcase_add_test(tc, failed_select_deselects);
 	tcase_add_test(tc, list_uids_from_min);
 	tcase_add_test(tc, search_by_range_seen_and_date);
+	tcase_add_test(tc, server_info_follows_caps);
 	tcase_add_test(tc, fetch_returns_bytes_and_flags);
 	tcase_add_test(tc, list_flags_and_set_flags);
 	tcase_add_test(tc, examine_is_read_only);

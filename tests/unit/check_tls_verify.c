@@ -209,6 +209,37 @@ START_TEST(test_self_signed)
 }
 END_TEST
 
+START_TEST(test_describe)
+{
+	time_t act = 1796601600;	/* 2026-12-07 00:00 UTC */
+	struct cert ca, leaf;
+	struct tls_der der;
+	unsigned char sha[32];
+	size_t size = sizeof(sha);
+	char want[200], *text;
+
+	make_cert(&ca, "Test CA", NULL, 1, NULL, NULL, act, act + 86400 * 365);
+	make_cert(&leaf, "mail.example.org", &ca, 0, leaf_dns, NULL, act,
+	    act + 86400 * 30);
+	der = (struct tls_der){ leaf.der.data, leaf.der.size };
+	text = tls_describe(&der);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(gnutls_x509_crt_get_fingerprint(leaf.crt,
+	    GNUTLS_DIG_SHA256, sha, &size), 0);
+	snprintf(want, sizeof(want), "subject: CN=mail.example.org\n"
+	    "issuer: CN=Test CA\nvalid: 2026-12-07 00:00 UTC to 2027-01-06 "
+	    "00:00 UTC\nSHA-256: %02X:%02X:", sha[0], sha[1]);
+	ck_assert_msg(strncmp(text, want, strlen(want)) == 0, "got: %s", text);
+	/* 32 bytes, two hex digits each, colons between. */
+	ck_assert_uint_eq(strlen(strstr(text, "SHA-256: ") + 9), 32 * 3 - 1);
+	free(text);
+	der.len = 10;
+	ck_assert_ptr_null(tls_describe(&der));
+	free_cert(&leaf);
+	free_cert(&ca);
+}
+END_TEST
+
 START_TEST(test_expired)
 {
 	time_t now = time(NULL);
@@ -278,6 +309,7 @@ tls_verify_suite(void)
 	tcase_add_test(tc, test_ca_signed);
 	tcase_add_test(tc, test_ip_needs_ip_san);
 	tcase_add_test(tc, test_self_signed);
+	tcase_add_test(tc, test_describe);
 	tcase_add_test(tc, test_expired);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_host_is_ip);
