@@ -5,6 +5,7 @@
 #   make unit            unit tests only (add SAN=1 for sanitizers)
 #   make valgrind        unit tests under valgrind
 #   make fuzz            build and run the libFuzzer targets for a bounded time
+#   make soak            10,000 messages through faults and kills (tests/bench/soak)
 #   make roundcube-check Roundcube in headless Chromium on mailsift managesieve
 #   make install         install to $(DESTDIR)$(PREFIX)
 #   make deb             the Debian package, in build/ (packaging/debian)
@@ -57,7 +58,7 @@ ITEST_BIN = $(ITEST_SRC:tests/integration/%.c=$(BUILD)/itests/%)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 VERSION  = $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: deps all all-tests unit check integration valgrind fuzz install deb demo bench clean roundcube-check
+.PHONY: deps all all-tests unit check integration valgrind fuzz install deb demo bench soak clean roundcube-check
 all: $(BUILD)/mailsift
 
 DEFS = -DMAILSIFT_VERSION='"$(VERSION)"' -DMAILSIFT_LIBDIR='"$(LIBDIR)"'
@@ -135,6 +136,10 @@ demo: $(BUILD)/mailsift
 
 # Benchmarks print figures; run them on the normal build (RSS under ASan
 # means nothing).  The classifier benchmark fetches its corpus from npm.
+# Hours of faults, kills and mail: every message must end up in place once.
+soak: $(BUILD)/mailsift
+	tests/bench/soak
+
 bench: $(BUILD)/mailsift
 	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/latency
 	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/classifier
