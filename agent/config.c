@@ -26,6 +26,7 @@
 #include <json.h>
 
 #include "agent/classify.h"
+#include "agent/command.h"
 #include "agent/config.h"
 #include "agent/log.h"
 #include "agent/xmem.h"
@@ -1069,37 +1070,28 @@ password_from_command(const struct config *c, char **password_r,
     char **err_r)
 {
 	const char *cmd = c->imap.password_command;
-	struct buf line = { 0 };
-	char chunk[512];
-	int done = 0, toolong = 0, status, ret = -1;
-	size_t n;
-	FILE *f;
+	struct buf out = { 0 };
+	char *nl, *why = NULL;
+	size_t got = 0;
+	int status = 0, ret = -1;
 
-	fflush(NULL);
-	f = popen(cmd, "re");
-	if (f == NULL) {
+	switch (command_run(cmd, c->imap.timeout, PASSWORD_MAX_BYTES + 1,
+	    &out, &status, &why)) {
+	case COMMAND_OK:
+		break;
+	case COMMAND_FAILED:
 		*err_r = xasprintf("cannot run password command '%s': %s", cmd,
-		    strerror(errno));
-		return -1;
-	}
-	/* Read to the end, keeping the first line, so the command is never
-	 * killed by SIGPIPE for printing more. */
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		char *nl = memchr(chunk, '\n', n);
-		size_t take = nl != NULL ? (size_t)(nl - chunk) : n;
-
-		if (!done && line.len + take > PASSWORD_MAX_BYTES)
-			toolong = 1;
-		else if (!done)
-			buf_append(&line, chunk, take);
-		if (nl != NULL || toolong)
-			done = 1;
-	}
-	explicit_bzero(chunk, sizeof(chunk));
-	status = pclose(f);
-	if (status == -1) {
-		*err_r = xasprintf("cannot wait for password command '%s': %s",
-		    cmd, strerror(errno));
+		    why);
+		goto out;
+	case COMMAND_TIMED_OUT:
+		*err_r = xasprintf("password command '%s' did not finish "
+		    "within %d s (imap.timeout); it was stopped.  Run it by "
+		    "hand to see why it waits (a passphrase prompt?), or "
+		    "raise imap.timeout", cmd, c->imap.timeout);
+		goto out;
+	case COMMAND_CANCELLED:
+		*err_r = xasprintf("password command '%s' stopped: mailsift "
+		    "is stopping", cmd);
 		goto out;
 	}
 	if (WIFSIGNALED(status)) {
@@ -1113,26 +1105,30 @@ password_from_command(const struct config *c, char **password_r,
 		    WEXITSTATUS(status) == 127 ? " (command not found)" : "");
 		goto out;
 	}
-	if (toolong) {
+	got = out.len;
+	if (out.len > 0 && (nl = memchr(out.data, '\n', out.len)) != NULL)
+		out.len = (size_t)(nl - out.data);
+	if (out.len > PASSWORD_MAX_BYTES) {
 		*err_r = xasprintf("password command '%s' printed a first line "
 		    "longer than %d bytes; it must print only the password",
 		    cmd, PASSWORD_MAX_BYTES);
 		goto out;
 	}
-	if (line.len > 0 && line.data[line.len - 1] == '\r')
-		line.data[--line.len] = '\0';
-	if (line.len == 0 || strlen(line.data) != line.len) {
+	if (out.len > 0 && out.data[out.len - 1] == '\r')
+		out.len--;
+	if (out.len == 0 || memchr(out.data, '\0', out.len) != NULL) {
 		*err_r = xasprintf("password command '%s' printed %s; it must "
 		    "print the password on its first line", cmd,
-		    line.len == 0 ? "no password" : "a NUL byte");
+		    out.len == 0 ? "no password" : "a NUL byte");
 		goto out;
 	}
-	*password_r = buf_steal(&line);
+	*password_r = xstrndup(out.data, out.len);
 	ret = 0;
 out:
-	if (line.data != NULL)
-		explicit_bzero(line.data, line.len);
-	buf_release(&line);
+	if (out.data != NULL)
+		explicit_bzero(out.data, got > out.len ? got : out.len);
+	buf_release(&out);
+	free(why);
 	return ret;
 }
 

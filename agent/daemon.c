@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "agent/account.h"
+#include "agent/command.h"
 #include "agent/commands.h"
 #include "agent/daemon.h"
 #include "agent/filter.h"
@@ -121,6 +122,7 @@ wake_setup(struct daemon *d)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	command_set_cancel_fd(stop_pipe[0]);
 
 	d->inotify_fd = -1;
 	if (d->config->sieve != NULL) {
@@ -145,6 +147,7 @@ wake_teardown(struct daemon *d)
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
+	command_set_cancel_fd(-1);
 	for (int i = 0; i < 2; i++) {
 		if (signal_pipe[i] >= 0)
 			close(signal_pipe[i]);
@@ -777,12 +780,19 @@ daemon_run(const struct config *config, const struct run_options *opts)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (config_password(config, &password, &err) < 0) {
-		log_error("%s", err);
-		goto out;
-	}
+	/* Signals first: SIGTERM must stop a password command that hangs. */
 	if (wake_setup(&d) < 0)
 		goto out;
+	if (config_password(config, &password, &err) < 0) {
+		wake_drain(&d);
+		if (d.stop) {
+			log_notice("stopped while the password command ran");
+			rc = EXIT_OK;
+		} else {
+			log_error("%s", err);
+		}
+		goto out;
+	}
 	if (config->sieve != NULL)
 		watch_target(&d);
 	if ((d.store = account_store(config, password, &err)) == NULL) {
