@@ -143,6 +143,7 @@ soak: $(BUILD)/mailsift
 bench: $(BUILD)/mailsift
 	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/latency
 	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/classifier
+	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/fleet
 
 # The example configuration goes to /etc/mailsift under a name that does
 # not end in .json, so that nothing takes it for a mailbox.
