@@ -136,18 +136,21 @@ add_folder(struct json_object *o, const char *key, const char *name,
 void
 report_set_connection(struct report *r, const struct account_facts *f)
 {
+	const struct {
+		const char *name;
+		int on;
+	} offered[] = {
+		{ "IDLE", f->server.idle }, { "MOVE", f->server.move },
+		{ "UIDPLUS", f->server.uidplus },
+		{ "CONDSTORE", f->server.condstore },
+	};
 	struct json_object *o = json_object_new_object();
 	struct json_object *caps = json_object_new_object();
 
 	json_object_object_add(o, "time", json_object_new_int64(time(NULL)));
-	json_object_object_add(caps, "IDLE",
-	    json_object_new_boolean(f->server.idle));
-	json_object_object_add(caps, "MOVE",
-	    json_object_new_boolean(f->server.move));
-	json_object_object_add(caps, "UIDPLUS",
-	    json_object_new_boolean(f->server.uidplus));
-	json_object_object_add(caps, "CONDSTORE",
-	    json_object_new_boolean(f->server.condstore));
+	for (size_t i = 0; i < sizeof(offered) / sizeof(*offered); i++)
+		json_object_object_add(caps, offered[i].name,
+		    json_object_new_boolean(offered[i].on));
 	json_object_object_add(o, "capabilities", caps);
 	add_folder(o, "junk", f->junk, f->junk_how, f->junk_exists);
 	add_folder(o, "trash", f->trash, f->trash_how, f->trash_exists);

@@ -370,32 +370,6 @@ refuse_readonly(struct store_mem *m, const char *op)
 	return op_end(m, op, STORE_BOX_BAD);
 }
 
-static enum store_status
-mem_list_uids(struct store *s, uint32_t min_uid, uint32_t **uids_r,
-    size_t *n_r)
-{
-	struct store_mem *m = mem(s);
-	enum store_status st = op_begin(m, "list_uids", 1);
-	struct mem_box *b = m->selected;
-	uint32_t *uids = NULL;
-	size_t n = 0;
-
-	*uids_r = NULL;
-	*n_r = 0;
-	if (st != STORE_OK)
-		return st;
-	for (size_t i = 0; i < b->nmsgs; i++) {
-		if (b->msgs[i].uid < min_uid)
-			continue;
-		uids = xreallocarray(uids, n + 1, sizeof(*uids));
-		uids[n++] = b->msgs[i].uid;
-	}
-	b->changes_seen = b->changes;
-	*uids_r = uids;
-	*n_r = n;
-	return op_end(m, "list_uids", STORE_OK);
-}
-
 /* Whether t falls on or after the day of since, by UTC dates (SEARCH SINCE
  * compares dates, not times). */
 static int
@@ -404,20 +378,14 @@ same_day_or_later(time_t t, time_t since)
 	return t / 86400 >= since / 86400;
 }
 
-static enum store_status
-mem_search(struct store *s, const struct store_query *q, uint32_t **uids_r,
-    size_t *n_r)
+/* The UIDs of b's messages that q matches, ascending (NULL when none). */
+static void
+box_search(const struct mem_box *b, const struct store_query *q,
+    uint32_t **uids_r, size_t *n_r)
 {
-	struct store_mem *m = mem(s);
-	enum store_status st = op_begin(m, "search", 1);
-	struct mem_box *b = m->selected;
 	uint32_t *uids = NULL;
 	size_t n = 0;
 
-	*uids_r = NULL;
-	*n_r = 0;
-	if (st != STORE_OK)
-		return st;
 	for (size_t i = 0; i < b->nmsgs; i++) {
 		const struct store_msg *msg = &b->msgs[i];
 
@@ -433,6 +401,37 @@ mem_search(struct store *s, const struct store_query *q, uint32_t **uids_r,
 	}
 	*uids_r = uids;
 	*n_r = n;
+}
+
+static enum store_status
+mem_list_uids(struct store *s, uint32_t min_uid, uint32_t **uids_r,
+    size_t *n_r)
+{
+	struct store_mem *m = mem(s);
+	enum store_status st = op_begin(m, "list_uids", 1);
+	struct store_query q = { .min_uid = min_uid };
+
+	*uids_r = NULL;
+	*n_r = 0;
+	if (st != STORE_OK)
+		return st;
+	box_search(m->selected, &q, uids_r, n_r);
+	m->selected->changes_seen = m->selected->changes;
+	return op_end(m, "list_uids", STORE_OK);
+}
+
+static enum store_status
+mem_search(struct store *s, const struct store_query *q, uint32_t **uids_r,
+    size_t *n_r)
+{
+	struct store_mem *m = mem(s);
+	enum store_status st = op_begin(m, "search", 1);
+
+	*uids_r = NULL;
+	*n_r = 0;
+	if (st != STORE_OK)
+		return st;
+	box_search(m->selected, q, uids_r, n_r);
 	return op_end(m, "search", STORE_OK);
 }
 
