@@ -37,6 +37,7 @@ bootstrap_from_folders(const struct config *c, const char *const *ham,
 	struct store *store = NULL;
 	char *password = NULL, *err = NULL, *path = NULL;
 	char *junk = NULL, *trash = NULL;
+	char **ham_boxes = NULL;
 	int rc = EXIT_RUNTIME;
 	enum store_status st;
 
@@ -59,13 +60,19 @@ bootstrap_from_folders(const struct config *c, const char *const *ham,
 		    store_last_error(store));
 		goto failed;
 	}
+	/* In the owner's form, as the daemon names them: the ledger and the
+	 * Junk and Trash checks compare names ("INBOX.Junk" is "Junk" on
+	 * Courier). */
+	ham_boxes = xcalloc(nham, sizeof(*ham_boxes));
+	for (size_t i = 0; i < nham; i++)
+		ham_boxes[i] = store->ops->owner_name(store, ham[i]);
 	learner = (struct learner){
 		.store = store, .ledger = ledger, .filter = filter,
 		.junk = junk, .trash = trash,
 		.max_message_bytes = c->max_message_bytes,
 	};
-	if (learn_bootstrap(&learner, ham, nham, show_progress, NULL,
-	    &sum, &err) < 0)
+	if (learn_bootstrap(&learner, (const char *const *)ham_boxes, nham,
+	    show_progress, NULL, &sum, &err) < 0)
 		goto failed;
 	printf("trained %zu spam and %zu ham; %zu already trained so, "
 	    "%zu skipped\n", sum.spam, sum.ham, sum.unchanged, sum.skipped);
@@ -79,6 +86,7 @@ out:
 	free(path);
 	free(junk);
 	free(trash);
+	store_names_free(ham_boxes, ham_boxes != NULL ? nham : 0);
 	store_free(&store);
 	filter_close(&filter);
 	ledger_close(&ledger);
