@@ -193,6 +193,11 @@ undo_run(struct undo *u, long long id)
 		    "'mailsift status')\n", id, path);
 		goto out;
 	}
+	if (u->d.state == DECISION_UNDONE) {
+		fprintf(stderr, "mailsift: decision %lld was undone already "
+		    "(%s); nothing to undo\n", id, u->d.actions);
+		goto out;
+	}
 	if (u->d.state != DECISION_DONE || u->d.dest_folder == NULL) {
 		fprintf(stderr, "mailsift: decision %lld did not move the "
 		    "message (%s: %s); nothing to undo\n", id,

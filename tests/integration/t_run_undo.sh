@@ -46,8 +46,10 @@ assert_eq 1 "$(imap_count "$u" INBOX)" "INBOX after another pass"
 assert_eq 0 "$(imap_count "$u" Junk)" "Junk after another pass"
 
 # Undoing twice is refused; so is undoing a message a client moved on.
-rc=0; "$MAILSIFT" undo -c "$T_DIR/c.json" "$junk_id" 2>/dev/null || rc=$?
+rc=0; "$MAILSIFT" undo -c "$T_DIR/c.json" "$junk_id" 2> "$T_DIR/err" || rc=$?
 assert_eq 1 "$rc" "second undo"
+grep -q "decision $junk_id was undone already" "$T_DIR/err" \
+	|| fail "second undo, unclear: $(cat "$T_DIR/err")"
 imap_create "$u" Archive
 imap_move "$u" Lists "$(imap_uids "$u" Lists | head -1)" Archive
 rc=0; "$MAILSIFT" undo -c "$T_DIR/c.json" "$list_id" 2> "$T_DIR/err" || rc=$?
