@@ -880,7 +880,8 @@ read_config_file(const char *path, char **text_r, size_t *len_r,
 	if (fd < 0) {
 		*errors_r = xasprintf("%s: cannot open the configuration "
 		    "file: %s%s", path, strerror(errno), errno == ENOENT ?
-		    "; check the -c path (a sample is config.example.json)" :
+		    "; check the -c path (a sample is "
+		    "/etc/mailsift/example.json.sample)" :
 		    "");
 		return -1;
 	}

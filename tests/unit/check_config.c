@@ -574,7 +574,7 @@ START_TEST(missing_file_is_clear)
 	char *path = xasprintf("%s/nope.json", dir);
 	char *want = xasprintf("%s: cannot open the configuration file: No "
 	    "such file or directory; check the -c path (a sample is "
-	    "config.example.json)", path);
+	    "/etc/mailsift/example.json.sample)", path);
 
 	ck_assert_int_eq(config_load(path, &c, &errors), -1);
 	ck_assert_ptr_null(c);
