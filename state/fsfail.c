@@ -38,6 +38,9 @@ fsfail_fix(const char *path, int errnum)
 		return xasprintf("make %s and its directory writable for user "
 		    "%s (chown or chmod), or run mailsift as the user that "
 		    "owns them", path, pw != NULL ? pw->pw_name : "?");
+	case ENOENT:
+		return xasprintf("the directory that would hold %s does not "
+		    "exist: create it, or correct the path", path);
 	case EIO:
 		return xasprintf("the disk holding %s reports errors: check it "
 		    "(dmesg) before going on", path);

@@ -130,6 +130,9 @@ START_TEST(missing_directory_names_file_and_cause)
 	ck_assert_ptr_nonnull(strstr(err, "cannot create the test store"));
 	ck_assert_ptr_nonnull(strstr(err, missing));
 	ck_assert_ptr_nonnull(strstr(err, "No such file or directory"));
+	ck_assert_msg(strstr(err, "the directory that would hold") != NULL &&
+	    strstr(err, "does not exist: create it") != NULL,
+	    "says what to do: %s", err);
 	free(err);
 	free(missing);
 }
