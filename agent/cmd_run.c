@@ -1,12 +1,14 @@
 /*
  * cmd_run.c - `mailsift run` (the daemon) and `mailsift status`.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/commands.h"
 #include "agent/config.h"
@@ -17,6 +19,7 @@
 #include "agent/sort.h"
 #include "agent/state_dir.h"
 #include "agent/xmem.h"
+#include "state/fsfail.h"
 #include "state/ledger.h"
 
 static const char run_usage[] =
@@ -416,6 +419,14 @@ cmd_status(int argc, char **argv)
 		return rc;
 	file = report_path(config->state_dir);
 	status = json_object_from_file(file);
+	/* Missing: the daemon has not run yet.  Unreadable: say so. */
+	if (status == NULL && access(file, R_OK) < 0 && errno != ENOENT) {
+		err = fsfail_message("read the status file", file, errno);
+		fprintf(stderr, "mailsift: %s\n", err);
+		free(file);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
 	free(file);
 	if ((rc = state_dir_ledger(config, &ledger, &err)) != 0 ||
 	    ledger_decisions_recent(ledger, count, &v, &n) < 0 ||
