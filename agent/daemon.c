@@ -678,15 +678,28 @@ resume_sorting(struct daemon *d)
 	report_set_paused(&d->report, NULL);
 }
 
+/* Messages handled so far (not merely looked at): a session that
+ * handled some did useful work. */
+static unsigned
+handled(const struct daemon *d)
+{
+	const struct sort_stats *t = &d->report.totals;
+
+	return t->moved + t->kept + t->known + t->failed;
+}
+
 /* Connects, sorts, waits; forever, or once. */
 static int
 daemon_loop(struct daemon *d)
 {
-	int backoff = 1, attempts = 0;
+	int backoff = 1, attempts = 0, useful;
+	unsigned before;
 	enum store_status st;
 	char *reason;
 
 	while (!stopping(d)) {
+		useful = 0;
+		before = handled(d);
 		script_maybe_reload(d);
 		d->report.state = "connecting";
 		st = d->store->ops->connect(d->store);
@@ -696,12 +709,11 @@ daemon_loop(struct daemon *d)
 			st = resolve_folders(d);
 		}
 		while (st == STORE_OK && !stopping(d)) {
-			attempts = 0;
-			backoff = 1;
 			report_set_error(&d->report, NULL);
 			st = sort_all(d);
 			if (st != STORE_OK || d->once)
 				break;
+			useful = 1;		/* a whole pass */
 			resume_sorting(d);
 			st = wait_for_news(d);
 			script_maybe_reload(d);
@@ -725,8 +737,17 @@ daemon_loop(struct daemon *d)
 			    store_last_error(d->store));
 			return EXIT_RUNTIME;
 		}
+		/* Only a session that got something done starts the backoff
+		 * again: a server that drops every session right after login
+		 * is not to be tried every second, nor forever by --once. */
+		if (useful || handled(d) != before) {
+			attempts = 0;
+			backoff = 1;
+		}
 		if (d->once && ++attempts >= ONCE_MAX_ATTEMPTS) {
-			log_error("cannot reach %s: %s", d->account,
+			log_error("gave up after %d sessions with %s in a row "
+			    "that did not get anything done; the last one "
+			    "failed with: %s", attempts, d->account,
 			    store_last_error(d->store));
 			return EXIT_RUNTIME;
 		}
