@@ -4,7 +4,8 @@
  *
  * It owns the guided setup: the options become a configuration that is
  * checked by the same code the daemon uses (config.c) before anything is
- * written, written with mode 0600 (never over an existing file without
+ * written, written with mode 0600 (0640 for the daemon's user, see
+ * config_reader_group(); never over an existing file without
  * --force), and then tried the way the daemon will use it: connect,
  * verify TLS, log in, list the mailboxes, find Junk and Trash.  Every step
  * says what it found; a failure says what to do, and a certificate that
@@ -16,6 +17,8 @@
 #include <getopt.h>
 #include <json.h>
 #include <libgen.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +37,9 @@ static const char init_usage[] =
     "           (--password-file F | --password-command CMD)\n"
     "           [--state-dir DIR] [--force]\n"
     "\n"
-    "Writes a configuration for one mailbox to FILE (mode 0600), then tries\n"
+    "Writes a configuration for one mailbox to FILE (mode 0600; as root,\n"
+    "for a password file of another user, such as mailsift: 0640 with that\n"
+    "user's group, so that the daemon can read it), then tries\n"
     "it: connects, verifies the server's certificate, logs in, lists the\n"
     "mailboxes and names the Junk and Trash folders mailsift will use and\n"
     "the server capabilities that matter.  FILE is never overwritten\n"
@@ -142,10 +147,29 @@ build_config(const struct init_options *o, const char *name)
 	return text;
 }
 
-/* Writes text to path, mode 0600: with force through a temporary file
- * renamed over it, else only if path does not exist. */
+/* The group that must read the configuration besides its owner: run as
+ * root for a password file that belongs to another user (README: the
+ * unit's user "mailsift" owns it), that user's group, so the daemon and
+ * `sudo -u mailsift mailsift train` can read what root wrote.  Else none
+ * (-1): the file is its writer's alone. */
+static gid_t
+config_reader_group(const struct init_options *o)
+{
+	const struct passwd *pw;
+	struct stat st;
+
+	if (geteuid() != 0 || o->password_file == NULL ||
+	    stat(o->password_file, &st) < 0 || st.st_uid == 0)
+		return (gid_t)-1;
+	pw = getpwuid(st.st_uid);
+	return pw != NULL ? pw->pw_gid : st.st_gid;
+}
+
+/* Writes text to path, mode 0600, or 0640 with group reader when that is
+ * not -1: with force through a temporary file renamed over it, else only
+ * if path does not exist. */
 static int
-write_config(const char *path, const char *text, int force)
+write_config(const char *path, const char *text, int force, gid_t reader)
 {
 	char *tmp = force ? xasprintf("%s.tmp.%ld", path, (long)getpid()) :
 	    NULL;
@@ -166,7 +190,8 @@ write_config(const char *path, const char *text, int force)
 		return -1;
 	}
 	/* The umask may have taken bits away, never added: say it anyway. */
-	if (fchmod(fd, 0600) < 0)
+	if ((reader != (gid_t)-1 && fchown(fd, (uid_t)-1, reader) < 0) ||
+	    fchmod(fd, reader != (gid_t)-1 ? 0640 : 0600) < 0)
 		goto fail;
 	while (off < len) {
 		ssize_t n = write(fd, text + off, len - off);
@@ -359,6 +384,7 @@ cmd_init(int argc, char **argv)
 	struct init_options o = { 0 };
 	struct config *config = NULL;
 	char *name = NULL, *text = NULL, *errors = NULL;
+	gid_t reader;
 	int opt, rc = EXIT_USAGE;
 
 	optind = 1;
@@ -401,9 +427,17 @@ cmd_init(int argc, char **argv)
 		fprintf(stderr, "%s\nmailsift: nothing was written\n", errors);
 		goto out;
 	}
-	if (write_config(o.path, text, o.force) < 0)
+	reader = config_reader_group(&o);
+	if (write_config(o.path, text, o.force, reader) < 0)
 		goto out;
-	printf("wrote %s (mode 0600)\n", o.path);
+	if (reader != (gid_t)-1) {
+		const struct group *gr = getgrgid(reader);
+
+		printf("wrote %s (mode 0640, group %s, as the owner of %s must "
+		    "read it)\n", o.path, gr != NULL ? gr->gr_name : "?",
+		    o.password_file);
+	} else
+		printf("wrote %s (mode 0600)\n", o.path);
 	rc = try_config(config, name);
 	if (rc != EXIT_OK)
 		printf("\n%s is written; fix what is said above (mailsift.json(5) "

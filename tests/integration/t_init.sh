@@ -7,7 +7,8 @@
 # the Junk and Trash folders and how they were found and the
 # capabilities, and prints the next steps; the daemon runs with the file
 # and `mailsift status` shows the same connection facts; a bad password is
-# reported; a broken configuration writes nothing.
+# reported; a broken configuration writes nothing; as root, the owner of
+# the password file (the daemon's user) may read the configuration.
 . "$(dirname "$0")/lib.sh"
 
 [ -n "${IMAP_CAFILE:-}" ] || fail "the test server has no TLS (IMAP_CAFILE unset)"
@@ -91,4 +92,21 @@ rc=$?
 assert_eq 2 "$rc" "exit status of a refused configuration"
 want "would send the password unencrypted"
 [ -e "$T_DIR/etc/plain.json" ] && fail "a refused configuration was written"
+
+# As root, for a password file that the daemon's user owns (README: the
+# unit's user mailsift owns it), that user can read the configuration
+# too: README's next step trains as that user, and the unit runs as it.
+if [ "$(id -u)" = 0 ]; then
+	install -m 0600 -o nobody "$T_DIR/$u.pass" "$T_DIR/etc/nobody.pass"
+	init "$T_DIR/etc/for-nobody.json" --password-file "$T_DIR/etc/nobody.pass" \
+		--ca-file "$IMAP_CAFILE"
+	assert_eq 0 "$rc" "exit status of init for another user's password file"
+	want "wrote $T_DIR/etc/for-nobody.json (mode 0640, group nogroup"
+	assert_eq "root nogroup 640" \
+		"$(stat -c '%U %G %a' "$T_DIR/etc/for-nobody.json")" \
+		"owner, group and mode of that configuration"
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$MAILSIFT" check -c "$T_DIR/etc/for-nobody.json" 2>&1) ||
+		fail "the password file's owner cannot use the configuration: $out"
+fi
 echo ok
