@@ -142,6 +142,7 @@ soak: $(BUILD)/mailsift
 
 bench: $(BUILD)/mailsift
 	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/latency
+	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/junk-drag
 	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/classifier
 	MAILSIFT=$(CURDIR)/$(BUILD)/mailsift tests/bench/fleet
 

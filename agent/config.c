@@ -44,6 +44,7 @@ enum key_kind {
 	KEY_STRING,		/* non-empty string */
 	KEY_PATH,		/* non-empty string, resolved to a full path */
 	KEY_INT,		/* integer in [min, max] */
+	KEY_BOOL,		/* true or false, stored as int */
 	KEY_NUMBER,		/* number in [min, max] */
 	KEY_SIZE,		/* integer in [min, max], stored as size_t */
 	KEY_TLS,		/* "implicit", "starttls" or "none" */
@@ -79,6 +80,7 @@ static const struct key keys[] = {
 	/* Servers may drop an IDLE after 29 minutes (RFC 2177), some
 	 * silently after 5; a few seconds is for tests. */
 	{ "imap.idle_restart", KEY_INT, OFF(imap.idle_restart), 5, 1740 },
+	{ "imap.junk_idle", KEY_BOOL, OFF(imap.junk_idle), 0, 0 },
 	{ "folders", KEY_OBJECT, 0, 0, 0 },
 	{ "folders.watch", KEY_FOLDERS, OFF(folders.watch), 0, 0 },
 	{ "folders.junk", KEY_STRING, OFF(folders.junk), 0, 0 },
@@ -485,6 +487,13 @@ set_value(struct parse *p, const struct key *k, struct json_object *v)
 		else
 			*(size_t *)field = (size_t)n;
 		return;
+	case KEY_BOOL:
+		if (!json_object_is_type(v, json_type_boolean)) {
+			wrong(p, k->name, "true or false", v);
+			return;
+		}
+		*(int *)field = json_object_get_boolean(v);
+		return;
 	case KEY_NUMBER:
 		if (!json_object_is_type(v, json_type_double) &&
 		    !json_object_is_type(v, json_type_int)) {
@@ -738,6 +747,7 @@ config_defaults(const char *path)
 	c->imap.timeout = 60;
 	c->imap.poll_interval = 60;
 	c->imap.idle_restart = 300;
+	c->imap.junk_idle = 1;
 	/* The classifier's own cut-offs (classify_defaults() in
 	 * agent/classify.c), so a file without thresholds scores as
 	 * "mailsift score" does. */

@@ -37,6 +37,8 @@ struct config {
 		int timeout;		/* seconds per command */
 		int poll_interval;	/* seconds, when the server lacks IDLE */
 		int idle_restart;	/* seconds before IDLE is re-issued */
+		int junk_idle;		/* without NOTIFY, watch Junk over a
+					 * second connection */
 	} imap;
 	struct {
 		char **watch;		/* mailboxes sorted, >= 1 */

@@ -6,7 +6,9 @@
  * other watched folders and Junk (for learning) are looked at regularly.  Signals and edits of the
  * Sieve script wake the wait through one epoll descriptor, which the store
  * polls beside its socket (a self-pipe for signals, inotify for the
- * script's directory).
+ * script's directory); news of Junk (junkwatch.c: NOTIFY, or a second
+ * connection whose IDLE descriptor joins that epoll set) makes the look
+ * at Junk due at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +29,7 @@
 #include "agent/commands.h"
 #include "agent/daemon.h"
 #include "agent/filter.h"
+#include "agent/junkwatch.h"
 #include "agent/learn.h"
 #include "agent/log.h"
 #include "agent/report.h"
@@ -54,6 +57,8 @@ struct daemon {
 	size_t nwatch;
 	struct learner learner;		/* refers to the fields above */
 	int64_t next_learn_scan;	/* monotonic ms: Junk and keywords due */
+	struct junkwatch junkwatch;	/* Junk's news at once, not when due */
+	int junk_news;			/* Junk changed: look at it now */
 	char *account;
 	struct report report;
 	int epoll_fd;
@@ -373,7 +378,9 @@ resolve_folders(struct daemon *d)
 		/* Content hashes must match sort.c's: same fetch cap. */
 		.max_message_bytes = d->config->max_message_bytes,
 	};
-	return STORE_OK;
+	if (d->once)
+		return STORE_OK;
+	return junkwatch_start(&d->junkwatch, d->store, d->junk);
 }
 
 static int64_t
@@ -419,6 +426,7 @@ sort_all(struct daemon *d)
 		.retry_seconds = d->config->imap.poll_interval,
 	};
 	enum store_status st = STORE_OK;
+	int due;
 
 	d->report.state = "sorting";
 	for (size_t i = 0; i < d->nwatch && !stopping(d); i++) {
@@ -438,13 +446,19 @@ sort_all(struct daemon *d)
 	 * are not watched, and keywords.  A keyword scan fetches the flags
 	 * of whole folders, so these run once per poll_interval, not on
 	 * every new message (rescues into a watched folder are seen by
-	 * sort_folder at once). */
+	 * sort_folder at once); Junk and what left it are looked at also
+	 * as soon as junkwatch.c brings news of Junk.  Not in a dry run. */
+	due = !d->opts->dry_run && now_ms() >= d->next_learn_scan;
 	if (st == STORE_OK && !stopping(d) && !d->opts->dry_run &&
-	    now_ms() >= d->next_learn_scan) {
+	    (due || d->junk_news)) {
 		st = learn_scan_junk(&d->learner);
 		if (st == STORE_OK && !stopping(d))
 			st = learn_scan_elsewhere(&d->learner,
 			    (const char *const *)d->watch, d->nwatch);
+		if (st == STORE_OK)
+			d->junk_news = 0;
+	}
+	if (st == STORE_OK && !stopping(d) && due) {
 		for (size_t i = 0; st == STORE_OK && !stopping(d) &&
 		    i < d->nwatch; i++)
 			st = learn_scan_keywords(&d->learner, d->watch[i]);
@@ -474,10 +488,11 @@ behind(struct daemon *d, const char *folder, uint32_t uidvalidity,
 	    uidnext - 1 > mark);
 }
 
-/* Waits on the first watched folder until it changes, poll_interval
- * passes (the other folders and Junk are due), or a signal or script edit
- * arrives.  Wake-ups for other files next to the script go back to
- * waiting without a pass. */
+/* Waits on the first watched folder until it changes, Junk changes (its
+ * learning is then due at once), poll_interval passes (the other
+ * folders and Junk are due), or a signal or script edit arrives.
+ * Wake-ups for other files next to the script go back to waiting without
+ * a pass. */
 static enum store_status
 wait_for_news(struct daemon *d)
 {
@@ -506,19 +521,26 @@ wait_for_news(struct daemon *d)
 	deadline = now_ms() + (int64_t)timeout * 1000;
 	if (d->next_learn_scan > now_ms() && d->next_learn_scan < deadline)
 		deadline = d->next_learn_scan;	/* Junk is due sooner */
-	while (!changed && !stopping(d) && !d->reload &&
-	    !d->script_touched) {
-		int64_t left = deadline - now_ms();
+	st = STORE_OK;
+	if (!junkwatch_arm(&d->junkwatch)) {
+		while (!changed && !stopping(d) && !d->reload &&
+		    !d->script_touched && !junkwatch_pending(&d->junkwatch)) {
+			int64_t left = deadline - now_ms();
 
-		if (left <= 0)
-			break;
-		st = d->store->ops->wait(d->store, (int)left, d->epoll_fd,
-		    &changed);
-		wake_drain(d);
-		if (st != STORE_OK)
-			return st;
+			if (left <= 0)
+				break;
+			st = d->store->ops->wait(d->store, (int)left,
+			    d->epoll_fd, &changed);
+			wake_drain(d);
+			if (st != STORE_OK)
+				break;
+		}
 	}
-	return STORE_OK;
+	/* When stopping, junkwatch_free() ends the second connection as it
+	 * is, without a goodbye the stop signal would cut short. */
+	if (!stopping(d) && junkwatch_disarm(&d->junkwatch, changed))
+		d->junk_news = 1;
+	return st;
 }
 
 /* Takes the one-sorter lock of state_dir.  Returns -1 when this
@@ -615,6 +637,7 @@ daemon_fresh_ledger(struct daemon *d)
 static void
 daemon_close(struct daemon *d)
 {
+	junkwatch_free(&d->junkwatch);
 	store_free(&d->store);
 	sieve_script_free(&d->script);
 	filter_close(&d->filter);
@@ -769,7 +792,9 @@ int
 daemon_run(const struct config *config, const struct run_options *opts)
 {
 	struct daemon d = { .config = config, .once = opts->once,
-	    .opts = opts, .epoll_fd = -1, .inotify_fd = -1 };
+	    .opts = opts, .epoll_fd = -1, .inotify_fd = -1,
+	    .junkwatch = { .fd = -1 } };
+	struct store *second = NULL;
 	char *password = NULL, *err = NULL;
 	int rc = EXIT_RUNTIME;
 
@@ -821,6 +846,17 @@ daemon_run(const struct config *config, const struct run_options *opts)
 		goto out;
 	}
 	d.store->ops->set_cancel(d.store, stop_pipe[0]);
+	/* Where the server lacks NOTIFY, a second connection watches Junk;
+	 * with OAuth2 it asks for a token of its own. */
+	if (!opts->once && config->imap.junk_idle) {
+		if ((second = account_store(config, config->imap.auth ==
+		    AUTH_PASSWORD ? password : NULL, &err)) == NULL) {
+			log_error("%s", err);
+			goto out;
+		}
+		second->ops->set_cancel(second, stop_pipe[0]);
+	}
+	junkwatch_init(&d.junkwatch, d.epoll_fd, second);
 	if (opts->fresh_ledger && daemon_fresh_ledger(&d) < 0)
 		goto out;
 	log_notice("mailsift %s sorting %s for %s%s", MAILSIFT_VERSION,

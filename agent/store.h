@@ -31,6 +31,10 @@ enum store_status {
 	STORE_FATAL
 };
 
+/* What wait() reports (a mask). */
+#define STORE_WAIT_SELECTED	1
+#define STORE_WAIT_NOTIFIED	2
+
 /* Special-use attributes a mailbox can carry (RFC 6154). */
 enum store_special {
 	STORE_SPECIAL_JUNK,
@@ -182,10 +186,14 @@ struct store_ops {
 	char *(*owner_name)(struct store *s, const char *box);
 
 	/* Waits for a change in the selected mailbox (IDLE; where the server
-	 * lacks IDLE, sleeps for the poll interval) for at most timeout_ms or
-	 * until wake_fd (if >= 0) becomes readable.  Returns STORE_OK with
-	 * *changed_r = 1 if the mailbox may have changed, 0 on timeout or
-	 * wake.  Data already buffered before the wait counts as a change. */
+	 * lacks IDLE, sleeps for the poll interval) or in the mailbox given
+	 * to notify(), for at most timeout_ms or until wake_fd (if >= 0)
+	 * becomes readable.  Returns STORE_OK with *changed_r a mask of
+	 * STORE_WAIT_SELECTED (the selected mailbox may have changed) and
+	 * STORE_WAIT_NOTIFIED (messages may have come to or left the notify()
+	 * mailbox since the last time this was reported, or since notify()),
+	 * 0 on timeout or wake.  Data already buffered before the wait counts
+	 * as a change. */
 	enum store_status (*wait)(struct store *s, int timeout_ms,
 	    int wake_fd, int *changed_r);
 
@@ -202,6 +210,29 @@ struct store_ops {
 	 * Release with store_server_info_release(). */
 	enum store_status (*server_info)(struct store *s,
 	    struct store_server_info *info_r);
+
+	/* Asks the server to report, during wait(), messages coming to or
+	 * leaving box as well as changes of the selected mailbox, for the
+	 * rest of this connection (NOTIFY, RFC 5465).  *on_r = 0, and nothing
+	 * else changes, where the server does not offer it: the caller
+	 * watches box some other way. */
+	enum store_status (*notify)(struct store *s, const char *box,
+	    int *on_r);
+
+	/* The two halves of wait() for a caller that waits on several stores
+	 * at once (a second connection watching another mailbox beside the
+	 * first): idle_begin() starts waiting for a change in the selected
+	 * mailbox without blocking.  It sets *fd_r to a descriptor that
+	 * becomes readable when the server says something: the caller polls
+	 * it and then must call idle_end().  Or, with nothing to end after
+	 * it, *changed_r = 1 (a change is already known) or *fd_r = -1 (the
+	 * server cannot tell: look again later). */
+	enum store_status (*idle_begin)(struct store *s, int *fd_r,
+	    int *changed_r);
+	/* Ends the wait idle_begin() started (whether its descriptor became
+	 * readable or not); *changed_r = 1 if the mailbox may have changed
+	 * (a mere keepalive is no change). */
+	enum store_status (*idle_end)(struct store *s, int *changed_r);
 
 	/* Logs out (if connected) and frees the store. */
 	void (*free)(struct store *s);

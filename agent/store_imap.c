@@ -13,6 +13,9 @@
  * wire); a UIDNEXT for servers whose SELECT does not send one (Courier);
  * and the IDLE loop with the workarounds libraries.md section 4 measured:
  * data libetpan buffered before IDLE counts as a change, keepalives do not.
+ * NOTIFY (sent as a raw command: libetpan has none) adds one more mailbox
+ * to what IDLE reports; IDLE is also offered in two halves for a caller
+ * that waits on two connections.
  * It never sends RFC822 (sets \Seen) and never a plain EXPUNGE.
  */
 #include <errno.h>
@@ -67,6 +70,12 @@ struct store_imap {
 	int has_condstore;
 	char *certificate;	/* the server's, for people (store.h) */
 	int certificate_trusted;
+	int has_notify;
+	char *notify_wire;	/* the notify() mailbox, wire name, or NULL */
+	uint32_t notify_uidnext;	/* its UIDNEXT and MESSAGES when a */
+	uint32_t notify_messages;	/* change was last reported */
+	uint32_t idle_exists;	/* EXISTS when the current IDLE began */
+	int idling;		/* idle_begin() left an IDLE to end */
 	uint64_t modseq;	/* HIGHESTMODSEQ at the last SELECT, or 0 */
 	uint32_t exists;	/* EXISTS at the last SELECT */
 	uint32_t uidnext;	/* UIDNEXT at the last SELECT (or STATUS) */
@@ -125,6 +134,9 @@ drop(struct store_imap *si)
 	si->stream = NULL;
 	free(si->selected);
 	si->selected = NULL;
+	free(si->notify_wire);
+	si->notify_wire = NULL;
+	si->idling = 0;
 }
 
 static const char *
@@ -382,9 +394,11 @@ read_capabilities(struct store_imap *si)
 	si->has_move = imap_safe_has_extension(si->imap, "MOVE");
 	si->has_uidplus = imap_safe_has_extension(si->imap, "UIDPLUS");
 	si->has_condstore = imap_safe_has_extension(si->imap, "CONDSTORE");
-	log_debug("imap %s: IDLE %s, MOVE %s, UIDPLUS %s, CONDSTORE %s",
-	    si->host, si->has_idle ? "yes" : "no", si->has_move ? "yes" : "no",
-	    si->has_uidplus ? "yes" : "no", si->has_condstore ? "yes" : "no");
+	si->has_notify = imap_safe_has_extension(si->imap, "NOTIFY");
+	log_debug("imap %s: IDLE %s, MOVE %s, UIDPLUS %s, CONDSTORE %s, "
+	    "NOTIFY %s", si->host, si->has_idle ? "yes" : "no",
+	    si->has_move ? "yes" : "no", si->has_uidplus ? "yes" : "no",
+	    si->has_condstore ? "yes" : "no", si->has_notify ? "yes" : "no");
 }
 
 /* RFC 3501 section 6.2.1: what a server offered before STARTTLS may have
@@ -1412,17 +1426,102 @@ poll_idle(int fd, int wake_fd, int64_t deadline, int *woken_r)
 	}
 }
 
-/* One IDLE ... DONE round of at most until deadline.  *changed_r is set
- * if the mailbox changed; a mere keepalive leaves it 0. */
-static enum store_status
-idle_once(struct store_imap *si, int wake_fd, int64_t deadline,
-    int *changed_r, int *woken_r)
+/* UIDNEXT and MESSAGES of one STATUS response. */
+static void
+status_values(const struct mailimap_mailbox_data_status *data,
+    uint32_t *uidnext_r, uint32_t *messages_r)
 {
-	struct mailimap_response_info *ri;
-	uint32_t before;
-	int r, fd, got;
+	clistiter *it;
 
-	before = si->imap->imap_selection_info->sel_exists;
+	for (it = clist_begin(data->st_info_list); it != NULL;
+	    it = clist_next(it)) {
+		struct mailimap_status_info *info = clist_content(it);
+
+		if (info->st_att == MAILIMAP_STATUS_ATT_UIDNEXT)
+			*uidnext_r = info->st_value;
+		else if (info->st_att == MAILIMAP_STATUS_ATT_MESSAGES)
+			*messages_r = info->st_value;
+	}
+}
+
+/* STATUS (UIDNEXT MESSAGES) of the notify() mailbox; zeros while it does
+ * not exist. */
+static enum store_status
+notify_status(struct store_imap *si, uint32_t *uidnext_r,
+    uint32_t *messages_r)
+{
+	struct mailimap_status_att_list *atts;
+	struct mailimap_mailbox_data_status *data = NULL;
+	int r;
+
+	*uidnext_r = 0;
+	*messages_r = 0;
+	atts = mailimap_status_att_list_new_empty();
+	mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UIDNEXT);
+	mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_MESSAGES);
+	r = mailimap_status(si->imap, si->notify_wire, atts, &data);
+	mailimap_status_att_list_free(atts);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (data != NULL)
+			mailimap_mailbox_data_status_free(data);
+		return is_conn_error(r) ? op_fail(si, r, STORE_CONN_LOST,
+		    "STATUS") : STORE_OK;
+	}
+	if (data != NULL) {
+		status_values(data, uidnext_r, messages_r);
+		mailimap_mailbox_data_status_free(data);
+	}
+	return STORE_OK;
+}
+
+/* Before waiting: a change of the notify() mailbox since the last report
+ * is reported now.  Its notifications may have come with the responses
+ * of other commands, where libetpan keeps them only until the next. */
+static enum store_status
+notified_before(struct store_imap *si, int *changed_r)
+{
+	uint32_t uidnext, messages;
+	enum store_status st;
+
+	if ((st = notify_status(si, &uidnext, &messages)) != STORE_OK)
+		return st;
+	if (uidnext != si->notify_uidnext || messages != si->notify_messages) {
+		si->notify_uidnext = uidnext;
+		si->notify_messages = messages;
+		*changed_r |= STORE_WAIT_NOTIFIED;
+	}
+	return STORE_OK;
+}
+
+/* A change of the selected mailbox already known before waiting: mail
+ * that arrived while another mailbox was selected (no IDLE will announce
+ * it), EXISTS that came with the responses of earlier commands, or data
+ * libetpan has buffered.  Reported once: the caller lists now. */
+static int
+change_known(struct store_imap *si)
+{
+	if (si->pending) {
+		si->pending = 0;
+		return 1;
+	}
+	if (si->imap->imap_selection_info->sel_exists != si->exists_seen ||
+	    si->imap->imap_stream->read_buffer_len > 0 ||
+	    imap_stream_pending(si->stream)) {
+		si->exists_seen = si->imap->imap_selection_info->sel_exists;
+		return 1;
+	}
+	return 0;
+}
+
+/* Enters IDLE.  *entered_r = 0 if the server refused it: from now on it
+ * is polled, and *changed_r says to look now. */
+static enum store_status
+idle_enter(struct store_imap *si, int *entered_r, int *changed_r)
+{
+	int r;
+
+	*entered_r = 0;
+	si->idle_exists = si->imap->imap_selection_info->sel_exists;
 	r = mailimap_idle(si->imap);
 	if (r != MAILIMAP_NO_ERROR) {
 		if (is_conn_error(r))
@@ -1432,24 +1531,21 @@ idle_once(struct store_imap *si, int wake_fd, int64_t deadline,
 		log_warnx("server %s refused IDLE (%s): polling every %d s "
 		    "instead", si->host, server_text(si), si->poll_interval);
 		si->has_idle = 0;
-		*changed_r = 1;
+		*changed_r |= STORE_WAIT_SELECTED;
 		return STORE_OK;
 	}
-	/* libetpan may already have read an untagged response that came
-	 * right behind "+ idling": poll() would never see it. */
-	if (si->imap->imap_stream->read_buffer_len > 0 ||
-	    imap_stream_pending(si->stream)) {
-		got = 1;
-	} else {
-		fd = mailimap_idle_get_fd(si->imap);
-		got = poll_idle(fd, wake_fd, deadline, woken_r);
-		if (got < 0) {
-			store_set_error(&si->store, "cannot wait on the "
-			    "connection to %s: %s", si->host, strerror(errno));
-			drop(si);
-			return STORE_CONN_LOST;
-		}
-	}
+	*entered_r = 1;
+	return STORE_OK;
+}
+
+/* Leaves IDLE (DONE) and adds to *changed_r what came during it; woke:
+ * the connection had something to say (a keepalive, if no change). */
+static enum store_status
+idle_leave(struct store_imap *si, int woke, int *changed_r)
+{
+	struct mailimap_response_info *ri;
+	int r;
+
 	r = mailimap_idle_done(si->imap);
 	if (r != MAILIMAP_NO_ERROR) {
 		/* Whatever went wrong, the session's state is unknown. */
@@ -1458,16 +1554,53 @@ idle_once(struct store_imap *si, int wake_fd, int64_t deadline,
 		return STORE_CONN_LOST;
 	}
 	ri = si->imap->imap_response_info;
-	if (si->imap->imap_selection_info->sel_exists != before ||
+	if (si->imap->imap_selection_info->sel_exists != si->idle_exists ||
 	    (ri != NULL && ri->rsp_expunged != NULL &&
 	    clist_count(ri->rsp_expunged) > 0) ||
 	    (ri != NULL && ri->rsp_fetch_list != NULL &&
 	    clist_count(ri->rsp_fetch_list) > 0))
-		*changed_r = 1;
-	else if (got)
+		*changed_r |= STORE_WAIT_SELECTED;
+	/* NOTIFY: "* STATUS box (...)" for the notify() mailbox. */
+	if (si->notify_wire != NULL && ri != NULL && ri->rsp_status != NULL &&
+	    strcmp(ri->rsp_status->st_mailbox, si->notify_wire) == 0) {
+		status_values(ri->rsp_status, &si->notify_uidnext,
+		    &si->notify_messages);
+		*changed_r |= STORE_WAIT_NOTIFIED;
+	}
+	if (woke && *changed_r == 0)
 		log_debug("imap %s: IDLE woke without a change (keepalive)",
 		    si->host);
 	return STORE_OK;
+}
+
+/* One IDLE ... DONE round of at most until deadline.  *changed_r is set
+ * if a mailbox changed; a mere keepalive leaves it 0. */
+static enum store_status
+idle_once(struct store_imap *si, int wake_fd, int64_t deadline,
+    int *changed_r, int *woken_r)
+{
+	enum store_status st;
+	int entered, got;
+
+	if ((st = idle_enter(si, &entered, changed_r)) != STORE_OK ||
+	    !entered)
+		return st;
+	/* libetpan may already have read an untagged response that came
+	 * right behind "+ idling": poll() would never see it. */
+	if (si->imap->imap_stream->read_buffer_len > 0 ||
+	    imap_stream_pending(si->stream)) {
+		got = 1;
+	} else {
+		got = poll_idle(mailimap_idle_get_fd(si->imap), wake_fd,
+		    deadline, woken_r);
+		if (got < 0) {
+			store_set_error(&si->store, "cannot wait on the "
+			    "connection to %s: %s", si->host, strerror(errno));
+			drop(si);
+			return STORE_CONN_LOST;
+		}
+	}
+	return idle_leave(si, got, changed_r);
 }
 
 static enum store_status
@@ -1494,24 +1627,15 @@ imap_wait(struct store *s, int timeout_ms, int wake_fd, int *changed_r)
 		while (r < 0 && errno == EINTR);
 		/* Without IDLE nothing tells: the caller lists again. */
 		if (r == 0)
-			*changed_r = 1;
+			*changed_r = STORE_WAIT_SELECTED;
 		return STORE_OK;
 	}
 
-	if (si->pending) {
-		si->pending = 0;
-		*changed_r = 1;
-		return STORE_OK;
-	}
-	/* EXISTS that arrived with the responses of earlier commands. */
-	if (si->imap->imap_selection_info->sel_exists != si->exists_seen ||
-	    si->imap->imap_stream->read_buffer_len > 0 ||
-	    imap_stream_pending(si->stream)) {
-		/* Reported once: the caller lists now. */
-		si->exists_seen = si->imap->imap_selection_info->sel_exists;
-		*changed_r = 1;
-		return STORE_OK;
-	}
+	if (si->notify_wire != NULL &&
+	    (st = notified_before(si, changed_r)) != STORE_OK)
+		return st;
+	if (change_known(si))
+		*changed_r |= STORE_WAIT_SELECTED;
 	while (!*changed_r && !woken) {
 		int64_t now = now_ms(), deadline;
 
@@ -1539,6 +1663,108 @@ imap_set_cancel(struct store *s, int fd)
 		imap_stream_set_cancel_fd(si->stream, fd);
 }
 
+/* A mailbox name as an IMAP quoted string. */
+static char *
+quoted(const char *s)
+{
+	struct buf b = { 0 };
+
+	buf_append(&b, "\"", 1);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_append(&b, "\\", 1);
+		buf_append(&b, s, 1);
+	}
+	buf_append(&b, "\"", 1);
+	return buf_steal(&b);
+}
+
+static enum store_status
+imap_notify(struct store *s, const char *box, int *on_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	enum store_status st;
+	char *wire, *q, *cmd;
+	int r;
+
+	*on_r = 0;
+	if ((st = not_ready(si, 0)) != STORE_OK)
+		return st;
+	if (!si->has_notify)
+		return STORE_OK;
+	if ((wire = wire_name(si, box)) == NULL)
+		return STORE_BOX_BAD;
+	q = quoted(wire);
+	/* The selected mailbox as without NOTIFY; box: arrivals and
+	 * removals, announced as "* STATUS box (UIDNEXT n MESSAGES m)". */
+	cmd = xasprintf("NOTIFY SET (SELECTED (MessageNew MessageExpunge "
+	    "FlagChange)) (MAILBOXES %s (MessageNew MessageExpunge))", q);
+	r = mailimap_custom_command(si->imap, cmd);
+	free(cmd);
+	free(q);
+	if (r != MAILIMAP_NO_ERROR) {
+		free(wire);
+		if (is_conn_error(r))
+			return op_fail(si, r, STORE_CONN_LOST, "NOTIFY");
+		log_warnx("server %s refused NOTIFY (%s)", si->host,
+		    server_text(si));
+		return STORE_OK;
+	}
+	free(si->notify_wire);
+	si->notify_wire = wire;
+	if ((st = notify_status(si, &si->notify_uidnext,
+	    &si->notify_messages)) != STORE_OK)
+		return st;
+	*on_r = 1;
+	return STORE_OK;
+}
+
+static enum store_status
+imap_idle_begin(struct store *s, int *fd_r, int *changed_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	enum store_status st;
+	int entered;
+
+	*fd_r = -1;
+	*changed_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK || !si->has_idle)
+		return st;
+	if (change_known(si)) {
+		*changed_r = STORE_WAIT_SELECTED;
+		return STORE_OK;
+	}
+	if ((st = idle_enter(si, &entered, changed_r)) != STORE_OK ||
+	    !entered)
+		return st;
+	if (si->imap->imap_stream->read_buffer_len > 0 ||
+	    imap_stream_pending(si->stream)) {
+		/* Already said (see idle_once): end it here; whatever it
+		 * was, the caller looks. */
+		st = idle_leave(si, 1, changed_r);
+		*changed_r = STORE_WAIT_SELECTED;
+		return st;
+	}
+	si->idling = 1;
+	*fd_r = mailimap_idle_get_fd(si->imap);
+	return STORE_OK;
+}
+
+static enum store_status
+imap_idle_end(struct store *s, int *changed_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	enum store_status st;
+
+	*changed_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK || !si->idling)
+		return st;
+	si->idling = 0;
+	st = idle_leave(si, 0, changed_r);
+	*changed_r &= STORE_WAIT_SELECTED;
+	return st;
+}
+
 /* ------------------------------------------------------------ lifetime */
 
 static void
@@ -1546,7 +1772,8 @@ imap_free(struct store *s)
 {
 	struct store_imap *si = (struct store_imap *)s;
 
-	if (si->imap != NULL) {
+	/* (A LOGOUT inside an IDLE would only earn a BAD.) */
+	if (si->imap != NULL && !si->idling) {
 		/* Goodbye without blocking shutdown on a slow server. */
 		imap_stream_set_timeout(si->stream, si->timeout < 5 ?
 		    si->timeout : 5);
@@ -1585,6 +1812,9 @@ static const struct store_ops store_imap_ops = {
 	.wait = imap_wait,
 	.server_info = imap_server_info,
 	.set_cancel = imap_set_cancel,
+	.notify = imap_notify,
+	.idle_begin = imap_idle_begin,
+	.idle_end = imap_idle_end,
 	.free = imap_free,
 };
 

@@ -10,14 +10,18 @@
  * the server itself or as another client, so they never fail and never
  * count as operations for fault injection.  wait() never sleeps: it reports
  * at once whether the selected mailbox received messages (or lost some to
- * another client) since the last list_uids/list_flags/wait on it, so engine
- * tests stay fast.
+ * another client) since the last list_uids/list_flags/wait on it, and
+ * whether the notify() mailbox did since it was last reported, so engine
+ * tests stay fast; idle_begin() hands out an eventfd that those helpers
+ * make readable when the selected mailbox changes.
  */
 #include <assert.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "agent/message.h"
 #include "agent/store_mem.h"
@@ -60,6 +64,11 @@ struct store_mem {
 	struct mem_fault late;		/* fires after this effect */
 	int late_pending;
 	int cancel_fd;			/* set_cancel(); -1: none */
+	int has_notify;
+	char *notify_box;		/* given to notify(), or NULL */
+	unsigned long notify_seen;	/* its changes when last reported */
+	int idle_fd;			/* eventfd of idle_begin(), or -1 */
+	int idling;
 };
 
 static struct store_mem *
@@ -684,6 +693,92 @@ mem_find_special(struct store *s, enum store_special use, char **name_r)
 	return op_end(m, "find_special", STORE_OK);
 }
 
+/* Changes of the notify() mailbox since they were last reported. */
+static int
+notified(struct store_mem *m)
+{
+	struct mem_box *b;
+
+	if (m->notify_box == NULL ||
+	    (b = box_find(m, m->notify_box)) == NULL ||
+	    b->changes == m->notify_seen)
+		return 0;
+	m->notify_seen = b->changes;
+	return 1;
+}
+
+static enum store_status
+mem_notify(struct store *s, const char *box, int *on_r)
+{
+	struct store_mem *m = mem(s);
+	enum store_status st = op_begin(m, "notify", 0);
+	struct mem_box *b;
+
+	*on_r = 0;
+	if (st != STORE_OK)
+		return st;
+	if (m->has_notify) {
+		free(m->notify_box);
+		m->notify_box = xstrdup(box);
+		b = box_find(m, box);
+		m->notify_seen = b != NULL ? b->changes : 0;
+		*on_r = 1;
+	}
+	return op_end(m, "notify", STORE_OK);
+}
+
+/* The selected mailbox's news since the last list or wait on it. */
+static int
+selected_changed(struct store_mem *m)
+{
+	struct mem_box *b = m->selected;
+	int changed = b->changes != b->changes_seen;
+
+	b->changes_seen = b->changes;
+	return changed;
+}
+
+static enum store_status
+mem_idle_begin(struct store *s, int *fd_r, int *changed_r)
+{
+	struct store_mem *m = mem(s);
+	enum store_status st = op_begin(m, "idle_begin", 1);
+	uint64_t drain;
+
+	*fd_r = -1;
+	*changed_r = 0;
+	if (st != STORE_OK)
+		return st;
+	if (selected_changed(m)) {
+		*changed_r = STORE_WAIT_SELECTED;
+		return op_end(m, "idle_begin", STORE_OK);
+	}
+	if (m->idle_fd < 0)
+		m->idle_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (m->idle_fd < 0)
+		abort();
+	if (read(m->idle_fd, &drain, sizeof(drain)) < 0)
+		drain = 0;	/* nothing pending: EAGAIN */
+	m->idling = 1;
+	*fd_r = m->idle_fd;
+	return op_end(m, "idle_begin", STORE_OK);
+}
+
+static enum store_status
+mem_idle_end(struct store *s, int *changed_r)
+{
+	struct store_mem *m = mem(s);
+	enum store_status st = op_begin(m, "idle_end", 1);
+
+	*changed_r = 0;
+	m->idling = 0;
+	if (st != STORE_OK)
+		return st;
+	if (selected_changed(m))
+		*changed_r = STORE_WAIT_SELECTED;
+	return op_end(m, "idle_end", STORE_OK);
+}
+
 static enum store_status
 mem_wait(struct store *s, int timeout_ms, int wake_fd, int *changed_r)
 {
@@ -695,8 +790,11 @@ mem_wait(struct store *s, int timeout_ms, int wake_fd, int *changed_r)
 	if (st != STORE_OK)
 		return st;
 	/* Never sleeps: a test that waits for nothing must not hang. */
-	*changed_r = b->changes != b->changes_seen;
-	b->changes_seen = b->changes;
+	(void)b;
+	if (selected_changed(m))
+		*changed_r |= STORE_WAIT_SELECTED;
+	if (notified(m))
+		*changed_r |= STORE_WAIT_NOTIFIED;
 	return op_end(m, "wait", STORE_OK);
 }
 
@@ -705,6 +803,19 @@ static char *
 mem_owner_name(struct store *s, const char *box)
 {
 	return xstrdup(box);
+}
+
+/* After another client changed something: the idle_begin() descriptor
+ * becomes readable if that was the selected mailbox. */
+static void
+wake_idler(struct store_mem *m)
+{
+	uint64_t one = 1;
+
+	if (m->idling && m->selected != NULL &&
+	    m->selected->changes != m->selected->changes_seen &&
+	    write(m->idle_fd, &one, sizeof(one)) < 0)
+		abort();
 }
 
 static void
@@ -736,6 +847,9 @@ mem_free(struct store *s)
 		free(m->faults[i].op);
 	free(m->faults);
 	free(m->late.op);
+	free(m->notify_box);
+	if (m->idle_fd >= 0)
+		close(m->idle_fd);
 	free(m->base.last_error);
 	free(m);
 }
@@ -759,6 +873,9 @@ static const struct store_ops mem_ops = {
 	.wait = mem_wait,
 	.server_info = mem_server_info,
 	.set_cancel = mem_set_cancel,
+	.notify = mem_notify,
+	.idle_begin = mem_idle_begin,
+	.idle_end = mem_idle_end,
 	.free = mem_free,
 };
 
@@ -771,6 +888,8 @@ store_mem_new(void)
 	m->has_move = 1;
 	m->has_uidplus = 1;
 	m->cancel_fd = -1;
+	m->has_notify = 1;
+	m->idle_fd = -1;
 	/* Distinct per mailbox, as servers make them. */
 	m->next_uidvalidity = 1000;
 	return &m->base;
@@ -782,6 +901,7 @@ store_mem_append(struct store *s, const char *box, const char *data,
 {
 	struct mem_box *b = box_get(mem(s), box);
 	struct store_msg msg = { 0 };
+	uint32_t uid;
 
 	msg.data = xmalloc(len + 1);
 	memcpy(msg.data, data, len);
@@ -789,7 +909,9 @@ store_mem_append(struct store *s, const char *box, const char *data,
 	msg.len = len;
 	for (size_t i = 0; flags != NULL && flags[i] != NULL; i++)
 		flag_add(&msg, flags[i]);
-	return box_take(b, &msg, time(NULL));
+	uid = box_take(b, &msg, time(NULL));
+	wake_idler(mem(s));
+	return uid;
 }
 
 void
@@ -835,6 +957,7 @@ store_mem_client_move(struct store *s, const char *from, uint32_t uid,
 	struct mem_box *src = box_find(m, from), *dst;
 	struct store_msg *msg, taken;
 	time_t date;
+	uint32_t new_uid;
 
 	msg = src != NULL ? msg_find(src, uid) : NULL;
 	if (msg == NULL)
@@ -842,7 +965,9 @@ store_mem_client_move(struct store *s, const char *from, uint32_t uid,
 	dst = box_get(m, to);
 	box_remove(src, msg, &taken, &date);
 	src->changes++;
-	return box_take(dst, &taken, date);
+	new_uid = box_take(dst, &taken, date);
+	wake_idler(m);
+	return new_uid;
 }
 
 void
@@ -875,6 +1000,12 @@ store_mem_set_caps(struct store *s, int has_move, int has_uidplus)
 {
 	mem(s)->has_move = has_move;
 	mem(s)->has_uidplus = has_uidplus;
+}
+
+void
+store_mem_set_notify(struct store *s, int has_notify)
+{
+	mem(s)->has_notify = has_notify;
 }
 
 void

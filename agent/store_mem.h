@@ -8,9 +8,13 @@
  * connect() then fails with STORE_CONN_LOST until connect() succeeds.
  * Mailbox names are case-sensitive except INBOX.  MOVE and UIDPLUS are on
  * by default; copy/move report the new UID only with UIDPLUS (COPYUID).
- * wait() never sleeps: changed=1 if the selected mailbox received messages,
- * or lost some to store_mem_client_move(), since the last list_uids,
- * list_flags or wait on it; else 0 at once.  find_message_id() matches as
+ * wait() never sleeps: STORE_WAIT_SELECTED if the selected mailbox received
+ * messages, or lost some to store_mem_client_move(), since the last
+ * list_uids, list_flags, wait or idle on it; STORE_WAIT_NOTIFIED if the
+ * notify() mailbox did since that was last reported; else 0 at once.
+ * NOTIFY is on by default.  idle_begin() returns an eventfd that
+ * store_mem_append() and store_mem_client_move() make readable when they
+ * change the selected mailbox.  find_message_id() matches as
  * IMAP SEARCH HEADER does: a case-insensitive substring of the field.
  * Once the descriptor given to set_cancel() is readable, every operation
  * fails with STORE_CONN_LOST, dropping the connection.
@@ -58,16 +62,19 @@ void store_mem_set_special(struct store *s, const char *box,
  * the original is left flagged \Deleted. */
 void store_mem_set_caps(struct store *s, int has_move, int has_uidplus);
 
+/* Turns the NOTIFY capability on or off (notify() then says it is off). */
+void store_mem_set_notify(struct store *s, int has_notify);
+
 /* Fault injection: the nth operation from now (1 = the next one) whose
  * name is op ("connect", "select", "examine", "box_info", "list_uids",
  * "search", "fetch", "list_flags", "set_flags", "copy", "move",
- * "find_message_id", "list_boxes", "find_special", "wait", or "*" for
- * any) fails with status (not STORE_OK), its reason in
- * store_last_error().  Only operations that reach the server count: not
- * those refused for want of a connection.  For "move", "copy" and
- * "set_flags", after_effect=1 performs the operation before failing (the
- * connection dropped after the server did it).  Several faults may be
- * pending; each fires once. */
+ * "find_message_id", "list_boxes", "find_special", "wait", "notify",
+ * "idle_begin", "idle_end", or "*" for any) fails with status (not
+ * STORE_OK), its reason in store_last_error().  Only operations that
+ * reach the server count: not those refused for want of a connection.
+ * For "move", "copy" and "set_flags", after_effect=1 performs the
+ * operation before failing (the connection dropped after the server did
+ * it).  Several faults may be pending; each fires once. */
 void store_mem_fail(struct store *s, const char *op, int nth,
     enum store_status status, int after_effect);
 

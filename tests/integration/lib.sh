@@ -21,6 +21,7 @@
 #                    keepalives ("* OK Still here") every second
 #   IMAP_HOST_MINIMAL  127.0.0.3: no MOVE, no UIDPLUS, no IDLE advertised
 #   IMAP_HOST_QUIRKS   127.0.0.4: no MOVE, CONDSTORE, SPECIAL-USE advertised
+#   IMAP_HOST_NONOTIFY 127.0.0.5: no NOTIFY advertised
 #                    (the certificate does not cover these addresses)
 #   DOVECOT_CONF DOVECOT_DIR DOVECOT_LOG
 #

@@ -61,7 +61,7 @@ case_start() {
 fetch='/BODY\[\]<0> \{/'
 case_start greeting plain "no greeting" 'close@s2c:10'
 case_start login plain "during log in" 'close@c2s:/AUTHENTICATE|LOGIN/'
-case_start select plain "during select" 'reset@c2s:/SELECT/'
+case_start select plain "during select" 'reset@c2s:/ SELECT /'
 case_start fetch plain "during fetch" "close@s2c:$fetch+2000"
 case_start move_sent plain "during move" 'close@c2s:/UID MOVE/'
 case_start move_done plain "during move" 'close@s2c:/COPYUID/'

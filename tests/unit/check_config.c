@@ -168,6 +168,7 @@ START_TEST(minimal_gets_defaults)
 	ck_assert_int_eq(c->imap.timeout, 60);
 	ck_assert_int_eq(c->imap.poll_interval, 60);
 	ck_assert_int_eq(c->imap.idle_restart, 300);
+	ck_assert_int_eq(c->imap.junk_idle, 1);
 	ck_assert_uint_eq(c->folders.nwatch, 1);
 	ck_assert_str_eq(c->folders.watch[0], "INBOX");
 	ck_assert_ptr_null(c->folders.junk);
@@ -204,7 +205,7 @@ START_TEST(full_sets_every_key)
 	    "   \"username\": \"bob@example.net\", \"auth\": \"xoauth2\",\n"
 	    "   \"password_command\": \"pass show mail\",\n"
 	    "   \"timeout\": 30, \"poll_interval\": 120,\n"
-	    "   \"idle_restart\": 600 },\n"
+	    "   \"idle_restart\": 600, \"junk_idle\": false },\n"
 	    " \"folders\": { \"watch\": [\"INBOX\", \"Lists/dev\"],\n"
 	    "   \"junk\": \"Spam\", \"trash\": \"Deleted Items\" },\n"
 	    " \"sieve\": \"/home/bob/rules.sieve\",\n"
@@ -224,6 +225,7 @@ START_TEST(full_sets_every_key)
 	ck_assert_int_eq(c->imap.timeout, 30);
 	ck_assert_int_eq(c->imap.poll_interval, 120);
 	ck_assert_int_eq(c->imap.idle_restart, 600);
+	ck_assert_int_eq(c->imap.junk_idle, 0);
 	ck_assert_uint_eq(c->folders.nwatch, 2);
 	ck_assert_str_eq(c->folders.watch[0], "INBOX");
 	ck_assert_str_eq(c->folders.watch[1], "Lists/dev");
@@ -307,7 +309,8 @@ START_TEST(unknown_keys_named_at_every_level)
 
 	assert_line(errors, "imap.hots: unknown key; the keys allowed in imap "
 	    "are: host, port, tls, ca_file, username, auth, password_file, "
-	    "password_command, timeout, poll_interval, idle_restart");
+	    "password_command, timeout, poll_interval, idle_restart, "
+	    "junk_idle");
 	assert_line(errors, "folders.spam: unknown key; the keys allowed in "
 	    "folders are: watch, junk, trash");
 	assert_line_prefix(errors, "colour: unknown key; the keys allowed at "
@@ -346,6 +349,8 @@ static const struct {
 	{ "\"imap\": { " IMAP_OK ", \"tls\": \"ssl\" }",
 	  "imap.tls: expected \"implicit\", \"starttls\" or \"none\", "
 	  "got \"ssl\"" },
+	{ "\"imap\": { " IMAP_OK ", \"junk_idle\": 1 }",
+	  "imap.junk_idle: expected true or false, got 1" },
 	{ "\"imap\": { " IMAP_OK ", \"auth\": \"oauth2\" }",
 	  "imap.auth: expected \"password\", \"xoauth2\" or \"oauthbearer\", "
 	  "got \"oauth2\"" },

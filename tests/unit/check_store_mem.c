@@ -2,6 +2,7 @@
  * check_store_mem.c - store_mem.c: every store operation as a well-behaved
  * IMAP server performs it, the helpers, and each fault injection mode.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -807,6 +808,67 @@ START_TEST(free_with_everything_pending)
 }
 END_TEST
 
+/* notify(): wait() also reports arrivals in, and removals from, the
+ * notified mailbox, once each; not with NOTIFY off. */
+START_TEST(notify_reports_the_other_mailbox)
+{
+	uint32_t uid;
+	int on, changed;
+
+	append("INBOX", MSG_A, NULL);
+	select_ok("INBOX");
+	free(uids_of(1));
+	ck_assert_int_eq(ops->notify(s, "Junk", &on), STORE_OK);
+	ck_assert_int_eq(on, 1);
+	ck_assert_int_eq(ops->wait(s, 0, -1, &changed), STORE_OK);
+	ck_assert_int_eq(changed, 0);
+	uid = append("Junk", MSG_B, NULL);
+	ck_assert_int_eq(ops->wait(s, 0, -1, &changed), STORE_OK);
+	ck_assert_int_eq(changed, STORE_WAIT_NOTIFIED);
+	ck_assert_int_eq(ops->wait(s, 0, -1, &changed), STORE_OK);
+	ck_assert_int_eq(changed, 0);
+	/* Out of Junk into INBOX: both. */
+	store_mem_client_move(s, "Junk", uid, "INBOX");
+	ck_assert_int_eq(ops->wait(s, 0, -1, &changed), STORE_OK);
+	ck_assert_int_eq(changed, STORE_WAIT_SELECTED | STORE_WAIT_NOTIFIED);
+	store_mem_set_notify(s, 0);
+	ck_assert_int_eq(ops->notify(s, "Spam", &on), STORE_OK);
+	ck_assert_int_eq(on, 0);
+}
+END_TEST
+
+/* idle_begin(): a descriptor that another client's change makes
+ * readable; idle_end() tells the change once. */
+START_TEST(idle_halves_report_changes)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	int fd, changed;
+
+	append("Junk", MSG_A, NULL);
+	ck_assert_int_eq(ops->idle_begin(s, &fd, &changed), STORE_BOX_BAD);
+	select_ok("Junk");
+	/* The message that was there before the SELECT: already known. */
+	ck_assert_int_eq(ops->idle_begin(s, &fd, &changed), STORE_OK);
+	ck_assert_int_eq(changed, STORE_WAIT_SELECTED);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(ops->idle_begin(s, &fd, &changed), STORE_OK);
+	ck_assert_int_eq(changed, 0);
+	ck_assert_int_ge(fd, 0);
+	pfd.fd = fd;
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	append("INBOX", MSG_B, NULL);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	append("Junk", MSG_C, NULL);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 1);
+	ck_assert_int_eq(ops->idle_end(s, &changed), STORE_OK);
+	ck_assert_int_eq(changed, STORE_WAIT_SELECTED);
+	ck_assert_int_eq(ops->idle_begin(s, &fd, &changed), STORE_OK);
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	ck_assert_int_eq(ops->idle_end(s, &changed), STORE_OK);
+	ck_assert_int_eq(changed, 0);
+}
+END_TEST
+
 static Suite *
 store_mem_suite(void)
 {
@@ -834,6 +896,8 @@ store_mem_suite(void)
 	tcase_add_test(tc, find_message_id_searches_header);
 	tcase_add_test(tc, find_special_and_set_special);
 	tcase_add_test(tc, wait_reports_arrivals_without_sleeping);
+	tcase_add_test(tc, notify_reports_the_other_mailbox);
+	tcase_add_test(tc, idle_halves_report_changes);
 	tcase_add_test(tc, helpers_count_get_at_client_move);
 	tcase_add_test(tc, reset_uidvalidity_renumbers);
 	suite_add_tcase(su, tc);
