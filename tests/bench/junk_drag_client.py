@@ -151,6 +151,8 @@ def main():
     for i in range(1, args.n + 1):
         uid = owner.append(args.source, message(i, run_id))
         time.sleep(args.interval / 2)
+        # Courier shows this session its own APPEND only after a command.
+        owner.command(b"NOOP")
         owner.move(uid, args.junk)
         t0_mono = time.monotonic()
         t0_wall = time.time() * 1000
