@@ -13,6 +13,14 @@
  * commits (or when the cache is full).  Bulk training then costs one
  * b-tree write per distinct feature instead of one per feature of every
  * message, and the writes walk the b-tree's pages in order.
+ *
+ * A process that looks up many messages (the daemon sorting a backlog,
+ * the bench) reads the whole table into memory once (state/snapshot.h)
+ * and looks features up there: a b-tree descent through SQLite costs
+ * about 1.3 us, most of a message's scoring time, a lookup in the
+ * snapshot a twentieth of that.  The snapshot is kept exactly equal to
+ * the table: this connection's own commits are applied to it, and a
+ * commit by any other connection (PRAGMA data_version) drops it.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -21,6 +29,7 @@
 #include "agent/radix.h"
 #include "agent/xmem.h"
 #include "state/db.h"
+#include "state/snapshot.h"
 #include "state/tokens.h"
 
 #ifndef TOKENS_PAGE_SIZE
@@ -39,6 +48,18 @@
  * new, and is not looked up.  Most features of a new corpus are new. */
 #define PRESENCE_AFTER_READS	20000u
 #define PRESENCE_BITS_MAX	(1u << 27)
+
+/* The snapshot is built at the lookup of the SNAPSHOT_AFTER_GETS-th
+ * message since the store was opened, last released its memory, or was
+ * last changed by another connection: reading the table costs about
+ * 0.16 us a row (60 ms for the 374,000 rows of half the SpamAssassin
+ * corpus) against some 0.6 ms of b-tree lookups a message, so 100
+ * messages' lookups pay for the snapshot of a store of that size, and
+ * a process that scores a message or two never builds one.  At most
+ * SNAPSHOT_ROWS_MAX rows (24 MiB); a bigger table is always read
+ * through SQLite. */
+#define SNAPSHOT_AFTER_GETS	100u
+#define SNAPSHOT_ROWS_MAX	(1u << 20)
 
 static const char *const migrations[] = {
 	/* 0 -> 1 */
@@ -85,6 +106,9 @@ enum {
 	ST_FIND_ANY,
 	ST_FORGET,
 	ST_KEYS,
+	ST_DATA_VERSION,
+	ST_SCAN_LOW,
+	ST_SCAN_HIGH,
 	ST_COUNT
 };
 
@@ -105,6 +129,12 @@ static const char *const sql[ST_COUNT] = {
 	    "ORDER BY id DESC LIMIT 1",
 	[ST_FORGET] = "DELETE FROM trained WHERE id = ?1",
 	[ST_KEYS] = "SELECT hash FROM tokens",
+	[ST_DATA_VERSION] = "PRAGMA data_version",
+	/* The table in the order of the keys as unsigned integers. */
+	[ST_SCAN_LOW] = "SELECT hash, spam, ham, weight FROM tokens "
+	    "WHERE hash >= 0 ORDER BY hash",
+	[ST_SCAN_HIGH] = "SELECT hash, spam, ham, weight FROM tokens "
+	    "WHERE hash < 0 ORDER BY hash",
 };
 
 /* One feature's counts in the batch cache. */
@@ -131,6 +161,13 @@ struct tokens {
 	/* The batch's Bloom filter of the keys in the table, or NULL. */
 	uint64_t *presence;
 	size_t presence_bits;	/* a power of two */
+	/* The table in memory, or NULL; it matches the table as of
+	 * PRAGMA data_version snap_version. */
+	struct snapshot *snap;
+	sqlite3_int64 snap_version;
+	sqlite3_int64 seen_version;	/* at the last look */
+	unsigned gets;		/* tokens_get calls since seen_version */
+	int snap_refused;	/* the table has more than SNAPSHOT_ROWS_MAX */
 };
 
 static int
@@ -201,6 +238,9 @@ tokens_map_file(struct tokens *t, char **err_r)
 void
 tokens_release_memory(struct tokens *t)
 {
+	snapshot_free(&t->snap);
+	t->gets = 0;
+	t->snap_refused = 0;
 	sqlite3_db_release_memory(t->db);
 }
 
@@ -225,6 +265,7 @@ tokens_close(struct tokens **tp)
 		return;
 	if (t->in_batch)
 		tokens_rollback(t);
+	snapshot_free(&t->snap);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(t->st[i]);
 	db_close(&t->db);
@@ -264,15 +305,20 @@ step_done(struct tokens *t, sqlite3_stmt *st, const char *what, char **err_r)
 	return 0;
 }
 
-/* Reads one feature's counts from SQLite (zeros if never seen). */
+/* Reads one feature's counts (zeros if never seen), from the snapshot
+ * if there is one. */
 static int
 read_counts(struct tokens *t, uint64_t hash, struct token_counts *c,
     char **err_r)
 {
-	sqlite3_stmt *st = stmt(t, ST_GET, err_r);
+	sqlite3_stmt *st;
 	int step;
 
-	if (st == NULL)
+	if (t->snap != NULL) {
+		snapshot_get(t->snap, hash, c);
+		return 0;
+	}
+	if ((st = stmt(t, ST_GET, err_r)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)hash);
 	step = sqlite3_step(st);
@@ -288,6 +334,78 @@ read_counts(struct tokens *t, uint64_t hash, struct token_counts *c,
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		return fail(t, "reading counts", err_r);
 	return 0;
+}
+
+/* Inside a transaction: drops the snapshot if another connection
+ * changed the table since it was made, and starts counting lookups
+ * afresh after any such change. */
+static int
+snapshot_check(struct tokens *t, char **err_r)
+{
+	sqlite3_stmt *st = stmt(t, ST_DATA_VERSION, err_r);
+	sqlite3_int64 version;
+
+	if (st == NULL)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return fail(t, "reading the data version", err_r);
+	}
+	version = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (t->snap != NULL && version != t->snap_version)
+		snapshot_free(&t->snap);
+	if (version != t->seen_version) {
+		t->seen_version = version;
+		t->gets = 0;
+	}
+	return 0;
+}
+
+/* Inside a read transaction that ran snapshot_check: reads the table
+ * into a new snapshot; a table too big for one is left in SQLite. */
+static int
+snapshot_build(struct tokens *t, char **err_r)
+{
+	static const int scans[] = { ST_SCAN_LOW, ST_SCAN_HIGH };
+	struct snapshot *s = snapshot_new(SNAPSHOT_ROWS_MAX);
+	int step = SQLITE_DONE, full = 0;
+
+	for (size_t k = 0; k < 2 && !full; k++) {
+		sqlite3_stmt *st = stmt(t, scans[k], err_r);
+
+		if (st == NULL)
+			goto fail;
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			struct token_counts c = {
+				.spam = (uint32_t)sqlite3_column_int64(st, 1),
+				.ham = (uint32_t)sqlite3_column_int64(st, 2),
+				.weight = sqlite3_column_int64(st, 3),
+			};
+			if (snapshot_append(s, (uint64_t)sqlite3_column_int64(
+			    st, 0), &c) < 0) {
+				full = 1;
+				break;
+			}
+		}
+		sqlite3_reset(st);
+		if (!full && step != SQLITE_DONE) {
+			fail(t, "reading the table", err_r);
+			goto fail;
+		}
+	}
+	if (full) {
+		t->snap_refused = 1;
+		snapshot_free(&s);
+		return 0;
+	}
+	snapshot_seal(s);
+	t->snap = s;
+	t->snap_version = t->seen_version;
+	return 0;
+fail:
+	snapshot_free(&s);
+	return -1;
 }
 
 /* The slot of hash in the batch cache: its entry, or the free slot
@@ -395,9 +513,12 @@ presence_build(struct tokens *t, char **err_r)
 /* Writes the changed entries in the order of the table's key (SQLite
  * compares the hashes as signed integers) and the totals, and empties
  * the cache.  A feature whose counts and weight are back to zero loses
- * its row. */
+ * its row.  The snapshot takes the same changes when the batch is about
+ * to commit (a failed commit rolls back and drops it); written out in
+ * the middle of a batch, they would make it differ from what the rest
+ * of the batch reads in SQLite, so it is dropped. */
 static int
-cache_flush(struct tokens *t, char **err_r)
+cache_flush(struct tokens *t, int committing, char **err_r)
 {
 	struct cached *dirty = xreallocarray(NULL, t->used ? t->used : 1,
 	    sizeof(*dirty));
@@ -426,6 +547,10 @@ cache_flush(struct tokens *t, char **err_r)
 			goto out;
 		if (!gone && t->presence != NULL)
 			presence_add(t, e->hash);
+		if (t->snap != NULL && (!committing || snapshot_put(t->snap,
+		    e->hash, &(struct token_counts){ .spam = e->spam,
+		    .ham = e->ham, .weight = e->weight }) < 0))
+			snapshot_free(&t->snap);
 	}
 	if (t->totals_dirty) {
 		if ((st = stmt(t, ST_TOTALS_PUT, err_r)) == NULL)
@@ -457,7 +582,7 @@ cache_get(struct tokens *t, uint64_t hash, char **err_r)
 	if ((t->used + 1) * 10 > t->slots * 7) {
 		if (t->slots < CACHE_SLOTS_MAX) {
 			cache_grow(t);
-		} else if (cache_flush(t, err_r) < 0) {
+		} else if (cache_flush(t, 0, err_r) < 0) {
 			return NULL;
 		}
 	}
@@ -502,11 +627,15 @@ tokens_get(struct tokens *t, const uint64_t *hashes, size_t n,
 		*totals_r = t->totals;
 		return 0;
 	}
-	/* One read transaction: a consistent snapshot, and one lock instead
+	/* One read transaction: a consistent view, and one lock instead
 	 * of one per lookup. */
 	if (db_exec(t->db, "BEGIN", err_r) < 0)
 		return -1;
-	if (tokens_totals(t, totals_r, err_r) < 0)
+	if (tokens_totals(t, totals_r, err_r) < 0 ||
+	    snapshot_check(t, err_r) < 0)
+		goto out;
+	if (t->snap == NULL && !t->snap_refused &&
+	    ++t->gets >= SNAPSHOT_AFTER_GETS && snapshot_build(t, err_r) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (read_counts(t, hashes[i], &counts_r[i], err_r) < 0)
@@ -522,7 +651,8 @@ tokens_begin(struct tokens *t, char **err_r)
 {
 	if (db_exec(t->db, "BEGIN IMMEDIATE", err_r) < 0)
 		return -1;
-	if (tokens_totals(t, &t->totals, err_r) < 0) {
+	if (tokens_totals(t, &t->totals, err_r) < 0 ||
+	    snapshot_check(t, err_r) < 0) {
 		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
@@ -533,8 +663,10 @@ tokens_begin(struct tokens *t, char **err_r)
 int
 tokens_commit(struct tokens *t, char **err_r)
 {
-	if (cache_flush(t, err_r) < 0 ||
+	if (cache_flush(t, 1, err_r) < 0 ||
 	    db_exec(t->db, "COMMIT", err_r) < 0) {
+		/* It may hold some of the batch's changes. */
+		snapshot_free(&t->snap);
 		tokens_rollback(t);
 		return -1;
 	}

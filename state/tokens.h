@@ -44,7 +44,8 @@ void tokens_close(struct tokens **t);
  * whose RSS would keep every page it ever mapped. */
 int tokens_map_file(struct tokens *t, char **err_r);
 
-/* Frees the page cache; for a process about to sit idle. */
+/* Frees the page cache and the copy of the table in memory (see
+ * tokens_get); for a process about to sit idle. */
 void tokens_release_memory(struct tokens *t);
 
 /* 1 if the last failure on t can pass without touching the store (disk
@@ -59,7 +60,11 @@ int tokens_totals(struct tokens *t, struct token_totals *totals_r,
     char **err_r);
 
 /* counts_r[i] = the counts of hashes[i] (zeros if never seen), and the
- * totals, read in one snapshot.  Sorted hashes read fastest. */
+ * totals, read in one snapshot.  Sorted hashes read fastest.  From the
+ * 100th call on (outside a batch), the table is read into memory once
+ * (24 bytes a row, up to 2^20 rows) and looked up there, kept equal to
+ * the table through this connection's commits and dropped when another
+ * connection commits; tokens_release_memory frees it. */
 int tokens_get(struct tokens *t, const uint64_t *hashes, size_t n,
     struct token_counts *counts_r, struct token_totals *totals_r,
     char **err_r);

@@ -4,9 +4,11 @@
  * to untrain what was not trained, and clear errors for a corrupt, a
  * foreign and a too-new database file.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -150,6 +152,108 @@ START_TEST(test_side_files_kept)
 	ck_assert_int_eq(st.st_size, 0);
 	free(shm);
 	free(wal);
+	free(path);
+}
+END_TEST
+
+/* Asserts that t reads the same counts and totals for keys[0..n-1] as a
+ * connection just opened on path (which reads SQLite: too few lookups
+ * for a snapshot). */
+static void
+assert_same_view(struct tokens *t, const char *path, const uint64_t *keys,
+    size_t n)
+{
+	struct token_counts got[8], want[8];
+	struct token_totals tot_got, tot_want;
+	struct tokens *fresh;
+	char *err = NULL;
+
+	ck_assert_uint_le(n, 8);
+	ck_assert_int_eq(tokens_open(path, &fresh, &err), 0);
+	ck_assert_int_eq(tokens_get(fresh, keys, n, want, &tot_want, &err), 0);
+	tokens_close(&fresh);
+	ck_assert_int_eq(tokens_get(t, keys, n, got, &tot_got, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(got[i].spam, want[i].spam);
+		ck_assert_uint_eq(got[i].ham, want[i].ham);
+		ck_assert_int_eq(got[i].weight, want[i].weight);
+	}
+	ck_assert_uint_eq(tot_got.spam, tot_want.spam);
+	ck_assert_uint_eq(tot_got.ham, tot_want.ham);
+	ck_assert_int_eq(tot_got.bias, tot_want.bias);
+}
+
+/* A connection that looks up many messages reads from a snapshot of the
+ * table in memory: it must still see every change, its own (train,
+ * untrain, a batch rolled back) and another connection's. */
+START_TEST(test_snapshot_coherent)
+{
+	static const uint64_t msg_c[] = { 2, 7, 0x8000000000000000ULL };
+	static const uint64_t all[] = { 1, 2, 5, 7, 9,
+	    0x8000000000000000ULL, 0xffffffffffffffffULL };
+	char *path = xasprintf("%s/tokens.db", dir);
+	struct token_counts c[4];
+	struct token_totals tot;
+	struct tokens *t, *other;
+	struct rlimit fsize;
+	char *err = NULL;
+
+	ck_assert_int_eq(tokens_open(path, &t, &err), 0);
+	ck_assert_int_eq(tokens_open(path, &other, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 100, msg_a, 4, 1, 500, &err), 0);
+	/* Enough lookups for the snapshot. */
+	for (int i = 0; i < 300; i++)
+		ck_assert_int_eq(tokens_get(t, msg_a, 4, c, &tot, &err), 0);
+	ck_assert_uint_eq(c[0].spam, 1);
+	assert_same_view(t, path, all, 7);
+
+	/* Another connection trains. */
+	ck_assert_int_eq(tokens_learn(other, 200, msg_b, 3, 0, -300, &err),
+	    0);
+	assert_same_view(t, path, all, 7);
+	for (int i = 0; i < 300; i++)
+		ck_assert_int_eq(tokens_get(t, msg_a, 4, c, &tot, &err), 0);
+
+	/* This one trains: new rows, changed rows. */
+	ck_assert_int_eq(tokens_learn(t, 300, msg_c, 3, 1, 40, &err), 0);
+	assert_same_view(t, path, all, 7);
+
+	/* A batch rolled back leaves nothing behind. */
+	ck_assert_int_eq(tokens_begin(t, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 400, msg_b, 3, 1, 9, &err), 0);
+	tokens_rollback(t);
+	for (int i = 0; i < 300; i++)
+		ck_assert_int_eq(tokens_get(t, msg_a, 4, c, &tot, &err), 0);
+	assert_same_view(t, path, all, 7);
+
+	/* A commit that fails (the file may not grow) after the snapshot
+	 * took the batch's changes. */
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &fsize), 0);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &(struct rlimit){ 1,
+	    fsize.rlim_max }), 0);
+	ck_assert_int_eq(tokens_learn(t, 400, msg_b, 3, 1, 9, &err), -1);
+	free(err);
+	err = NULL;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &fsize), 0);
+	assert_same_view(t, path, all, 7);
+
+	/* Rows that go away; then another connection again, inside a
+	 * batch of this one. */
+	ck_assert_int_eq(tokens_unlearn(t, 300, msg_c, 3, 1, NULL, &err), 0);
+	assert_same_view(t, path, all, 7);
+	ck_assert_int_eq(tokens_unlearn(other, 200, msg_b, 3, 0, NULL, &err),
+	    0);
+	ck_assert_int_eq(tokens_begin(t, &err), 0);
+	ck_assert_int_eq(tokens_learn(t, 500, msg_c, 3, 0, -8, &err), 0);
+	ck_assert_int_eq(tokens_commit(t, &err), 0);
+	assert_same_view(t, path, all, 7);
+
+	/* After the memory is given back, the same again. */
+	tokens_release_memory(t);
+	assert_same_view(t, path, all, 7);
+	tokens_close(&other);
+	tokens_close(&t);
 	free(path);
 }
 END_TEST
@@ -334,6 +438,7 @@ tokens_suite(void)
 	tcase_add_test(tc, test_learn_get);
 	tcase_add_test(tc, test_untrain_exact);
 	tcase_add_test(tc, test_side_files_kept);
+	tcase_add_test(tc, test_snapshot_coherent);
 	tcase_add_test(tc, test_untrain_refused);
 	tcase_add_test(tc, test_batch_rollback);
 	tcase_add_test(tc, test_big_batch);
