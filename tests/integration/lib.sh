@@ -121,7 +121,18 @@ ITESTS=${ITESTS:-$BUILD/itests}
 T_NAME=${T_NAME:-$(basename "$0" .sh)}
 mkdir -p "$T_DIR"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# On failure, the tail of each background program's log comes first, so
+# that a failure seen only in CI can be understood from its output.
+fail() {
+	local log
+	for log in "${LIB_BG_LOGS[@]}"; do
+		[ -s "$log" ] || continue
+		echo "--- last lines of $log:" >&2
+		tail -n 15 "$log" >&2
+	done
+	echo "FAIL: $*" >&2
+	exit 1
+}
 
 assert_eq() {
 	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
@@ -480,11 +491,13 @@ proxy_fired() { grep -q ': [a-z]*@[sc]2[sc] at byte' "$PROXY_LOG"; }
 
 # ------------------------------------------------------------------ processes
 LIB_BG_PIDS=()
+LIB_BG_LOGS=()
 bg_start() {
 	local log=$1; shift
 	"$@" > "$log" 2>&1 &
 	BG_PID=$!
 	LIB_BG_PIDS+=("$BG_PID")
+	LIB_BG_LOGS+=("$log")
 }
 
 bg_stop() {
