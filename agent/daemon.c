@@ -652,21 +652,25 @@ daemon_close(struct daemon *d)
 	state_lock_release(&d->lock);
 }
 
-/* Whether the last failure was the state files' and can pass (disk
- * full, read-only, permissions): then *reason_r (malloc'd) says which
- * file, why and what to do. */
-static int
-state_blocked(struct daemon *d, char **reason_r)
+/* Whether the last failure was the state files': a failure that can
+ * pass (disk full, read-only, permissions) or one of the file itself.
+ * *reason_r (malloc'd) then says which file, why and what to do. */
+static enum state_failure
+state_failure(struct daemon *d, char **reason_r)
 {
-	if (d->ledger != NULL && ledger_failure_is_transient(d->ledger)) {
+	enum state_failure kind;
+
+	if (d->ledger != NULL &&
+	    (kind = ledger_failure_kind(d->ledger)) != STATE_NO_FAILURE) {
 		*reason_r = xstrdup(ledger_error(d->ledger));
-		return 1;
+		return kind;
 	}
-	if (d->filter != NULL && filter_failure_is_transient(d->filter)) {
+	if (d->filter != NULL &&
+	    (kind = filter_failure_kind(d->filter)) != STATE_NO_FAILURE) {
 		*reason_r = filter_failure(d->filter);
-		return 1;
+		return kind;
 	}
-	return 0;
+	return STATE_NO_FAILURE;
 }
 
 /* The ledger or the token store cannot be written: sorting waits,
@@ -718,6 +722,7 @@ daemon_loop(struct daemon *d)
 	int backoff = 1, attempts = 0, useful;
 	unsigned before;
 	enum store_status st;
+	enum state_failure kind;
 	char *reason;
 
 	while (!stopping(d)) {
@@ -745,14 +750,17 @@ daemon_loop(struct daemon *d)
 		wake_drain(d);
 		if (st == STORE_OK || stopping(d))
 			break;
-		if (st != STORE_CONN_LOST && state_blocked(d, &reason)) {
-			if (d->once) {
-				log_error("cannot sort: %s", reason);
-				free(reason);
-				return EXIT_RUNTIME;
-			}
+		kind = st != STORE_CONN_LOST ? state_failure(d, &reason) :
+		    STATE_NO_FAILURE;
+		if (kind == STATE_FAILURE_WAIT && !d->once) {
 			pause_sorting(d, reason);
 			continue;
+		}
+		if (kind != STATE_NO_FAILURE) {
+			/* Not the store's error: that one may be old. */
+			log_error("cannot sort: %s", reason);
+			free(reason);
+			return EXIT_RUNTIME;
 		}
 		report_set_error(&d->report, store_last_error(d->store));
 		if (st != STORE_CONN_LOST) {

@@ -39,10 +39,10 @@ filter_open(const char *db_path, struct filter **filter_r, char **err_r)
 	return 0;
 }
 
-int
-filter_failure_is_transient(struct filter *f)
+enum state_failure
+filter_failure_kind(struct filter *f)
 {
-	return tokens_failure_is_transient(f->store);
+	return tokens_failure_kind(f->store);
 }
 
 char *

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "state/fsfail.h"
+
 enum verdict {
 	VERDICT_HAM,
 	VERDICT_UNSURE,
@@ -56,9 +58,9 @@ int filter_map_store(struct filter *f, char **err_r);
 /* Gives back the token store's cache; for a daemon about to sit idle. */
 void filter_release_memory(struct filter *f);
 
-/* 1 if the token store's last failure can pass by itself or by an
- * administrator's action (disk full, read-only, ...): worth waiting for. */
-int filter_failure_is_transient(struct filter *f);
+/* Whether the token store's last call failed, and whether that can pass
+ * (disk full, read-only, ...; state/fsfail.h). */
+enum state_failure filter_failure_kind(struct filter *f);
 /* Why the token store's last call failed, as "PATH: CAUSE; FIX";
  * malloc'd. */
 char *filter_failure(struct filter *f);

@@ -82,10 +82,14 @@ db_failure(sqlite3 *db)
 	}
 }
 
-int
-db_failure_is_transient(sqlite3 *db)
+enum state_failure
+db_failure_kind(sqlite3 *db)
 {
 	switch (sqlite3_errcode(db)) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return STATE_NO_FAILURE;
 	case SQLITE_FULL:
 	case SQLITE_IOERR:
 	case SQLITE_READONLY:
@@ -93,9 +97,9 @@ db_failure_is_transient(sqlite3 *db)
 	case SQLITE_PERM:
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		return 1;
+		return STATE_FAILURE_WAIT;
 	default:
-		return 0;
+		return STATE_FAILURE_BROKEN;
 	}
 }
 

@@ -10,6 +10,8 @@
 
 #include <sqlite3.h>
 
+#include "state/fsfail.h"
+
 struct db_schema {
 	const char *what;	/* for messages: "token store", "ledger" */
 	int application_id;	/* PRAGMA application_id stamped on the file */
@@ -50,10 +52,7 @@ int db_exec(sqlite3 *db, const char *sql, char **err_r);
  * backup.  Never advises removing a file. */
 char *db_failure(sqlite3 *db);
 
-/* 1 if the last call on db failed for a reason outside the file that can
- * pass by itself or by an administrator's action (disk full, read-only,
- * permissions, I/O error, a lock held too long): worth waiting for.
- * 0 if the file itself is at fault. */
-int db_failure_is_transient(sqlite3 *db);
+/* Whether and how the last call on db failed (state/fsfail.h). */
+enum state_failure db_failure_kind(sqlite3 *db);
 
 #endif

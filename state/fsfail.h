@@ -19,6 +19,16 @@ char *fsfail_cause(const char *path, int errnum);
  * system of PATH", ... */
 char *fsfail_fix(const char *path, int errnum);
 
+/* How the last call on a state file failed, for a daemon deciding
+ * whether to wait. */
+enum state_failure {
+	STATE_NO_FAILURE,	/* it did not fail */
+	STATE_FAILURE_WAIT,	/* outside the file, can pass by itself or by
+				 * an administrator's action (disk full,
+				 * read-only, permissions, I/O, a long lock) */
+	STATE_FAILURE_BROKEN	/* the file itself (damaged, foreign, ...) */
+};
+
 /* 1 if errnum means the file system is full (or the quota used up): a
  * condition that passes when space is freed, so a daemon waits for it. */
 int fsfail_is_full(int errnum);

@@ -192,10 +192,10 @@ ledger_error(struct ledger *l)
 	return l->error;
 }
 
-int
-ledger_failure_is_transient(struct ledger *l)
+enum state_failure
+ledger_failure_kind(struct ledger *l)
 {
-	return db_failure_is_transient(l->db);
+	return db_failure_kind(l->db);
 }
 
 static int

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "agent/message.h"
+#include "state/fsfail.h"
 
 enum decision_state {
 	DECISION_PENDING,	/* intent recorded, store not (fully) changed */
@@ -120,10 +121,9 @@ void ledger_release_memory(struct ledger *l);
 /* Why the last call on this handle failed, as "PATH: CAUSE; FIX" (see
  * db_failure()); borrowed until the next ledger_error call. */
 const char *ledger_error(struct ledger *l);
-/* 1 if that failure can pass without touching the ledger (disk full,
- * read-only, permissions, I/O, a long lock): a daemon waits and retries.
- * 0 if the ledger itself is at fault. */
-int ledger_failure_is_transient(struct ledger *l);
+/* Whether the last call failed, and whether that can pass without
+ * touching the ledger (state/fsfail.h): a daemon waits and retries. */
+enum state_failure ledger_failure_kind(struct ledger *l);
 
 /* Transactions around a group of calls (nesting not supported). */
 int ledger_begin(struct ledger *l);

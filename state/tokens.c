@@ -244,10 +244,10 @@ tokens_release_memory(struct tokens *t)
 	sqlite3_db_release_memory(t->db);
 }
 
-int
-tokens_failure_is_transient(struct tokens *t)
+enum state_failure
+tokens_failure_kind(struct tokens *t)
 {
-	return db_failure_is_transient(t->db);
+	return db_failure_kind(t->db);
 }
 
 char *

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "state/fsfail.h"
+
 struct tokens;
 
 struct token_counts {
@@ -48,10 +50,9 @@ int tokens_map_file(struct tokens *t, char **err_r);
  * tokens_get); for a process about to sit idle. */
 void tokens_release_memory(struct tokens *t);
 
-/* 1 if the last failure on t can pass without touching the store (disk
- * full, read-only, permissions, I/O, a long lock; see db.h): a daemon
- * waits and retries. */
-int tokens_failure_is_transient(struct tokens *t);
+/* Whether the last call on t failed, and whether that can pass without
+ * touching the store (state/fsfail.h): a daemon waits and retries. */
+enum state_failure tokens_failure_kind(struct tokens *t);
 /* Why the last call on t failed, as "PATH: CAUSE; FIX"; malloc'd. */
 char *tokens_failure(struct tokens *t);
 
