@@ -51,10 +51,11 @@ write_errno(const char *path, int sys)
 	return e != 0 ? e : sys != 0 ? sys : EACCES;
 }
 
-char *
-db_failure(sqlite3 *db)
+/* db_failure() for the file at path (a handle that failed to open may
+ * not know its own file name). */
+static char *
+failure_at(sqlite3 *db, const char *path)
 {
-	const char *path = db_path(db);
 	int sys = sqlite3_system_errno(db);
 
 	switch (sqlite3_errcode(db)) {
@@ -80,6 +81,12 @@ db_failure(sqlite3 *db)
 	default:
 		return xasprintf("%s: %s", path, sqlite3_errmsg(db));
 	}
+}
+
+char *
+db_failure(sqlite3 *db)
+{
+	return failure_at(db, db_path(db));
 }
 
 enum state_failure
@@ -246,7 +253,8 @@ create_new(const char *path, const struct db_schema *schema, int replace,
 	}
 	if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		*err_r = db ? db_failure(db) : xstrdup("out of memory");
+		*err_r = db ? failure_at(db, path) :
+		    xasprintf("%s: out of memory", path);
 		goto out;
 	}
 	if ((schema->create_pragmas != NULL &&
@@ -256,7 +264,7 @@ create_new(const char *path, const struct db_schema *schema, int replace,
 		goto out;
 	/* Closing the last connection writes the WAL back into the file. */
 	if (sqlite3_close(db) != SQLITE_OK) {
-		*err_r = db_failure(db);
+		*err_r = failure_at(db, path);
 		goto out;
 	}
 	db = NULL;
@@ -307,8 +315,8 @@ db_open(const char *path, const struct db_schema *schema, sqlite3 **db_r,
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX | (memory ? SQLITE_OPEN_CREATE : 0),
 	    NULL) != SQLITE_OK) {
-		*err_r = db ? db_failure(db) : xasprintf("%s: out of memory",
-		    path);
+		*err_r = db ? failure_at(db, path) :
+		    xasprintf("%s: out of memory", path);
 		goto fail;
 	}
 	if (!memory)

@@ -3,7 +3,8 @@
 # small tmpfs of its own): the daemon pauses sorting, touching no mail,
 # `status` says why (file, cause, fix) in text and JSON, and sorting
 # resumes by itself once space returns or the file system is writable
-# again; `run --once` exits 1 with the same explanation.
+# again; `run --once` exits 1 with the same explanation; a state_dir
+# another user owns is explained too.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || { echo "SKIP: mounting a small tmpfs needs root"; exit 0; }
@@ -98,4 +99,10 @@ mount -o remount,rw "$state"
 "$MAILSIFT" run -c "$T_DIR/c.json" --once || fail "run --once once writable"
 assert_eq 9 "$(imap_count "$u" Archive)" "Archive once writable"
 
+# A state_dir the user running mailsift cannot write (root's, 0700).
+rc=0; setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$MAILSIFT" run -c "$T_DIR/c.json" --once > "$T_DIR/perm.log" 2>&1 || rc=$?
+assert_eq 1 "$rc" "run --once exit status as another user"
+grep -q "$state/ledger.db: Permission denied; make .* writable for user nobody" \
+	"$T_DIR/perm.log" || fail "run --once as another user: $(cat "$T_DIR/perm.log")"
 echo ok
