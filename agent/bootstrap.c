@@ -28,7 +28,7 @@ show_progress(void *arg, const char *folder, size_t done, size_t total)
 
 int
 bootstrap_from_folders(const struct config *c, const char *const *ham,
-    size_t nham)
+    size_t nham, int unread_too)
 {
 	struct learner learner = { 0 };
 	struct learn_summary sum = { 0 };
@@ -72,10 +72,19 @@ bootstrap_from_folders(const struct config *c, const char *const *ham,
 		.max_message_bytes = c->max_message_bytes,
 	};
 	if (learn_bootstrap(&learner, (const char *const *)ham_boxes, nham,
-	    show_progress, NULL, &sum, &err) < 0)
+	    unread_too, show_progress, NULL, &sum, &err) < 0)
 		goto failed;
 	printf("trained %zu spam and %zu ham; %zu already trained so, "
-	    "%zu skipped\n", sum.spam, sum.ham, sum.unchanged, sum.skipped);
+	    "%zu skipped, %zu unread left out\n", sum.spam, sum.ham,
+	    sum.unchanged, sum.skipped, sum.unread);
+	if (sum.unread > 0)
+		printf("%zu unread message%s of the ham folders %s not learned "
+		    "as ham: unread mail\nis not yet the owner's judgement "
+		    "(it may be spam).  Once it is read, and\nthe spam among "
+		    "it moved to Junk, run this again to learn it; or add\n"
+		    "--include-unread to learn it all as ham now.\n",
+		    sum.unread, sum.unread == 1 ? "" : "s",
+		    sum.unread == 1 ? "was" : "were");
 	rc = EXIT_OK;
 	goto out;
 failed:

@@ -341,7 +341,7 @@ try_config(const struct config *c, const char *name)
 	printf("sorting: %s\n", c->folders.watch[0]);
 	printf("\nThe configuration works.  Next steps:\n"
 	    "  1. teach the classifier from the mail you sorted already "
-	    "(Junk as spam, INBOX as ham):\n"
+	    "(Junk as spam, what you read in INBOX as ham):\n"
 	    "       sudo -u mailsift mailsift train -c %s --from-folders\n"
 	    "  2. check the configuration and, once you wrote one, your "
 	    "Sieve script (\"sieve\" key):\n"

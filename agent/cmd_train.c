@@ -364,7 +364,7 @@ learn_maildir(struct learn_ctx *c, const char *dir, size_t max)
  * ledger (agent/bootstrap.c), so each message is learned once. */
 static int
 train_from_folders(const char *cmd, const struct target *tg, int conflict,
-    const char **ham_folders, size_t nham)
+    const char **ham_folders, size_t nham, int unread_too)
 {
 	struct config *cfg = NULL;
 	char *err = NULL;
@@ -373,7 +373,8 @@ train_from_folders(const char *cmd, const struct target *tg, int conflict,
 	if (conflict || tg->config_path == NULL || tg->db_path != NULL) {
 		fprintf(stderr, "mailsift %s: --from-folders needs -c CONFIG "
 		    "and no --spam, --ham, --db, files, --mbox or --maildir; "
-		    "--ham-folder goes with --from-folders\n", cmd);
+		    "--ham-folder and --include-unread go with "
+		    "--from-folders\n", cmd);
 		return EXIT_USAGE;
 	}
 	if (config_load(tg->config_path, &cfg, &err) < 0) {
@@ -383,7 +384,8 @@ train_from_folders(const char *cmd, const struct target *tg, int conflict,
 		free(err);
 		return EXIT_USAGE;
 	}
-	rc = bootstrap_from_folders(cfg, nham ? ham_folders : NULL, nham);
+	rc = bootstrap_from_folders(cfg, nham ? ham_folders : NULL, nham,
+	    unread_too);
 	config_free(&cfg);
 	return rc;
 }
@@ -413,7 +415,7 @@ train_usage(FILE *out, const char *cmd)
 	    "nothing is kept.  Exit status:\n0 ok, 1 a message or the store "
 	    "failed, 2 usage or configuration error.\n", cmd, cmd,
 	    untrain ? "" : "       mailsift train -c CONFIG --from-folders "
-	    "[--ham-folder NAME]...\n",
+	    "[--ham-folder NAME]... [--include-unread]\n",
 	    untrain ? "Reverses an earlier 'mailsift train' of the same "
 	    "messages and class exactly;\na message that was not trained so "
 	    "is skipped with a warning." :
@@ -421,12 +423,15 @@ train_usage(FILE *out, const char *cmd)
 	    "already trained as\nthat class is left as it is, one trained as "
 	    "the other class moves.",
 	    untrain ? "" : "  --from-folders    learn the account's Junk "
-	    "folder as spam and the watched\n"
-	    "                    folders as ham, each message once (needs "
-	    "-c)\n"
+	    "folder as spam and the read mail\n"
+	    "                    of the watched folders as ham, each message "
+	    "once (needs -c)\n"
 	    "  --ham-folder NAME with --from-folders: learn this folder as "
 	    "ham instead\n"
-	    "                    (repeatable)\n");
+	    "                    (repeatable)\n"
+	    "  --include-unread  with --from-folders: learn the unread mail "
+	    "of the ham\n"
+	    "                    folders as ham too\n");
 }
 
 int
@@ -441,6 +446,7 @@ cmd_train(int argc, char **argv)
 		{ "maildir", required_argument, NULL, 'M' },
 		{ "from-folders", no_argument, NULL, 'F' },
 		{ "ham-folder", required_argument, NULL, 'f' },
+		{ "include-unread", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -448,7 +454,7 @@ cmd_train(int argc, char **argv)
 	const char **ham_folders = xcalloc((size_t)argc + 1,
 	    sizeof(*ham_folders));
 	size_t nham_folders = 0;
-	int from_folders = 0;
+	int from_folders = 0, unread_too = 0;
 	struct target tg = { 0 };
 	struct learn_ctx c = { .cmd = cmd, .is_spam = -1 };
 	struct source *src = xcalloc((size_t)argc + 1, sizeof(*src));
@@ -487,6 +493,9 @@ cmd_train(int argc, char **argv)
 		case 'f':
 			ham_folders[nham_folders++] = optarg;
 			break;
+		case 'u':
+			unread_too = 1;
+			break;
 		case 'h':
 			train_usage(stdout, cmd);
 			rc = EXIT_OK;
@@ -496,10 +505,10 @@ cmd_train(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (from_folders || nham_folders > 0) {
+	if (from_folders || nham_folders > 0 || unread_too) {
 		rc = train_from_folders(cmd, &tg, c.untrain || !from_folders ||
 		    c.is_spam != -1 || nsrc > 0 || optind < argc, ham_folders,
-		    nham_folders);
+		    nham_folders, unread_too);
 		goto out;
 	}
 	if (c.is_spam == -1) {

@@ -883,13 +883,50 @@ out:
 	return st;
 }
 
-/* Trains every message of folder as want, once. */
+/* Fetches one message of the bootstrap into *msg (o->msg) and trains it
+ * as o->want, unless it is empty, flagged \Deleted or carries the other
+ * class's keyword. */
+static enum store_status
+bootstrap_message(struct learner *l, struct observation *o,
+    struct store_msg *msg, uint32_t uid, struct learn_summary *sum)
+{
+	const char *kw;
+	int truncated;
+	enum store_status st = l->store->ops->fetch(l->store, uid,
+	    l->max_message_bytes, msg, &truncated);
+
+	if (st != STORE_OK)
+		return st == STORE_MSG_GONE ? STORE_OK : st;
+	kw = keyword_opinion(msg->flags, msg->nflags);
+	if (msg->len == 0 ||
+	    store_has_flag(msg->flags, msg->nflags, "\\Deleted") ||
+	    ((kw[0] == 's' || kw[0] == 'h') && strcmp(kw, o->want) != 0)) {
+		sum->skipped++;
+	} else {
+		st = observe(l, o);
+		if (o->result == RETRAIN_CHANGED)
+			*(o->want[0] == 's' ? &sum->spam : &sum->ham) += 1;
+		else if (o->result == RETRAIN_SAME)
+			sum->unchanged++;
+		else
+			sum->skipped++;
+	}
+	store_msg_release(msg);
+	return st;
+}
+
+/* Trains every message of folder as want, once.  In a ham folder an
+ * unread message is left out unless unread_too: nobody has looked at it
+ * yet, so where it lies says nothing of the owner's judgement (unread
+ * spam waits in INBOX as often as ham).  A keyword the owner gave it is
+ * the daemon's to learn (learn_scan_keywords). */
 static int
 bootstrap_folder(struct learner *l, const char *folder, const char *want,
-    void (*progress)(void *, const char *, size_t, size_t), void *arg,
-    struct learn_summary *sum, char **err_r)
+    int unread_too, void (*progress)(void *, const char *, size_t, size_t),
+    void *arg, struct learn_summary *sum, char **err_r)
 {
-	uint32_t uidvalidity, uidnext, *uids = NULL;
+	uint32_t uidvalidity, uidnext;
+	struct store_flags *fl = NULL;
 	size_t n = 0;
 	enum store_status st;
 	char *reason = xasprintf("bootstrap from %s", folder);
@@ -903,40 +940,19 @@ bootstrap_folder(struct learner *l, const char *folder, const char *want,
 		goto out;
 	}
 	if (st == STORE_OK)
-		st = l->store->ops->list_uids(l->store, 1, &uids, &n);
+		st = l->store->ops->list_flags(l->store, 1, 0, &fl, &n);
 	for (size_t i = 0; i < n && st == STORE_OK; i++) {
 		struct store_msg msg = { 0 };
 		struct observation o = { .folder = folder,
 		    .uidvalidity = uidvalidity, .msg = &msg,
-		    .reason = reason, .bulk = 1 };
-		const char *kw;
-		int truncated;
+		    .reason = reason, .bulk = 1, .want = want };
 
-		st = l->store->ops->fetch(l->store, uids[i],
-		    l->max_message_bytes, &msg, &truncated);
-		if (st == STORE_MSG_GONE) {
-			st = STORE_OK;
-			continue;
-		}
-		if (st != STORE_OK)
-			break;
-		kw = keyword_opinion(msg.flags, msg.nflags);
-		if (msg.len == 0 ||
-		    store_has_flag(msg.flags, msg.nflags, "\\Deleted") ||
-		    ((kw[0] == 's' || kw[0] == 'h') && strcmp(kw, want) != 0)) {
-			sum->skipped++;
-		} else {
-			o.want = want;
-			st = observe(l, &o);
-			if (o.result == RETRAIN_CHANGED)
-				*(want[0] == 's' ? &sum->spam : &sum->ham) += 1;
-			else if (o.result == RETRAIN_SAME)
-				sum->unchanged++;
-			else
-				sum->skipped++;
-		}
-		store_msg_release(&msg);
-		if (progress != NULL)
+		if (!unread_too && want[0] == 'h' &&
+		    !store_has_flag(fl[i].flags, fl[i].nflags, "\\Seen"))
+			sum->unread++;
+		else
+			st = bootstrap_message(l, &o, &msg, fl[i].uid, sum);
+		if (progress != NULL && st == STORE_OK)
 			progress(arg, folder, i + 1, n);
 	}
 	if (st != STORE_OK) {
@@ -950,26 +966,26 @@ bootstrap_folder(struct learner *l, const char *folder, const char *want,
 	rc = 0;
 out:
 	free(reason);
-	free(uids);
+	store_flags_free(fl, n);
 	return rc;
 }
 
 int
 learn_bootstrap(struct learner *l, const char *const *ham_folders,
-    size_t nham, void (*progress)(void *arg, const char *folder,
-    size_t done, size_t total), void *arg,
+    size_t nham, int unread_too, void (*progress)(void *arg,
+    const char *folder, size_t done, size_t total), void *arg,
     struct learn_summary *sum_r, char **err_r)
 {
 	memset(sum_r, 0, sizeof(*sum_r));
-	if (bootstrap_folder(l, l->junk, "spam", progress, arg, sum_r,
+	if (bootstrap_folder(l, l->junk, "spam", 1, progress, arg, sum_r,
 	    err_r) < 0)
 		return -1;
 	for (size_t i = 0; i < nham; i++) {
 		if (same_box(ham_folders[i], l->junk) ||
 		    same_box(ham_folders[i], l->trash))
 			continue;	/* never ham */
-		if (bootstrap_folder(l, ham_folders[i], "ham", progress, arg,
-		    sum_r, err_r) < 0)
+		if (bootstrap_folder(l, ham_folders[i], "ham", unread_too,
+		    progress, arg, sum_r, err_r) < 0)
 			return -1;
 	}
 	return 0;

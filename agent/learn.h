@@ -112,19 +112,23 @@ struct learn_summary {
 	size_t unchanged;	/* already trained so: left as they were */
 	size_t skipped;		/* unreadable, empty, or flagged against
 				 * their folder ($Junk in a ham folder, ...) */
+	size_t unread;		/* unread in a ham folder: left out */
 };
 
 /* 'mailsift train --from-folders': trains every message of the Junk
  * folder as spam and every message of ham_folders (nham names, e.g.
- * INBOX) as ham, exactly once (ledger training state: running it again
- * changes nothing, and it continues where an interrupted run stopped).
+ * INBOX) that the owner has read as ham, exactly once (ledger training
+ * state: running it again changes nothing, and it continues where an
+ * interrupted run stopped, or learns what was read since).  An unread
+ * message of a ham folder is not yet the owner's judgement: it is left
+ * out (counted in unread) unless unread_too.
  * progress (may be NULL) is called after each message with arg, the
  * folder being read, and the messages done and in total there.  Returns
  * 0, or -1 with a malloc'd *err_r (store or ledger failure; what was
  * trained before it stays trained and recorded). */
 int learn_bootstrap(struct learner *l, const char *const *ham_folders,
-    size_t nham, void (*progress)(void *arg, const char *folder,
-    size_t done, size_t total), void *arg,
+    size_t nham, int unread_too, void (*progress)(void *arg,
+    const char *folder, size_t done, size_t total), void *arg,
     struct learn_summary *sum_r, char **err_r);
 
 #endif
