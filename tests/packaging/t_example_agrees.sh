@@ -2,9 +2,10 @@
 # t_example_agrees.sh - the example configuration that ships
 # (packaging/config.example.json, installed as
 # /etc/mailsift/example.json.sample) is the one mailsift.json(5) shows
-# under EXAMPLE and calls "the example above", and README's example under
+# under EXAMPLE and calls "the example above", README's example under
 # "Pointing it at a real account" is valid JSON with only keys the shipped
-# example has.
+# example has, and every password file that README, the unit and the man
+# pages name is NAME.pass, as README's walkthrough makes it.
 set -u
 cd "$(dirname "$0")/../.."
 python3 - <<'PY'
@@ -51,5 +52,21 @@ unknown = set(keys(example)) - set(keys(shipped))
 if unknown:
     fail("README's example has keys the shipped example lacks: %s"
          % ", ".join(sorted(unknown)))
+
+# File names like "dana.password" (not keys like imap.password_file).
+named = 0
+for path in ("README.md", "packaging/mailsift@.service",
+             "packaging/mailsift.1", "packaging/mailsift.json.5",
+             "packaging/config.example.json"):
+    for n, line in enumerate(open(path), 1):
+        for m in re.finditer(r"[\w-]+\.(pass\w*|pw)\b", line):
+            if m.group(1) in ("pass", "password", "passwd", "pw"):
+                named += 1
+                if m.group(1) != "pass":
+                    fail("%s:%d names the password file %s: README calls it "
+                         "NAME.pass, say the same" % (path, n, m.group(0)))
+if named == 0:
+    fail("no password file named anywhere: is this check still looking "
+         "at the right files?")
 print("ok")
 PY
