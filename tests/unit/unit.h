@@ -7,6 +7,7 @@
 #define MAILSIFT_UNIT_H
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* Reads tests/fixtures/NAME whole; aborts the test if missing. */
