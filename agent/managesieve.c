@@ -42,6 +42,7 @@
 #include "agent/log.h"
 #include "agent/managesieve.h"
 #include "agent/managesieve_proto.h"
+#include "agent/selfpipe.h"
 #include "agent/sieve_store.h"
 #include "agent/xmem.h"
 #include "sieve/sieve.h"
@@ -130,8 +131,6 @@ struct server {
 	int stop;
 };
 
-static int signal_pipe[2] = { -1, -1 };
-
 static int64_t
 now_ms(void)
 {
@@ -139,17 +138,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-on_signal(int signo)
-{
-	int saved = errno;
-	unsigned char c = (unsigned char)signo;
-
-	if (write(signal_pipe[1], &c, 1) < 0)
-		errno = saved;
-	errno = saved;
 }
 
 /* ------------------------------------------------------------------ */
@@ -490,8 +478,7 @@ job_start(struct conn *c, enum job_kind kind, job_fn fn, int timeout_ms)
 		for (size_t i = 0; i < c->srv->nlisten; i++)
 			close(c->srv->listen_fds[i]);
 		close(fds[0]);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
+		selfpipe_close();
 		fn(c, fds[1]);
 		_exit(0);
 	}
@@ -1509,7 +1496,7 @@ fail:
 static int
 server_setup(struct server *srv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	static const int stop_signals[] = { SIGTERM, SIGINT };
 	struct epoll_event ev = { .events = EPOLLIN };
 	char *err = NULL;
 
@@ -1525,18 +1512,14 @@ server_setup(struct server *srv)
 		log_warnx("managesieve: no tls_cert in %s: no STARTTLS, so "
 		    "only clients on loopback can log in", srv->cfg->path);
 	}
-	srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (srv->epoll_fd < 0 || pipe2(signal_pipe, O_NONBLOCK |
-	    O_CLOEXEC) < 0) {
+	srv->signal_watch = (struct watch){ .kind = WATCH_SIGNAL };
+	ev.data.ptr = &srv->signal_watch;
+	if ((srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    selfpipe_open(stop_signals, 2) < 0 ||
+	    epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, selfpipe_fd(), &ev) < 0) {
 		log_warn("managesieve: cannot set up the event loop");
 		return EXIT_RUNTIME;
 	}
-	srv->signal_watch = (struct watch){ .kind = WATCH_SIGNAL };
-	ev.data.ptr = &srv->signal_watch;
-	epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, signal_pipe[0], &ev);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	for (size_t i = 0; srv->cfg->listen[i] != NULL; i++)
 		listen_on(srv, srv->cfg->listen[i]);
 	if (srv->nlisten == 0) {
@@ -1559,13 +1542,7 @@ server_close(struct server *srv)
 		srv->tls->context_free(srv->tls_ctx);
 	if (srv->epoll_fd >= 0)
 		close(srv->epoll_fd);
-	for (int i = 0; i < 2; i++) {
-		if (signal_pipe[i] >= 0)
-			close(signal_pipe[i]);
-		signal_pipe[i] = -1;
-	}
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
+	selfpipe_close();
 	free(srv->extensions);
 }
 
