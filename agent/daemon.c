@@ -33,6 +33,7 @@
 #include "agent/learn.h"
 #include "agent/log.h"
 #include "agent/report.h"
+#include "agent/selfpipe.h"
 #include "agent/sort.h"
 #include "agent/state_dir.h"
 #include "agent/xmem.h"
@@ -75,32 +76,6 @@ struct daemon {
 					 * watched too */
 };
 
-static int signal_pipe[2] = { -1, -1 };
-/* Written once by SIGTERM or SIGINT and never read: readable from then on,
- * it is the store's cancel descriptor, so that no store operation waits
- * longer than a poll for anything once the owner asked to stop. */
-static int stop_pipe[2] = { -1, -1 };
-/* Set by SIGTERM and SIGINT, for the loops that do not wait on the pipe
- * (a long catch-up, a server that answers at once): each looks at it
- * between two messages or passes. */
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_signal(int signo)
-{
-	unsigned char c = (unsigned char)signo;
-	int saved = errno;
-
-	if (signo != SIGHUP)
-		stop_requested = 1;
-	/* Nothing to do if the pipe is full: a wake-up is pending anyway. */
-	if (write(signal_pipe[1], &c, 1) < 0)
-		errno = saved;
-	if (signo != SIGHUP && write(stop_pipe[1], &c, 1) < 0)
-		errno = saved;
-	errno = saved;
-}
-
 static int
 watch_fd(int epoll_fd, int fd)
 {
@@ -112,22 +87,16 @@ watch_fd(int epoll_fd, int fd)
 static int
 wake_setup(struct daemon *d)
 {
-	struct sigaction sa;
+	/* SIGHUP reloads the script; the others stop. */
+	static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
 
-	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0 ||
-	    pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) < 0 ||
+	if (selfpipe_open(signals, 3) < 0 ||
 	    (d->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    watch_fd(d->epoll_fd, signal_pipe[0]) < 0) {
+	    watch_fd(d->epoll_fd, selfpipe_fd()) < 0) {
 		log_warn("cannot set up signal handling");
 		return -1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	command_set_cancel_fd(stop_pipe[0]);
+	command_set_cancel_fd(selfpipe_stop_fd());
 
 	d->inotify_fd = -1;
 	if (d->config->sieve != NULL) {
@@ -149,18 +118,8 @@ wake_setup(struct daemon *d)
 static void
 wake_teardown(struct daemon *d)
 {
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
 	command_set_cancel_fd(-1);
-	for (int i = 0; i < 2; i++) {
-		if (signal_pipe[i] >= 0)
-			close(signal_pipe[i]);
-		signal_pipe[i] = -1;
-		if (stop_pipe[i] >= 0)
-			close(stop_pipe[i]);
-		stop_pipe[i] = -1;
-	}
+	selfpipe_close();
 	if (d->epoll_fd >= 0)
 		close(d->epoll_fd);
 	if (d->inotify_fd >= 0)
@@ -172,18 +131,16 @@ wake_teardown(struct daemon *d)
 static void
 wake_drain(struct daemon *d)
 {
-	unsigned char sig[64];
 	char events[4096]
 	    __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n;
+	int signo;
 
-	while ((n = read(signal_pipe[0], sig, sizeof(sig))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (sig[i] == SIGHUP)
-				d->reload = 1;
-			else
-				d->stop = 1;
-		}
+	while ((signo = selfpipe_next()) != 0) {
+		if (signo == SIGHUP)
+			d->reload = 1;
+		else
+			d->stop = 1;
 	}
 	if (d->inotify_fd < 0)
 		return;
@@ -203,7 +160,7 @@ wake_drain(struct daemon *d)
 static int
 stopping(struct daemon *d)
 {
-	if (stop_requested)
+	if (*selfpipe_stop_flag())
 		d->stop = 1;
 	return d->stop;
 }
@@ -422,7 +379,7 @@ sort_all(struct daemon *d)
 		.backlog = d->opts->backlog,
 		.backlog_since = d->opts->since,
 		.dry_run = d->opts->dry_run ? stdout : NULL,
-		.stop = &stop_requested,
+		.stop = selfpipe_stop_flag(),
 		.retry_seconds = d->config->imap.poll_interval,
 	};
 	enum store_status st = STORE_OK;
@@ -853,7 +810,7 @@ daemon_run(const struct config *config, const struct run_options *opts)
 		log_error("%s", err);
 		goto out;
 	}
-	d.store->ops->set_cancel(d.store, stop_pipe[0]);
+	d.store->ops->set_cancel(d.store, selfpipe_stop_fd());
 	/* Where the server lacks NOTIFY, a second connection watches Junk;
 	 * with OAuth2 it asks for a token of its own. */
 	if (!opts->once && config->imap.junk_idle) {
@@ -862,7 +819,7 @@ daemon_run(const struct config *config, const struct run_options *opts)
 			log_error("%s", err);
 			goto out;
 		}
-		second->ops->set_cancel(second, stop_pipe[0]);
+		second->ops->set_cancel(second, selfpipe_stop_fd());
 	}
 	junkwatch_init(&d.junkwatch, d.epoll_fd, second);
 	if (opts->fresh_ledger && daemon_fresh_ledger(&d) < 0)
