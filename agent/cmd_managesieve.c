@@ -46,7 +46,6 @@ cmd_managesieve(int argc, char **argv)
 	struct managesieve_config *config = NULL;
 	const char *path = DEFAULT_CONFIG, *level_name = NULL;
 	char *errors = NULL;
-	enum log_level level;
 	int opt, rc;
 
 	optind = 1;
@@ -76,16 +75,9 @@ cmd_managesieve(int argc, char **argv)
 		free(errors);
 		return EXIT_USAGE;
 	}
-	if (level_name == NULL)
-		level_name = config->log_level;
-	if (level_name != NULL) {
-		if (log_level_parse(level_name, &level) < 0) {
-			fprintf(stderr, "mailsift: unknown log level '%s'\n",
-			    level_name);
-			managesieve_config_free(&config);
-			return EXIT_USAGE;
-		}
-		log_set_level(level);
+	if (log_set_level_named(level_name, config->log_level) < 0) {
+		managesieve_config_free(&config);
+		return EXIT_USAGE;
 	}
 	rc = managesieve_run(config);
 	managesieve_config_free(&config);

@@ -140,7 +140,6 @@ cmd_run(int argc, char **argv)
 	struct config *config = NULL;
 	const char *path = NULL, *level_name = NULL, *since = NULL;
 	struct run_options opts = { 0 };
-	enum log_level level;
 	int opt, rc;
 
 	optind = 1;
@@ -167,16 +166,9 @@ cmd_run(int argc, char **argv)
 		return rc;
 	if ((rc = load_config(path, run_usage, &config)) >= 0)
 		return rc;
-	if (level_name == NULL)
-		level_name = config->log_level;
-	if (level_name != NULL) {
-		if (log_level_parse(level_name, &level) < 0) {
-			fprintf(stderr, "mailsift: unknown log level '%s'\n",
-			    level_name);
-			config_free(&config);
-			return EXIT_USAGE;
-		}
-		log_set_level(level);
+	if (log_set_level_named(level_name, config->log_level) < 0) {
+		config_free(&config);
+		return EXIT_USAGE;
 	}
 	rc = daemon_run(config, &opts);
 	config_free(&config);

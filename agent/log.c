@@ -44,6 +44,24 @@ log_level_parse(const char *name, enum log_level *level_r)
 	return -1;
 }
 
+int
+log_set_level_named(const char *name, const char *configured)
+{
+	enum log_level level;
+
+	if (name == NULL)
+		name = configured;
+	if (name == NULL)
+		return 0;
+	if (log_level_parse(name, &level) < 0) {
+		fprintf(stderr, "mailsift: unknown log level '%s': use error, "
+		    "warn, notice, info or debug\n", name);
+		return -1;
+	}
+	log_set_level(level);
+	return 0;
+}
+
 static void
 log_vwrite(enum log_level level, const char *suffix, const char *fmt,
     va_list ap)

@@ -28,6 +28,12 @@ enum log_level log_get_level(void);
 /* Parses "error", "warn", "notice", "info" or "debug"; -1 if unknown. */
 int log_level_parse(const char *name, enum log_level *level_r);
 
+/* The level of a command with -v / --log-level: name (from the command
+ * line) if not NULL, else configured (the configuration's log_level) if
+ * not NULL; else the level stays.  An unknown name is reported on stderr
+ * with the known ones, and -1 returned with the level unchanged. */
+int log_set_level_named(const char *name, const char *configured);
+
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warn appends ": strerror(errno)"; log_warnx does not. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
