@@ -91,7 +91,7 @@ $(BUILD)/mailsift: $(BUILD)/obj/agent/main.o $(BUILD)/libmailsift.a $(BUILD)/mai
 
 TEST_LIBS = $(BUILD)/libmailsift-imap.a $(BUILD)/libmailsift.a $(LIBS) $(IMAP_LIBS) $(CHECK_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libmailsift.a $(BUILD)/libmailsift-imap.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libmailsift.a $(BUILD)/libmailsift-imap.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(shell pkg-config --cflags check) \
 		-DFIXTURES='"$(CURDIR)/tests/fixtures"' -o $@ $< $(TEST_LIBS)

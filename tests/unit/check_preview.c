@@ -18,6 +18,7 @@
 #include "sieve/sieve.h"
 #include "state/ledger.h"
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_mailbox.h"
 
 /* ------------------------------------------------------------ plan text */
 
@@ -126,30 +127,18 @@ static struct fixture fx;
 static void
 setup(void)
 {
-	char *path, *err = NULL;
-
 	memset(&fx, 0, sizeof(fx));
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/check_preview.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
-	fx.store = store_mem_new();
-	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
-	path = xasprintf("%s/ledger.db", fx.dir);
-	ck_assert_msg(ledger_open(path, &fx.ledger, &err) == 0, "%s", err);
-	free(path);
+	unit_mailbox_open("check_preview", fx.dir, sizeof(fx.dir), &fx.store,
+	    &fx.ledger);
 }
 
 static void
 teardown(void)
 {
-	char *cmd = xasprintf("rm -rf '%s'", fx.dir);
-
 	preview_result_release(&fx.r);
 	sieve_script_free(&fx.sorted_by);
 	sieve_script_free(&fx.tried);
-	ledger_close(&fx.ledger);
-	store_free(&fx.store);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	unit_mailbox_close(fx.dir, &fx.store, &fx.ledger);
 }
 
 static struct sieve_script *

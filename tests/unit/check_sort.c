@@ -17,6 +17,7 @@
 #include "sieve/sieve.h"
 #include "state/ledger.h"
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_mailbox.h"
 
 struct fixture {
 	char dir[64];
@@ -33,16 +34,9 @@ static struct fixture fx;
 static void
 setup(void)
 {
-	char *path, *err = NULL;
-
 	memset(&fx, 0, sizeof(fx));
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/check_sort.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
-	fx.store = store_mem_new();
-	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
-	path = xasprintf("%s/ledger.db", fx.dir);
-	ck_assert_msg(ledger_open(path, &fx.ledger, &err) == 0, "%s", err);
-	free(path);
+	unit_mailbox_open("check_sort", fx.dir, sizeof(fx.dir), &fx.store,
+	    &fx.ledger);
 	fx.sorter = (struct sorter){
 		.store = fx.store, .ledger = fx.ledger, .junk = "Junk",
 		.trash = "Trash", .spam_threshold = 0.9,
@@ -53,14 +47,9 @@ setup(void)
 static void
 teardown(void)
 {
-	char *cmd = xasprintf("rm -rf '%s'", fx.dir);
-
 	sieve_script_free(&fx.script);
 	filter_close(&fx.filter);
-	ledger_close(&fx.ledger);
-	store_free(&fx.store);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	unit_mailbox_close(fx.dir, &fx.store, &fx.ledger);
 }
 
 static void
