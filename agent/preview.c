@@ -140,34 +140,37 @@ header_text(const struct message *m, const char *name)
 /* Makes the plan the rules give msg today and compares it with the one
  * recorded; adds a change to r if they differ. */
 static void
-compare(const struct preview *pv, struct ledger_decision *d, int rescued,
-    const struct store_msg *msg, struct preview_result *r)
+compare(const struct plan_rules *rules, struct ledger_decision *d,
+    int rescued, const struct store_msg *msg, struct preview_result *r)
 {
 	struct plan now = { 0 }, now_today = { 0 }, would = { 0 };
+	const struct plan *recorded = &now;
 	struct preview_change *c;
 	struct message parsed;
 	char *err = NULL;
+	int same;
 
 	if (plan_parse(d->actions, &now) < 0) {
 		r->unreadable++;
 		return;
 	}
 	r->examined++;
-	plan_make(&pv->rules, d->folder, msg->data, msg->len, d->score,
-	    rescued, &would, &err);
+	plan_make(rules, d->folder, msg->data, msg->len, d->score, rescued,
+	    &would, &err);
 	free(err);
 	/* The daemon would also keep a rescued message out of Junk under
 	 * the old rules: a rescue since then is not the script's doing. */
-	plan_parse(d->actions, &now_today);
-	if (rescued)
-		plan_respect_rescue(&now_today, pv->rules.junk);
-	if (plan_same_outcome(&now_today, &would)) {
+	if (rescued && plan_parse(d->actions, &now_today) == 0) {
+		plan_respect_rescue(&now_today, rules->junk);
+		recorded = &now_today;
+	}
+	same = plan_same_outcome(recorded, &would);
+	plan_release(&now_today);
+	if (same) {
 		plan_release(&now);
-		plan_release(&now_today);
 		plan_release(&would);
 		return;
 	}
-	plan_release(&now_today);
 	r->changes = xreallocarray(r->changes, r->nchanges + 1,
 	    sizeof(*r->changes));
 	c = &r->changes[r->nchanges++];
@@ -183,20 +186,44 @@ compare(const struct preview *pv, struct ledger_decision *d, int rescued,
 	memset(d, 0, sizeof(*d));	/* the change owns it now */
 }
 
+/* Sieve's fileinto names in the owner's form, as sort.c gives them. */
+static char *
+owner_box_name(void *store, const char *box)
+{
+	struct store *s = store;
+
+	return s->ops->owner_name(s, box);
+}
+
 enum store_status
 preview_run(const struct preview *pv, int n, struct preview_result *r,
     char **err_r)
 {
 	struct cursor c = { .pv = pv };
+	struct plan_rules rules = pv->rules;
 	struct ledger_decision *v = NULL;
-	size_t nv = 0;
+	char **boxes = NULL;
+	size_t nv = 0, nboxes = 0;
 	enum store_status st = STORE_OK;
 
 	memset(r, 0, sizeof(*r));
 	*err_r = NULL;
+	/* The script sees the mailboxes as the daemon shows them to it
+	 * (sort.c plan_decide), once for the whole preview. */
+	rules.box_name = owner_box_name;
+	rules.box_name_arg = pv->store;
+	if (rules.script != NULL &&
+	    sieve_script_needs_mailboxes(rules.script)) {
+		if ((st = pv->store->ops->list_boxes(pv->store, &boxes,
+		    &nboxes)) != STORE_OK)
+			return st;
+		rules.mailboxes = boxes;
+		rules.nmailboxes = nboxes;
+	}
 	if (ledger_decisions_recent(pv->ledger, n, &v, &nv) < 0) {
 		*err_r = xasprintf("cannot read the ledger: %s",
 		    ledger_error(pv->ledger));
+		store_names_free(boxes, nboxes);
 		return STORE_FATAL;
 	}
 	for (size_t i = 0; i < nv && st == STORE_OK; i++) {
@@ -217,11 +244,13 @@ preview_run(const struct preview *pv, int n, struct preview_result *r,
 		if (st == STORE_OK && !found)
 			r->missing++;
 		if (st == STORE_OK && found)
-			compare(pv, &v[i], have_known && known.rescued, &msg, r);
+			compare(&rules, &v[i], have_known && known.rescued,
+			    &msg, r);
 		store_msg_release(&msg);
 		ledger_message_release(&known);
 	}
 	ledger_decisions_free(v, nv);
+	store_names_free(boxes, nboxes);
 	free(c.box);
 	return st;
 }

@@ -19,7 +19,10 @@
 struct preview {
 	struct store *store;		/* borrowed, connected */
 	struct ledger *ledger;		/* borrowed */
-	struct plan_rules rules;	/* the script to try, and the folders */
+	struct plan_rules rules;	/* the script to try, the folders and
+					 * the threshold; the mailboxes and
+					 * their names are the store's, as in
+					 * the daemon */
 	size_t max_message_bytes;	/* as the daemon fetched (same hash) */
 };
 
@@ -43,6 +46,8 @@ struct preview_result {
 
 /* Compares the newest n decisions.  A message rescued from Junk stays out
  * of it in both plans, as in the daemon, so a rescue alone is no change.
+ * Sieve's duplicate test finds no ID seen before: the ledger keeps when an
+ * ID was last seen, not whether it was seen before the decision.
  * Returns STORE_OK, or the store's failure (the ledger's is STORE_FATAL
  * with *err_r set, malloc'd); r holds what was found so far either way;
  * release it with preview_result_release(). */

@@ -370,6 +370,45 @@ START_TEST(preview_counts_messages_gone_since)
 }
 END_TEST
 
+/* The owner's form of a name on a server whose personal namespace is
+ * "INBOX." with separator "." (Courier): "INBOX.A.b" is "A/b". */
+static char *
+courier_owner_name(struct store *s, const char *box)
+{
+	char *name = xstrdup(strncmp(box, "INBOX.", 6) == 0 ? box + 6 : box);
+
+	for (char *p = name; *p != '\0'; p++)
+		if (*p == '.')
+			*p = '/';
+	return name;
+}
+
+/* The script sees the mailboxes as the daemon showed them to it: the
+ * server's list for mailboxexists, and a folder it names in the server's
+ * form ("INBOX.A") known by the owner's ("A").  Else every such decision
+ * would show as a change. */
+START_TEST(preview_sees_mailboxes_as_the_daemon_does)
+{
+	static struct store_ops courier;
+	const char *rules = "require [\"fileinto\", \"mailbox\"];\n"
+	    "if mailboxexists \"A\" { fileinto \"INBOX.A\"; }\n";
+
+	courier = *fx.store->ops;
+	courier.owner_name = courier_owner_name;
+	fx.store->ops = &courier;
+	append("A", "old", "already there");
+	append("INBOX", "a1", "alpha");
+	fx.sorted_by = script(rules);
+	sort_inbox();
+	ck_assert_uint_eq(store_mem_count(fx.store, "A"), 2);
+
+	fx.tried = script(rules);
+	preview(200);
+	ck_assert_uint_eq(fx.r.examined, 1);
+	ck_assert_uint_eq(fx.r.nchanges, 0);
+}
+END_TEST
+
 static Suite *
 preview_suite(void)
 {
@@ -387,6 +426,7 @@ preview_suite(void)
 	tcase_add_test(tc, preview_lists_exactly_the_changed_messages);
 	tcase_add_test(tc, preview_uses_the_score_of_the_decision);
 	tcase_add_test(tc, preview_keeps_rescued_messages_out_of_junk);
+	tcase_add_test(tc, preview_sees_mailboxes_as_the_daemon_does);
 	tcase_add_test(tc, preview_counts_messages_gone_since);
 	suite_add_tcase(s, tc);
 	return s;
