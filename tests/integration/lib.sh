@@ -513,6 +513,45 @@ bg_stop() {
 	return $rc
 }
 
+# status_get STATE_DIR KEY...: a value of the daemon's status file
+# (STATE_DIR/status.json), e.g. status_get "$state" totals known; nothing
+# when the file or the key is missing.
+status_get() {
+	python3 - "$@" <<'PY' 2>/dev/null
+import json, sys
+try:
+    v = json.load(open(sys.argv[1] + "/status.json"))
+    for k in sys.argv[2:]:
+        v = v[k]
+    print(v)
+except (OSError, ValueError, KeyError, TypeError):
+    pass
+PY
+}
+
+lib_status_is() { [ "$(status_get "$1" "$2")" = "$3" ]; }
+lib_synced_after() {
+	local t
+	t=$(status_get "$1" last_sync)
+	[ -n "$t" ] && [ "$t" -gt "$2" ]
+}
+
+# daemon_passes STATE_DIR PID N: waits until the daemon PID has done N
+# whole passes (sort the watched folders, then look at Junk and the
+# keywords when due) that all began after this call.  The status file's
+# last_sync has a resolution of a second: it must move to a later second
+# N+1 times, so that the pass of each move began after the one before
+# ended.  For "nothing changes" checks: the daemon looked, under any load.
+daemon_passes() {
+	local st=$1 pid=$2 n=$3 i last
+	wait_until 60 lib_status_is "$st" pid "$pid"
+	last=$(date +%s)
+	for i in $(seq 0 "$n"); do
+		wait_until 60 lib_synced_after "$st" "$last"
+		last=$(status_get "$st" last_sync)
+	done
+}
+
 lib_cleanup() {
 	local pid
 	for pid in "${LIB_BG_PIDS[@]}"; do

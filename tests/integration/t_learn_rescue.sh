@@ -5,7 +5,8 @@
 # the ledger records the correction, the model has changed (the message
 # scores differently), the message carries $NotJunk instead of $Junk, and
 # it stays in INBOX through further cycles and a restart, trained once.
-# Prints the time from each move to the retraining and their median.
+# Prints the time from each move to the retraining and their median (a
+# figure to read, not a limit: the waits allow a loaded machine a minute).
 . "$(dirname "$0")/lib.sh"
 
 learner_setup
@@ -28,7 +29,7 @@ rescue() {
 		"Subject: WINNER $n of our lottery" \
 		"body=Dear friend, you are WINNER number $n, claim the prize.")
 	imap_append "$u" INBOX "$f" >/dev/null
-	wait_until 10 in_box "$u" Junk "$mid"
+	wait_until 60 in_box "$u" Junk "$mid"
 	uid=$(imap_search "$u" Junk header message-id "$mid")
 	case " $(imap_flags "$u" Junk "$uid") " in
 	*' $Junk '*) ;;
@@ -45,7 +46,7 @@ rescue() {
 			|| fail "doveadm expunge failed"
 	fi
 	t1=$(now_ms)
-	wait_until 10 corrections_are "$n"
+	wait_until 60 corrections_are "$n"
 	latencies+=( $(( $(q "SELECT max(time_ms) FROM corrections") - t1 )) )
 	echo "rescue $n ($how): move took $((t1 - t0)) ms, retrained" \
 		"${latencies[-1]} ms after it"
@@ -61,7 +62,7 @@ rescue() {
 	echo "spam $n scored '$before' before the rescue, '$after' after"
 	uid=$(imap_search "$u" INBOX header message-id "$mid")
 	[ -n "$uid" ] || fail "rescued spam $n is not in INBOX"
-	wait_until 5 flags_say "$u" INBOX "$uid"
+	wait_until 60 flags_say "$u" INBOX "$uid"
 }
 in_box() { [ -n "$(imap_search "$1" "$2" header message-id "$3")" ]; }
 flags_say() {
@@ -76,7 +77,7 @@ rescue 4 copy
 rescue 5 move
 
 # Further cycles (poll every second, IDLE on INBOX) change nothing.
-sleep 4
+daemon_passes "$state" "$pid" 3
 assert_eq 5 "$(q "SELECT count(*) FROM corrections")" "corrections after cycles"
 assert_eq 0 "$(imap_count "$u" Junk)" "Junk after cycles"
 assert_eq 5 "$(imap_count "$u" INBOX)" "INBOX after cycles"
@@ -86,7 +87,7 @@ ham_before=$("$MAILSIFT" score --db "$state/tokens.db" --json --explain \
 bg_stop "$pid" || fail "daemon exit status $? on SIGTERM: $(tail -5 "$T_DIR/d1.log")"
 bg_start "$T_DIR/d2.log" "$MAILSIFT" run -c "$T_DIR/c.json" -v
 pid=$BG_PID
-sleep 4
+daemon_passes "$state" "$pid" 3
 assert_eq 5 "$(imap_count "$u" INBOX)" "INBOX after restart"
 assert_eq 0 "$(imap_count "$u" Junk)" "Junk after restart"
 assert_eq 5 "$(q "SELECT count(*) FROM corrections")" "corrections after restart"

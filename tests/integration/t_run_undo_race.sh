@@ -26,15 +26,19 @@ for n in $(seq 1 $N); do
 		"Subject: WINNER $n of our lottery" \
 		"body=Dear friend, you are WINNER number $n, claim the prize.")
 	imap_append "$u" INBOX "$T_DIR/msgs/spam$n.eml" >/dev/null
-	wait_until 10 in_box "$u" Junk "$mid"
+	wait_until 60 in_box "$u" Junk "$mid"
 	id=$(q "SELECT d.id FROM decisions d JOIN messages m ON
 		m.id = d.message WHERE m.message_id = '$mid'
 		AND d.dest_folder = 'Junk'")
 	"$MAILSIFT" undo -c "$T_DIR/c.json" "$id" > "$T_DIR/undo$n.out" 2>&1 \
 		|| fail "undo $n: $(cat "$T_DIR/undo$n.out")"
-	wait_until 10 corrections_are "$n"
+	wait_until 60 corrections_are "$n"
 done
-sleep 3		# the daemon's next looks at INBOX, Junk and keywords
+# The daemon has seen every message come back (known, not sorted again),
+# and looked at INBOX, Junk and the keywords once more since.
+known_are() { [ "$(status_get "$state" totals known)" -ge "$1" ]; }
+wait_until 60 known_are "$N"
+daemon_passes "$state" "$pid" 3
 bg_stop "$pid" || fail "daemon exit status $?: $(tail -5 "$T_DIR/d.log")"
 
 assert_eq "$N" "$(q "SELECT count(*) FROM corrections")" "corrections"
