@@ -1700,284 +1700,364 @@ compile_duplicate(struct compiler *cc, const struct test *t, int inner)
 	return idx;
 }
 
-/* Returns -1 on error; otherwise, inside a tree (inner), the index of
- * the own test made, else 0 or that index. */
+/* Each test's compiler returns -1 on error; otherwise, inside a tree
+ * (inner), the index of the own test made, else 0 or that index. */
+
+/* true, false */
+static long
+compile_constant(struct compiler *cc, const struct test *t, int inner)
+{
+	if (no_args(cc, t) < 0)
+		return -1;
+	if (tree_mode(cc))
+		return add_own(cc, inner, t->name[0] == 't' ? SV_OWN_TRUE :
+		    SV_OWN_FALSE, NULL, NULL, NULL);
+	buf_appends(&cc->out, t->name);
+	return 0;
+}
+
+static long
+compile_not(struct compiler *cc, const struct test *t, int inner)
+{
+	if (t->nargs || t->ntests != 1 || t->has_list) {
+		perr(cc->ps, t->line, "not takes exactly one test");
+		return -1;
+	}
+	if (tree_mode(cc))
+		return compile_branch(cc, t, inner, SV_OWN_NOT);
+	buf_appends(&cc->out, "not");
+	return compile_test(cc, &t->tests[0], 0);
+}
+
+/* anyof, allof */
+static long
+compile_anyof_allof(struct compiler *cc, const struct test *t, int inner)
+{
+	const char *n = t->name;
+
+	if (t->nargs || !t->has_list || t->ntests == 0) {
+		perr(cc->ps, t->line, "%s takes a list of tests in "
+		    "parentheses: %s(test1, test2)", n, n);
+		return -1;
+	}
+	if (tree_mode(cc))
+		return compile_branch(cc, t, inner, n[1] == 'n' ?
+		    SV_OWN_ANYOF : SV_OWN_ALLOF);
+	buf_printf(&cc->out, "%s(", n);
+	for (size_t i = 0; i < t->ntests; i++) {
+		if (i)
+			buf_appends(&cc->out, ",");
+		if (compile_test(cc, &t->tests[i], 0) < 0)
+			return -1;
+	}
+	buf_appends(&cc->out, ")");
+	return 0;
+}
+
+static long
+compile_exists(struct compiler *cc, const struct test *t, int inner)
+{
+	if (t->nargs != 1 || t->args[0].type != A_STRS) {
+		perr(cc->ps, t->line, "exists takes one list of header names");
+		return -1;
+	}
+	if (check_header_names(cc, &t->args[0], "exists") < 0)
+		return -1;
+	if (tree_mode(cc) || t->args[0].n > SV_LSV_GROUP)
+		return add_own(cc, inner, SV_OWN_EXISTS, NULL, &t->args[0],
+		    NULL);
+	buf_appends(&cc->out, "exists ");
+	emit_strlist(cc, SV_HDR_PREFIX, t->args[0].strs, t->args[0].n, 0);
+	return 0;
+}
+
+static long
+compile_size(struct compiler *cc, const struct test *t, int inner)
+{
+	long idx;
+
+	if (t->nargs != 2 || t->args[0].type != A_TAG ||
+	    (strcmp(t->args[0].tag, "over") != 0 &&
+	    strcmp(t->args[0].tag, "under") != 0) ||
+	    t->args[1].type != A_NUM) {
+		perr(cc->ps, t->line, "size takes :over or :under and a "
+		    "number, e.g. size :over 100K");
+		return -1;
+	}
+	if (!tree_mode(cc)) {
+		buf_printf(&cc->out, "size :%s %lu", t->args[0].tag,
+		    t->args[1].num);
+		return 0;
+	}
+	idx = add_own(cc, inner, SV_OWN_SIZE, NULL, NULL, NULL);
+	cc->s->owns[idx].over = t->args[0].tag[0] == 'o';
+	cc->s->owns[idx].size = t->args[1].num;
+	return idx;
+}
+
+static long
+compile_header(struct compiler *cc, const struct test *t, int inner)
+{
+	const struct arg *names, *keys;
+	struct targs ta;
+
+	if (parse_targs(cc, t, 0, 0, 2, &ta) < 0)
+		return -1;
+	names = ta.pos[0];
+	keys = ta.pos[1];
+	if (check_header_names(cc, names, "header") < 0)
+		return -1;
+	if (tree_mode(cc) || !lsv_can_match(&ta.m, keys->strs, keys->n) ||
+	    names->n > SV_LSV_GROUP || ta.index > 0)
+		return add_own(cc, inner, SV_OWN_HEADER, &ta, names, keys);
+	buf_appends(&cc->out, "header");
+	emit_match_tags(cc, &ta.m);
+	emit_strlist(cc, ta.m.cmp == SV_CMP_NUMERIC ? SV_NUM_PREFIX :
+	    SV_HDR_PREFIX, names->strs, names->n, 0);
+	buf_appends(&cc->out, " ");
+	emit_strlist(cc, "", keys->strs, keys->n, ta.m.cmp == SV_CMP_NUMERIC);
+	return 0;
+}
+
+static long
+compile_address(struct compiler *cc, const struct test *t, int inner)
+{
+	const struct arg *names, *keys;
+	struct targs ta;
+
+	if (parse_targs(cc, t, 1, 0, 2, &ta) < 0)
+		return -1;
+	names = ta.pos[0];
+	keys = ta.pos[1];
+	if (check_header_names(cc, names, "address") < 0 ||
+	    check_address_headers(cc, names) < 0)
+		return -1;
+	/* Every address test is answered by match.c over address.c:
+	 * libsieve's address parser drops RFC 5322 groups, never falls back
+	 * to the raw value of an invalid header ("undisclosed-recipients:;",
+	 * common in spam) as Pigeonhole does, and its :matches backtracks
+	 * without bound. */
+	return add_own(cc, inner, SV_OWN_ADDRESS, &ta, names, keys);
+}
+
+static long
+compile_string(struct compiler *cc, const struct test *t, int inner)
+{
+	struct targs ta;
+
+	if (need(cc, t->line, CAP_VARIABLES, "the string test",
+	    "variables") < 0 || parse_targs(cc, t, 0, 0, 2, &ta) < 0)
+		return -1;
+	return add_own(cc, inner, SV_OWN_STRING, &ta, ta.pos[0], ta.pos[1]);
+}
+
+static long
+compile_hasflag(struct compiler *cc, const struct test *t, int inner)
+{
+	struct targs ta;
+	struct sv_own *o;
+	long idx;
+
+	if (need(cc, t->line, CAP_IMAP4FLAGS, "hasflag", "imap4flags") < 0)
+		return -1;
+	/* hasflag ["var", ...] "flags" with variables */
+	if (parse_targs(cc, t, 0, 0, tree_mode(cc) && count_strlists(t) == 2 ?
+	    2 : 1, &ta) < 0)
+		return -1;
+	idx = add_own(cc, inner, SV_OWN_HASFLAG, &ta, NULL,
+	    ta.pos[ta.npos - 1]);
+	if (idx < 0)
+		return -1;
+	o = &cc->s->owns[idx];
+	if (ta.npos == 2 && var_slots(cc, ta.pos[0], &o->vars, &o->nvars) < 0)
+		return -1;
+	if (!o->expand && (ta.m.mt == SV_MT_IS || ta.m.mt == SV_MT_CONTAINS))
+		split_keys(o);
+	return idx;
+}
+
+static long
+compile_spamtest(struct compiler *cc, const struct test *t, int inner)
+{
+	const struct arg *v;
+	const char *hdr;
+	struct targs ta;
+
+	if (need(cc, t->line, CAP_SPAMTEST, "spamtest", "spamtest") < 0 ||
+	    parse_targs(cc, t, 0, 1, 1, &ta) < 0)
+		return -1;
+	v = ta.pos[0];
+	if (v->n != 1) {
+		perr(cc->ps, v->line, "spamtest compares with one value, e.g. "
+		    "\"5\"");
+		return -1;
+	}
+	if (tree_mode(cc) || !lsv_can_match(&ta.m, v->strs, 1))
+		return add_own(cc, inner, SV_OWN_SPAMTEST, &ta, NULL, v);
+	hdr = ta.percent ? SV_SPAMPCT : SV_SPAMTEST;
+	buf_appends(&cc->out, "header");
+	emit_match_tags(cc, &ta.m);
+	emit_strlist(cc, "", (char *const *)&hdr, 1, 0);
+	buf_appends(&cc->out, " ");
+	emit_strlist(cc, "", v->strs, 1, ta.m.cmp == SV_CMP_NUMERIC);
+	return 0;
+}
+
+static long
+compile_mailboxexists(struct compiler *cc, const struct test *t, int inner)
+{
+	if (need(cc, t->line, CAP_MAILBOX, "mailboxexists", "mailbox") < 0)
+		return -1;
+	if (t->nargs != 1 || t->args[0].type != A_STRS) {
+		perr(cc->ps, t->line, "mailboxexists takes one list of folder "
+		    "names");
+		return -1;
+	}
+	cc->s->needs_mailboxes = 1;
+	return add_own(cc, inner, SV_OWN_MAILBOXEXISTS, NULL, &t->args[0],
+	    NULL);
+}
+
+static long
+compile_ihave(struct compiler *cc, const struct test *t, int inner)
+{
+	unsigned have;
+	int known = ihave_caps(cc, t, &have);
+
+	if (known < 0)
+		return -1;
+	if (tree_mode(cc))
+		return add_own(cc, inner, known ? SV_OWN_TRUE : SV_OWN_FALSE,
+		    NULL, NULL, NULL);
+	buf_appends(&cc->out, known ? "true" : "false");
+	return 0;
+}
+
+/* date, currentdate */
+static long
+compile_date(struct compiler *cc, const struct test *t, int inner)
+{
+	const char *n = t->name;
+	int cur = n[0] == 'c';
+	struct arg both = { 0 };
+	struct targs ta;
+	char *part;
+	long idx;
+
+	if (need(cc, t->line, CAP_DATE, n, "date") < 0 ||
+	    parse_targs(cc, t, 0, 0, cur ? 2 : 3, &ta) < 0)
+		return -1;
+	if (!cur && check_header_names(cc, ta.pos[0], "date") < 0)
+		return -1;
+	if (ta.pos[0]->n != 1 || (!cur && ta.pos[1]->n != 1)) {
+		perr(cc->ps, t->line, "%s takes %sone date part, e.g. %s", n,
+		    cur ? "" : "one header name and ", cur ?
+		    "currentdate :is \"weekday\" \"0\"" :
+		    "date :value \"ge\" \"date\" \"year\" \"2026\"");
+		return -1;
+	}
+	/* names: the header and the part, or the part */
+	both.line = ta.pos[0]->line;
+	both.strs = cur ? ta.pos[0]->strs : (char *[]){ ta.pos[0]->strs[0],
+	    ta.pos[1]->strs[0] };
+	both.n = cur ? 1 : 2;
+	idx = add_own(cc, inner, cur ? SV_OWN_CURRENTDATE : SV_OWN_DATE, &ta,
+	    &both, ta.pos[cur ? 1 : 2]);
+	part = has_refs(cc, &both) ? NULL : sv_date_part(
+	    &(struct sv_date){ 0, 0 }, 0, both.strs[both.n - 1]);
+	if (idx >= 0 && part == NULL && !has_refs(cc, &both))
+		buf_printf(&cc->ps->warns, "%s:%d: warning: \"%s\" is not a "
+		    "date part (year, month, day, date, julian, hour, minute, "
+		    "second, time, iso8601, std11, zone, weekday): the test is "
+		    "never true\n", cc->ps->name, t->line,
+		    both.strs[both.n - 1]);
+	free(part);
+	return idx;
+}
+
+static long
+compile_body(struct compiler *cc, const struct test *t, int inner)
+{
+	struct targs ta;
+	long idx;
+
+	if (need(cc, t->line, CAP_BODY, "body", "body") < 0 ||
+	    parse_targs(cc, t, 0, 0, 1, &ta) < 0)
+		return -1;
+	idx = add_own(cc, inner, SV_OWN_BODY, &ta, ta.content, ta.pos[0]);
+	if (idx >= 0)
+		cc->s->owns[idx].body = ta.body;
+	return idx;
+}
+
+static long
+compile_envelope(struct compiler *cc, const struct test *t, int inner)
+{
+	perr(cc->ps, t->line, "the envelope test is not supported: mailsift "
+	    "reads mail from IMAP after delivery, when the envelope is gone; "
+	    "test the Return-Path or Delivered-To header instead");
+	return -1;
+}
+
+/* Registered tests mailsift does not run. */
+static long
+compile_unsupported(struct compiler *cc, const struct test *t, int inner)
+{
+	perr(cc->ps, t->line, "the %s test is not supported by mailsift's "
+	    "Sieve engine", t->name);
+	return -1;
+}
+
+static const struct {
+	const char *name;
+	long (*compile)(struct compiler *cc, const struct test *t, int inner);
+	int takes_tests;	/* checks its own tests (or their absence) */
+} test_compilers[] = {
+	{ "true", compile_constant, 1 },
+	{ "false", compile_constant, 1 },
+	{ "not", compile_not, 1 },
+	{ "anyof", compile_anyof_allof, 1 },
+	{ "allof", compile_anyof_allof, 1 },
+	{ "exists", compile_exists, 0 },
+	{ "size", compile_size, 0 },
+	{ "header", compile_header, 0 },
+	{ "address", compile_address, 0 },
+	{ "string", compile_string, 0 },
+	{ "hasflag", compile_hasflag, 0 },
+	{ "spamtest", compile_spamtest, 0 },
+	{ "mailboxexists", compile_mailboxexists, 0 },
+	{ "ihave", compile_ihave, 0 },
+	{ "envelope", compile_envelope, 0 },
+	{ "date", compile_date, 0 },
+	{ "currentdate", compile_date, 0 },
+	{ "body", compile_body, 0 },
+	{ "duplicate", compile_duplicate, 0 },
+	{ "virustest", compile_unsupported, 0 },
+	{ "environment", compile_unsupported, 0 },
+};
+
+/* Compiles test t (see test_compilers) at its source line unless it is
+ * inside a tree. */
 static long
 compile_test(struct compiler *cc, const struct test *t, int inner)
 {
-	struct targs ta;
-	const char *n = t->name;
-	int tree = tree_mode(cc);
+	size_t i, n = sizeof(test_compilers) / sizeof(*test_compilers);
 
 	if (!inner)
 		emit_at(cc, t->line);
-	if (strcmp(n, "true") == 0 || strcmp(n, "false") == 0) {
-		if (no_args(cc, t) < 0)
-			return -1;
-		if (tree)
-			return add_own(cc, inner, n[0] == 't' ? SV_OWN_TRUE :
-			    SV_OWN_FALSE, NULL, NULL, NULL);
-		buf_appends(&cc->out, n);
-		return 0;
-	}
-	if (strcmp(n, "not") == 0) {
-		if (t->nargs || t->ntests != 1 || t->has_list) {
-			perr(cc->ps, t->line, "not takes exactly one test");
-			return -1;
-		}
-		if (tree)
-			return compile_branch(cc, t, inner, SV_OWN_NOT);
-		buf_appends(&cc->out, "not");
-		return compile_test(cc, &t->tests[0], 0);
-	}
-	if (strcmp(n, "anyof") == 0 || strcmp(n, "allof") == 0) {
-		if (t->nargs || !t->has_list || t->ntests == 0) {
-			perr(cc->ps, t->line, "%s takes a list of tests in "
-			    "parentheses: %s(test1, test2)", n, n);
-			return -1;
-		}
-		if (tree)
-			return compile_branch(cc, t, inner, n[1] == 'n' ?
-			    SV_OWN_ANYOF : SV_OWN_ALLOF);
-		buf_printf(&cc->out, "%s(", n);
-		for (size_t i = 0; i < t->ntests; i++) {
-			if (i)
-				buf_appends(&cc->out, ",");
-			if (compile_test(cc, &t->tests[i], 0) < 0)
-				return -1;
-		}
-		buf_appends(&cc->out, ")");
-		return 0;
-	}
-	if (t->ntests) {
+	for (i = 0; i < n; i++)
+		if (strcmp(t->name, test_compilers[i].name) == 0)
+			break;
+	if (t->ntests && (i == n || !test_compilers[i].takes_tests)) {
 		perr(cc->ps, t->line, "%s does not take tests as arguments",
-		    n);
+		    t->name);
 		return -1;
 	}
-	if (strcmp(n, "exists") == 0) {
-		if (t->nargs != 1 || t->args[0].type != A_STRS) {
-			perr(cc->ps, t->line, "exists takes one list of "
-			    "header names");
-			return -1;
-		}
-		if (check_header_names(cc, &t->args[0], "exists") < 0)
-			return -1;
-		if (tree || t->args[0].n > SV_LSV_GROUP)
-			return add_own(cc, inner, SV_OWN_EXISTS, NULL,
-			    &t->args[0], NULL);
-		buf_appends(&cc->out, "exists ");
-		emit_strlist(cc, SV_HDR_PREFIX, t->args[0].strs, t->args[0].n,
-		    0);
-		return 0;
-	}
-	if (strcmp(n, "size") == 0) {
-		long idx;
-
-		if (t->nargs != 2 || t->args[0].type != A_TAG ||
-		    (strcmp(t->args[0].tag, "over") != 0 &&
-		    strcmp(t->args[0].tag, "under") != 0) ||
-		    t->args[1].type != A_NUM) {
-			perr(cc->ps, t->line, "size takes :over or :under and "
-			    "a number, e.g. size :over 100K");
-			return -1;
-		}
-		if (!tree) {
-			buf_printf(&cc->out, "size :%s %lu", t->args[0].tag,
-			    t->args[1].num);
-			return 0;
-		}
-		idx = add_own(cc, inner, SV_OWN_SIZE, NULL, NULL, NULL);
-		cc->s->owns[idx].over = t->args[0].tag[0] == 'o';
-		cc->s->owns[idx].size = t->args[1].num;
-		return idx;
-	}
-	if (strcmp(n, "header") == 0) {
-		const struct arg *names, *keys;
-
-		if (parse_targs(cc, t, 0, 0, 2, &ta) < 0)
-			return -1;
-		names = ta.pos[0];
-		keys = ta.pos[1];
-		if (check_header_names(cc, names, "header") < 0)
-			return -1;
-		if (tree || !lsv_can_match(&ta.m, keys->strs, keys->n) ||
-		    names->n > SV_LSV_GROUP || ta.index > 0)
-			return add_own(cc, inner, SV_OWN_HEADER, &ta, names,
-			    keys);
-		buf_appends(&cc->out, "header");
-		emit_match_tags(cc, &ta.m);
-		emit_strlist(cc, ta.m.cmp == SV_CMP_NUMERIC ? SV_NUM_PREFIX :
-		    SV_HDR_PREFIX, names->strs, names->n, 0);
-		buf_appends(&cc->out, " ");
-		emit_strlist(cc, "", keys->strs, keys->n,
-		    ta.m.cmp == SV_CMP_NUMERIC);
-		return 0;
-	}
-	if (strcmp(n, "address") == 0) {
-		const struct arg *names, *keys;
-
-		if (parse_targs(cc, t, 1, 0, 2, &ta) < 0)
-			return -1;
-		names = ta.pos[0];
-		keys = ta.pos[1];
-		if (check_header_names(cc, names, "address") < 0 ||
-		    check_address_headers(cc, names) < 0)
-			return -1;
-		/* Every address test is answered by match.c over
-		 * address.c: libsieve's address parser drops RFC 5322
-		 * groups, never falls back to the raw value of an invalid
-		 * header ("undisclosed-recipients:;", common in spam) as
-		 * Pigeonhole does, and its :matches backtracks without
-		 * bound. */
-		return add_own(cc, inner, SV_OWN_ADDRESS, &ta, names, keys);
-	}
-	if (strcmp(n, "string") == 0) {
-		if (need(cc, t->line, CAP_VARIABLES, "the string test",
-		    "variables") < 0 || parse_targs(cc, t, 0, 0, 2, &ta) < 0)
-			return -1;
-		return add_own(cc, inner, SV_OWN_STRING, &ta, ta.pos[0],
-		    ta.pos[1]);
-	}
-	if (strcmp(n, "hasflag") == 0) {
-		long idx;
-		struct sv_own *o;
-
-		if (need(cc, t->line, CAP_IMAP4FLAGS, "hasflag",
-		    "imap4flags") < 0)
-			return -1;
-		/* hasflag ["var", ...] "flags" with variables */
-		if (parse_targs(cc, t, 0, 0, tree_mode(cc) &&
-		    count_strlists(t) == 2 ? 2 : 1, &ta) < 0)
-			return -1;
-		idx = add_own(cc, inner, SV_OWN_HASFLAG, &ta, NULL,
-		    ta.pos[ta.npos - 1]);
-		if (idx < 0)
-			return -1;
-		o = &cc->s->owns[idx];
-		if (ta.npos == 2 && var_slots(cc, ta.pos[0], &o->vars,
-		    &o->nvars) < 0)
-			return -1;
-		if (!o->expand && (ta.m.mt == SV_MT_IS ||
-		    ta.m.mt == SV_MT_CONTAINS))
-			split_keys(o);
-		return idx;
-	}
-	if (strcmp(n, "spamtest") == 0) {
-		const struct arg *v;
-		const char *hdr;
-
-		if (need(cc, t->line, CAP_SPAMTEST, "spamtest",
-		    "spamtest") < 0)
-			return -1;
-		if (parse_targs(cc, t, 0, 1, 1, &ta) < 0)
-			return -1;
-		v = ta.pos[0];
-		if (v->n != 1) {
-			perr(cc->ps, v->line, "spamtest compares with one "
-			    "value, e.g. \"5\"");
-			return -1;
-		}
-		if (tree || !lsv_can_match(&ta.m, v->strs, 1))
-			return add_own(cc, inner, SV_OWN_SPAMTEST, &ta, NULL,
-			    v);
-		hdr = ta.percent ? SV_SPAMPCT : SV_SPAMTEST;
-		buf_appends(&cc->out, "header");
-		emit_match_tags(cc, &ta.m);
-		emit_strlist(cc, "", (char *const *)&hdr, 1, 0);
-		buf_appends(&cc->out, " ");
-		emit_strlist(cc, "", v->strs, 1, ta.m.cmp == SV_CMP_NUMERIC);
-		return 0;
-	}
-	if (strcmp(n, "mailboxexists") == 0) {
-		if (need(cc, t->line, CAP_MAILBOX, "mailboxexists",
-		    "mailbox") < 0)
-			return -1;
-		if (t->nargs != 1 || t->args[0].type != A_STRS) {
-			perr(cc->ps, t->line, "mailboxexists takes one list "
-			    "of folder names");
-			return -1;
-		}
-		cc->s->needs_mailboxes = 1;
-		return add_own(cc, inner, SV_OWN_MAILBOXEXISTS, NULL,
-		    &t->args[0], NULL);
-	}
-	if (strcmp(n, "ihave") == 0) {
-		unsigned have;
-		int known = ihave_caps(cc, t, &have);
-
-		if (known < 0)
-			return -1;
-		if (tree)
-			return add_own(cc, inner, known ? SV_OWN_TRUE :
-			    SV_OWN_FALSE, NULL, NULL, NULL);
-		buf_appends(&cc->out, known ? "true" : "false");
-		return 0;
-	}
-	if (strcmp(n, "envelope") == 0) {
-		perr(cc->ps, t->line, "the envelope test is not supported: "
-		    "mailsift reads mail from IMAP after delivery, when the "
-		    "envelope is gone; test the Return-Path or Delivered-To "
-		    "header instead");
+	if (i == n) {
+		perr(cc->ps, t->line, "unknown test '%s'", t->name);
 		return -1;
 	}
-	if (strcmp(n, "date") == 0 || strcmp(n, "currentdate") == 0) {
-		int cur = n[0] == 'c';
-		struct arg both = { 0 };
-		char *part;
-		long idx;
-
-		if (need(cc, t->line, CAP_DATE, n, "date") < 0 ||
-		    parse_targs(cc, t, 0, 0, cur ? 2 : 3, &ta) < 0)
-			return -1;
-		if (!cur && check_header_names(cc, ta.pos[0], "date") < 0)
-			return -1;
-		if (ta.pos[0]->n != 1 || (!cur && ta.pos[1]->n != 1)) {
-			perr(cc->ps, t->line, "%s takes %sone date part, e.g. "
-			    "%s", n, cur ? "" : "one header name and ", cur ?
-			    "currentdate :is \"weekday\" \"0\"" :
-			    "date :value \"ge\" \"date\" \"year\" \"2026\"");
-			return -1;
-		}
-		/* names: the header and the part, or the part */
-		both.line = ta.pos[0]->line;
-		both.strs = cur ? ta.pos[0]->strs : (char *[]){
-		    ta.pos[0]->strs[0], ta.pos[1]->strs[0] };
-		both.n = cur ? 1 : 2;
-		idx = add_own(cc, inner, cur ? SV_OWN_CURRENTDATE :
-		    SV_OWN_DATE, &ta, &both, ta.pos[cur ? 1 : 2]);
-		part = has_refs(cc, &both) ? NULL : sv_date_part(
-		    &(struct sv_date){ 0, 0 }, 0, both.strs[both.n - 1]);
-		if (idx >= 0 && part == NULL && !has_refs(cc, &both))
-			buf_printf(&cc->ps->warns, "%s:%d: warning: \"%s\" is "
-			    "not a date part (year, month, day, date, julian, "
-			    "hour, minute, second, time, iso8601, std11, zone, "
-			    "weekday): the test is never true\n", cc->ps->name,
-			    t->line, both.strs[both.n - 1]);
-		free(part);
-		return idx;
-	}
-	if (strcmp(n, "body") == 0) {
-		long idx;
-
-		if (need(cc, t->line, CAP_BODY, "body", "body") < 0 ||
-		    parse_targs(cc, t, 0, 0, 1, &ta) < 0)
-			return -1;
-		idx = add_own(cc, inner, SV_OWN_BODY, &ta, ta.content,
-		    ta.pos[0]);
-		if (idx >= 0)
-			cc->s->owns[idx].body = ta.body;
-		return idx;
-	}
-	if (strcmp(n, "duplicate") == 0)
-		return compile_duplicate(cc, t, inner);
-	if (strcmp(n, "virustest") == 0 ||
-	    strcmp(n, "environment") == 0) {
-		perr(cc->ps, t->line, "the %s test is not supported by "
-		    "mailsift's Sieve engine", n);
-		return -1;
-	}
-	perr(cc->ps, t->line, "unknown test '%s'", n);
-	return -1;
+	return test_compilers[i].compile(cc, t, inner);
 }
 
 /* Splits each string at spaces into single flags (RFC 5232 section 3). */
