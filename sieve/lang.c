@@ -1133,234 +1133,282 @@ struct targs {
 	size_t npos;
 };
 
-static int
-parse_targs(struct compiler *cc, const struct test *t, int allow_part,
-    int allow_percent, size_t want_pos, struct targs *ta)
+/* Where parse_targs() is in the arguments of a test, and which tags of
+ * the kinds a test takes once it has seen. */
+struct targs_parse {
+	struct compiler *cc;
+	const struct test *t;
+	size_t i;		/* the tag being read: t->args[i] */
+	int allow_part, allow_percent;
+	int have_cmp, have_mt, have_part, have_transform;
+};
+
+/* The argument after the tag, or NULL. */
+static const struct arg *
+tag_value(const struct targs_parse *tp)
 {
-	int have_cmp = 0, have_mt = 0, have_part = 0, have_transform = 0;
+	return tp->i + 1 < tp->t->nargs ? &tp->t->args[tp->i + 1] : NULL;
+}
 
-	memset(ta, 0, sizeof(*ta));
-	ta->m.cmp = SV_CMP_CASEMAP;
-	ta->m.mt = SV_MT_IS;
-	ta->part = SV_PART_ALL;
-	for (size_t i = 0; i < t->nargs; i++) {
-		const struct arg *a = &t->args[i];
-		const char *tag = a->tag;
+/* Each reader of a kind of tag returns 1 when it read tag (and the value
+ * after it: tp->i then points at that), 0 when tag is not one of its
+ * kind for this test, -1 on an error, reported. */
 
-		if (a->type == A_NUM) {
-			perr(cc->ps, a->line, "%s does not take a number here",
-			    t->name);
-			return -1;
-		}
-		if (a->type == A_STRS) {
-			if (ta->npos == 3) {
-				perr(cc->ps, a->line, "too many arguments for "
-				    "%s", t->name);
-				return -1;
-			}
-			ta->pos[ta->npos++] = a;
-			continue;
-		}
-		if (ta->npos > 0) {
-			perr(cc->ps, a->line, "the tag :%s must come before "
-			    "the strings of %s", tag, t->name);
-			return -1;
-		}
-		if (strcmp(tag, "comparator") == 0) {
-			const struct arg *v = i + 1 < t->nargs ?
-			    &t->args[i + 1] : NULL;
+/* :comparator "NAME" */
+static int
+targ_comparator(struct targs_parse *tp, const char *tag, struct targs *ta)
+{
+	const struct arg *a = &tp->t->args[tp->i], *v = tag_value(tp);
+	struct compiler *cc = tp->cc;
 
-			if (have_cmp++) {
-				perr(cc->ps, a->line, "%s has two comparators",
-				    t->name);
-				return -1;
-			}
-			if (v == NULL || v->type != A_STRS || v->n != 1) {
-				perr(cc->ps, a->line, ":comparator must be "
-				    "followed by one string, e.g. "
-				    "\"i;ascii-numeric\"");
-				return -1;
-			}
-			i++;
-			if (strcmp(v->strs[0], "i;ascii-casemap") == 0) {
-				ta->m.cmp = SV_CMP_CASEMAP;
-			} else if (strcmp(v->strs[0], "i;octet") == 0) {
-				ta->m.cmp = SV_CMP_OCTET;
-			} else if (strcmp(v->strs[0], "i;ascii-numeric") == 0) {
-				if (need(cc, a->line, CAP_NUMERIC,
-				    "the i;ascii-numeric comparator",
-				    "comparator-i;ascii-numeric") < 0)
-					return -1;
-				ta->m.cmp = SV_CMP_NUMERIC;
-			} else {
-				perr(cc->ps, v->line, "unknown comparator "
-				    "\"%s\": use i;ascii-casemap, i;octet or "
-				    "i;ascii-numeric", v->strs[0]);
-				return -1;
-			}
-			continue;
-		}
-		if (strcmp(tag, "is") == 0 || strcmp(tag, "contains") == 0 ||
-		    strcmp(tag, "matches") == 0 || strcmp(tag, "value") == 0 ||
-		    strcmp(tag, "count") == 0 || strcmp(tag, "regex") == 0) {
-			if (have_mt++) {
-				perr(cc->ps, a->line, "%s has two match types",
-				    t->name);
-				return -1;
-			}
-			if (strcmp(tag, "regex") == 0) {
-				if (need(cc, a->line, CAP_REGEX, ":regex",
-				    "regex") < 0)
-					return -1;
-				ta->m.mt = SV_MT_REGEX;
-				continue;
-			}
-			ta->m.mt = tag[0] == 'i' ? SV_MT_IS :
-			    tag[0] == 'c' && tag[1] == 'o' && tag[2] == 'n' ?
-			    SV_MT_CONTAINS : tag[0] == 'm' ? SV_MT_MATCHES :
-			    tag[0] == 'v' ? SV_MT_VALUE : SV_MT_COUNT;
-			if (ta->m.mt == SV_MT_VALUE ||
-			    ta->m.mt == SV_MT_COUNT) {
-				static const char *const rels[] = { "gt", "ge",
-				    "lt", "le", "eq", "ne" };
-				const struct arg *v = i + 1 < t->nargs ?
-				    &t->args[i + 1] : NULL;
-				size_t r;
-
-				if (need(cc, a->line, CAP_RELATIONAL, tag[0] ==
-				    'v' ? "the :value match type" :
-				    "the :count match type", "relational") < 0)
-					return -1;
-				if (v == NULL || v->type != A_STRS ||
-				    v->n != 1) {
-					perr(cc->ps, a->line, ":%s must be "
-					    "followed by one of \"gt\", "
-					    "\"ge\", \"lt\", \"le\", \"eq\", "
-					    "\"ne\"",
-					    tag);
-					return -1;
-				}
-				for (r = 0; r < 6; r++)
-					if (strcmp(v->strs[0], rels[r]) == 0)
-						break;
-				if (r == 6) {
-					perr(cc->ps, v->line, "\"%s\" is not a "
-					    "relational operator: use \"gt\", "
-					    "\"ge\", \"lt\", \"le\", \"eq\" or "
-					    "\"ne\"", v->strs[0]);
-					return -1;
-				}
-				ta->m.rel = (enum sv_rel)r;
-				i++;
-			}
-			continue;
-		}
-		if (allow_part && (strcmp(tag, "all") == 0 ||
-		    strcmp(tag, "localpart") == 0 ||
-		    strcmp(tag, "domain") == 0 || strcmp(tag, "user") == 0 ||
-		    strcmp(tag, "detail") == 0)) {
-			if (have_part++) {
-				perr(cc->ps, a->line, "%s has two address "
-				    "parts", t->name);
-				return -1;
-			}
-			ta->part_name = tag;
-			ta->part = tag[0] == 'a' ? SV_PART_ALL :
-			    tag[0] == 'l' ? SV_PART_LOCAL :
-			    tag[0] == 'd' && tag[1] == 'o' ? SV_PART_DOMAIN :
-			    tag[0] == 'u' ? SV_PART_USER : SV_PART_DETAIL;
-			if ((ta->part == SV_PART_USER ||
-			    ta->part == SV_PART_DETAIL) &&
-			    need(cc, a->line, CAP_SUBADDRESS, tag[0] == 'u' ?
-			    ":user" : ":detail", "subaddress") < 0)
-				return -1;
-			continue;
-		}
-		if (strcmp(tag, "index") == 0 && ta->index == 0 &&
-		    (strcmp(t->name, "header") == 0 ||
-		    strcmp(t->name, "address") == 0 ||
-		    strcmp(t->name, "date") == 0)) {
-			const struct arg *v = i + 1 < t->nargs ?
-			    &t->args[i + 1] : NULL;
-
-			if (need(cc, a->line, CAP_INDEX, ":index", "index") < 0)
-				return -1;
-			if (v == NULL || v->type != A_NUM || v->num < 1) {
-				perr(cc->ps, a->line, ":index must be followed "
-				    "by a number from 1, e.g. :index 2");
-				return -1;
-			}
-			ta->index = (int)v->num;
-			i++;
-			continue;
-		}
-		if (strcmp(tag, "last") == 0 && !ta->last &&
-		    (strcmp(t->name, "header") == 0 ||
-		    strcmp(t->name, "address") == 0 ||
-		    strcmp(t->name, "date") == 0)) {
-			if (need(cc, a->line, CAP_INDEX, ":last", "index") < 0)
-				return -1;
-			ta->last = 1;
-			continue;
-		}
-		if ((strcmp(tag, "zone") == 0 ||
-		    strcmp(tag, "originalzone") == 0) &&
-		    ta->zone == SV_ZONE_LOCAL &&
-		    (strcmp(t->name, "date") == 0 ||
-		    (strcmp(t->name, "currentdate") == 0 && tag[0] == 'z'))) {
-			const struct arg *v = i + 1 < t->nargs ?
-			    &t->args[i + 1] : NULL;
-
-			if (tag[0] == 'o') {
-				ta->zone = SV_ZONE_ORIGINAL;
-				continue;
-			}
-			if (v == NULL || v->type != A_STRS || v->n != 1 ||
-			    sv_zone_parse(v->strs[0], &ta->zone_min) < 0) {
-				perr(cc->ps, a->line, ":zone must be followed "
-				    "by a time zone such as \"+0100\" or "
-				    "\"-0330\"");
-				return -1;
-			}
-			ta->zone = SV_ZONE_GIVEN;
-			i++;
-			continue;
-		}
-		if (strcmp(t->name, "body") == 0 && (strcmp(tag, "raw") == 0 ||
-		    strcmp(tag, "text") == 0 || strcmp(tag, "content") == 0)) {
-			const struct arg *v = i + 1 < t->nargs ?
-			    &t->args[i + 1] : NULL;
-
-			if (have_transform++) {
-				perr(cc->ps, a->line, "body takes one of :raw, "
-				    ":content and :text");
-				return -1;
-			}
-			ta->body = tag[0] == 'r' ? SV_BODY_RAW : tag[0] == 't' ?
-			    SV_BODY_TEXT : SV_BODY_CONTENT;
-			if (ta->body == SV_BODY_CONTENT) {
-				if (v == NULL || v->type != A_STRS) {
-					perr(cc->ps, a->line, ":content must be "
-					    "followed by content types, e.g. "
-					    ":content \"text/html\"");
-					return -1;
-				}
-				ta->content = v;
-				i++;
-			}
-			continue;
-		}
-		if (allow_percent && strcmp(tag, "percent") == 0) {
-			if (need(cc, a->line, CAP_SPAMTESTPLUS,
-			    "spamtest :percent", "spamtestplus") < 0)
-				return -1;
-			ta->percent = 1;
-			continue;
-		}
-		perr(cc->ps, a->line, "%s does not know the tag :%s", t->name,
-		    tag);
+	if (strcmp(tag, "comparator") != 0)
+		return 0;
+	if (tp->have_cmp++) {
+		perr(cc->ps, a->line, "%s has two comparators", tp->t->name);
 		return -1;
 	}
+	if (v == NULL || v->type != A_STRS || v->n != 1) {
+		perr(cc->ps, a->line, ":comparator must be followed by one "
+		    "string, e.g. \"i;ascii-numeric\"");
+		return -1;
+	}
+	tp->i++;
+	if (strcmp(v->strs[0], "i;ascii-casemap") == 0) {
+		ta->m.cmp = SV_CMP_CASEMAP;
+	} else if (strcmp(v->strs[0], "i;octet") == 0) {
+		ta->m.cmp = SV_CMP_OCTET;
+	} else if (strcmp(v->strs[0], "i;ascii-numeric") == 0) {
+		if (need(cc, a->line, CAP_NUMERIC,
+		    "the i;ascii-numeric comparator",
+		    "comparator-i;ascii-numeric") < 0)
+			return -1;
+		ta->m.cmp = SV_CMP_NUMERIC;
+	} else {
+		perr(cc->ps, v->line, "unknown comparator \"%s\": use "
+		    "i;ascii-casemap, i;octet or i;ascii-numeric", v->strs[0]);
+		return -1;
+	}
+	return 1;
+}
+
+/* The relational operator after :value or :count (RFC 5231). */
+static int
+targ_relation(struct targs_parse *tp, const char *tag, struct targs *ta)
+{
+	static const char *const rels[] = { "gt", "ge", "lt", "le", "eq",
+	    "ne" };
+	const struct arg *a = &tp->t->args[tp->i], *v = tag_value(tp);
+	struct compiler *cc = tp->cc;
+	size_t r;
+
+	if (need(cc, a->line, CAP_RELATIONAL, tag[0] == 'v' ?
+	    "the :value match type" : "the :count match type",
+	    "relational") < 0)
+		return -1;
+	if (v == NULL || v->type != A_STRS || v->n != 1) {
+		perr(cc->ps, a->line, ":%s must be followed by one of \"gt\", "
+		    "\"ge\", \"lt\", \"le\", \"eq\", \"ne\"", tag);
+		return -1;
+	}
+	for (r = 0; r < 6; r++)
+		if (strcmp(v->strs[0], rels[r]) == 0)
+			break;
+	if (r == 6) {
+		perr(cc->ps, v->line, "\"%s\" is not a relational operator: "
+		    "use \"gt\", \"ge\", \"lt\", \"le\", \"eq\" or \"ne\"",
+		    v->strs[0]);
+		return -1;
+	}
+	ta->m.rel = (enum sv_rel)r;
+	tp->i++;
+	return 1;
+}
+
+/* :is, :contains, :matches, :regex, :value OP, :count OP */
+static int
+targ_match_type(struct targs_parse *tp, const char *tag, struct targs *ta)
+{
+	struct compiler *cc = tp->cc;
+	int line = tp->t->args[tp->i].line;
+
+	if (strcmp(tag, "is") != 0 && strcmp(tag, "contains") != 0 &&
+	    strcmp(tag, "matches") != 0 && strcmp(tag, "value") != 0 &&
+	    strcmp(tag, "count") != 0 && strcmp(tag, "regex") != 0)
+		return 0;
+	if (tp->have_mt++) {
+		perr(cc->ps, line, "%s has two match types", tp->t->name);
+		return -1;
+	}
+	if (strcmp(tag, "regex") == 0) {
+		if (need(cc, line, CAP_REGEX, ":regex", "regex") < 0)
+			return -1;
+		ta->m.mt = SV_MT_REGEX;
+		return 1;
+	}
+	ta->m.mt = tag[0] == 'i' ? SV_MT_IS :
+	    tag[0] == 'c' && tag[1] == 'o' && tag[2] == 'n' ? SV_MT_CONTAINS :
+	    tag[0] == 'm' ? SV_MT_MATCHES :
+	    tag[0] == 'v' ? SV_MT_VALUE : SV_MT_COUNT;
+	if (ta->m.mt == SV_MT_VALUE || ta->m.mt == SV_MT_COUNT)
+		return targ_relation(tp, tag, ta);
+	return 1;
+}
+
+/* :all, :localpart, :domain, :user, :detail (address) */
+static int
+targ_address_part(struct targs_parse *tp, const char *tag, struct targs *ta)
+{
+	struct compiler *cc = tp->cc;
+	int line = tp->t->args[tp->i].line;
+
+	if (!tp->allow_part || (strcmp(tag, "all") != 0 &&
+	    strcmp(tag, "localpart") != 0 && strcmp(tag, "domain") != 0 &&
+	    strcmp(tag, "user") != 0 && strcmp(tag, "detail") != 0))
+		return 0;
+	if (tp->have_part++) {
+		perr(cc->ps, line, "%s has two address parts", tp->t->name);
+		return -1;
+	}
+	ta->part_name = tag;
+	ta->part = tag[0] == 'a' ? SV_PART_ALL :
+	    tag[0] == 'l' ? SV_PART_LOCAL :
+	    tag[0] == 'd' && tag[1] == 'o' ? SV_PART_DOMAIN :
+	    tag[0] == 'u' ? SV_PART_USER : SV_PART_DETAIL;
+	if ((ta->part == SV_PART_USER || ta->part == SV_PART_DETAIL) &&
+	    need(cc, line, CAP_SUBADDRESS, tag[0] == 'u' ? ":user" :
+	    ":detail", "subaddress") < 0)
+		return -1;
+	return 1;
+}
+
+/* :index N and :last (RFC 5260 section 6) of header, address and date,
+ * each once. */
+static int
+targ_index(struct targs_parse *tp, const char *tag, struct targs *ta)
+{
+	const char *name = tp->t->name;
+	const struct arg *a = &tp->t->args[tp->i], *v = tag_value(tp);
+	struct compiler *cc = tp->cc;
+
+	if (strcmp(name, "header") != 0 && strcmp(name, "address") != 0 &&
+	    strcmp(name, "date") != 0)
+		return 0;
+	if (strcmp(tag, "index") == 0 && ta->index == 0) {
+		if (need(cc, a->line, CAP_INDEX, ":index", "index") < 0)
+			return -1;
+		if (v == NULL || v->type != A_NUM || v->num < 1) {
+			perr(cc->ps, a->line, ":index must be followed by a "
+			    "number from 1, e.g. :index 2");
+			return -1;
+		}
+		ta->index = (int)v->num;
+		tp->i++;
+		return 1;
+	}
+	if (strcmp(tag, "last") == 0 && !ta->last) {
+		if (need(cc, a->line, CAP_INDEX, ":last", "index") < 0)
+			return -1;
+		ta->last = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* :zone "+HHMM" (date, currentdate) and :originalzone (date), once. */
+static int
+targ_zone(struct targs_parse *tp, const char *tag, struct targs *ta)
+{
+	const char *name = tp->t->name;
+	const struct arg *a = &tp->t->args[tp->i], *v = tag_value(tp);
+
+	if ((strcmp(tag, "zone") != 0 && strcmp(tag, "originalzone") != 0) ||
+	    ta->zone != SV_ZONE_LOCAL || (strcmp(name, "date") != 0 &&
+	    (strcmp(name, "currentdate") != 0 || tag[0] != 'z')))
+		return 0;
+	if (tag[0] == 'o') {
+		ta->zone = SV_ZONE_ORIGINAL;
+		return 1;
+	}
+	if (v == NULL || v->type != A_STRS || v->n != 1 ||
+	    sv_zone_parse(v->strs[0], &ta->zone_min) < 0) {
+		perr(tp->cc->ps, a->line, ":zone must be followed by a time "
+		    "zone such as \"+0100\" or \"-0330\"");
+		return -1;
+	}
+	ta->zone = SV_ZONE_GIVEN;
+	tp->i++;
+	return 1;
+}
+
+/* :raw, :text, :content TYPES (body), one of them. */
+static int
+targ_body_transform(struct targs_parse *tp, const char *tag,
+    struct targs *ta)
+{
+	const struct arg *a = &tp->t->args[tp->i], *v = tag_value(tp);
+	struct compiler *cc = tp->cc;
+
+	if (strcmp(tp->t->name, "body") != 0 || (strcmp(tag, "raw") != 0 &&
+	    strcmp(tag, "text") != 0 && strcmp(tag, "content") != 0))
+		return 0;
+	if (tp->have_transform++) {
+		perr(cc->ps, a->line, "body takes one of :raw, :content and "
+		    ":text");
+		return -1;
+	}
+	ta->body = tag[0] == 'r' ? SV_BODY_RAW : tag[0] == 't' ?
+	    SV_BODY_TEXT : SV_BODY_CONTENT;
+	if (ta->body == SV_BODY_CONTENT) {
+		if (v == NULL || v->type != A_STRS) {
+			perr(cc->ps, a->line, ":content must be followed by "
+			    "content types, e.g. :content \"text/html\"");
+			return -1;
+		}
+		ta->content = v;
+		tp->i++;
+	}
+	return 1;
+}
+
+/* :percent (spamtest) */
+static int
+targ_percent(struct targs_parse *tp, const char *tag, struct targs *ta)
+{
+	if (!tp->allow_percent || strcmp(tag, "percent") != 0)
+		return 0;
+	if (need(tp->cc, tp->t->args[tp->i].line, CAP_SPAMTESTPLUS,
+	    "spamtest :percent", "spamtestplus") < 0)
+		return -1;
+	ta->percent = 1;
+	return 1;
+}
+
+/* :value or :count compare text unless told otherwise: a key that is a
+ * number is most likely meant as one. */
+static void
+warn_text_comparison(struct compiler *cc, const struct test *t,
+    const struct targs *ta)
+{
+	const struct arg *keys = ta->pos[ta->npos - 1];
+
+	for (size_t i = 0; i < keys->n; i++) {
+		const char *k = keys->strs[i];
+
+		if (*k == '\0' || k[strspn(k, "0123456789")] != '\0')
+			continue;
+		buf_printf(&cc->ps->warns, "%s:%d: warning: %s compares text "
+		    "here, so \"10\" comes before \"9\": add :comparator "
+		    "\"i;ascii-numeric\" to compare numbers\n", cc->ps->name,
+		    t->line, ta->m.mt == SV_MT_VALUE ? ":value" : ":count");
+		break;
+	}
+}
+
+/* What the tags read must agree on, once all are read. */
+static int
+targs_check(struct compiler *cc, const struct test *t, size_t want_pos,
+    const struct targs *ta)
+{
 	if (ta->last && ta->index == 0) {
 		perr(cc->ps, t->line, ":last needs :index, e.g. :index 1 "
 		    ":last for the last one");
@@ -1378,23 +1426,66 @@ parse_targs(struct compiler *cc, const struct test *t, int allow_part,
 		return -1;
 	}
 	if ((ta->m.mt == SV_MT_VALUE || ta->m.mt == SV_MT_COUNT) &&
-	    ta->m.cmp != SV_CMP_NUMERIC && ta->npos > 0) {
-		const struct arg *keys = ta->pos[ta->npos - 1];
+	    ta->m.cmp != SV_CMP_NUMERIC && ta->npos > 0)
+		warn_text_comparison(cc, t, ta);
+	return 0;
+}
 
-		for (size_t i = 0; i < keys->n; i++) {
-			const char *k = keys->strs[i];
+/* Reads the tags of test t and the want_pos string lists after them into
+ * *ta: the comparator and match type; the address part (allow_part),
+ * :percent (allow_percent) and the tags of index, date and body where
+ * the test is one of theirs.  -1 on an error, reported. */
+static int
+parse_targs(struct compiler *cc, const struct test *t, int allow_part,
+    int allow_percent, size_t want_pos, struct targs *ta)
+{
+	static int (*const readers[])(struct targs_parse *, const char *,
+	    struct targs *) = {
+		targ_comparator, targ_match_type, targ_address_part,
+		targ_index, targ_zone, targ_body_transform, targ_percent,
+	};
+	struct targs_parse tp = { .cc = cc, .t = t, .allow_part = allow_part,
+	    .allow_percent = allow_percent };
 
-			if (*k == '\0' || k[strspn(k, "0123456789")] != '\0')
-				continue;
-			buf_printf(&cc->ps->warns, "%s:%d: warning: %s "
-			    "compares text here, so \"10\" comes before "
-			    "\"9\": add :comparator \"i;ascii-numeric\" to "
-			    "compare numbers\n", cc->ps->name, t->line,
-			    ta->m.mt == SV_MT_VALUE ? ":value" : ":count");
-			break;
+	memset(ta, 0, sizeof(*ta));
+	ta->m.cmp = SV_CMP_CASEMAP;
+	ta->m.mt = SV_MT_IS;
+	ta->part = SV_PART_ALL;
+	for (tp.i = 0; tp.i < t->nargs; tp.i++) {
+		const struct arg *a = &t->args[tp.i];
+		int r = 0;
+
+		if (a->type == A_NUM) {
+			perr(cc->ps, a->line, "%s does not take a number here",
+			    t->name);
+			return -1;
+		}
+		if (a->type == A_STRS) {
+			if (ta->npos == 3) {
+				perr(cc->ps, a->line, "too many arguments for "
+				    "%s", t->name);
+				return -1;
+			}
+			ta->pos[ta->npos++] = a;
+			continue;
+		}
+		if (ta->npos > 0) {
+			perr(cc->ps, a->line, "the tag :%s must come before "
+			    "the strings of %s", a->tag, t->name);
+			return -1;
+		}
+		for (size_t k = 0; r == 0 &&
+		    k < sizeof(readers) / sizeof(*readers); k++)
+			r = readers[k](&tp, a->tag, ta);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			perr(cc->ps, a->line, "%s does not know the tag :%s",
+			    t->name, a->tag);
+			return -1;
 		}
 	}
-	return 0;
+	return targs_check(cc, t, want_pos, ta);
 }
 
 /* Stars in a :matches pattern, not counting a trailing run. */
