@@ -99,6 +99,8 @@ print_json(const struct preview_result *r)
 	    json_object_new_int64((int64_t)r->examined));
 	json_object_object_add(root, "missing",
 	    json_object_new_int64((int64_t)r->missing));
+	json_object_object_add(root, "unreadable",
+	    json_object_new_int64((int64_t)r->unreadable));
 	for (size_t i = 0; i < r->nchanges; i++) {
 		const struct preview_change *c = &r->changes[i];
 		const struct ledger_decision *d = &c->decision;
@@ -272,7 +274,7 @@ cmd_preview(int argc, char **argv)
 	if (access(ledger_path, F_OK) < 0) {
 		if (o.json)
 			printf("{ \"examined\": 0, \"missing\": 0, "
-			    "\"changes\": [ ] }\n");
+			    "\"unreadable\": 0, \"changes\": [ ] }\n");
 		else
 			printf("no decisions yet: mailsift has not sorted "
 			    "anything with state_dir %s\n", config->state_dir);

@@ -113,6 +113,22 @@ server_state > "$T_DIR/selected"
 diff -q "$T_DIR/before" "$T_DIR/selected" >/dev/null \
 	&& fail "a SELECT did not change the recorded state: the check is blind"
 
+# A decision whose recorded plan cannot be read is counted as such, in
+# both forms, and the others are still compared.
+ledger_sql "$T_DIR/state-$u" "UPDATE decisions SET actions = 'kept'
+	WHERE id = (SELECT min(id) FROM decisions)"
+"$MAILSIFT" preview -c "$T_DIR/c.json" > "$T_DIR/unread.txt" \
+	|| fail "preview with an unreadable decision failed"
+grep -q "^0 of 3 decisions would change; 1 decisions could not be read" \
+	"$T_DIR/unread.txt" || fail "unreadable decision: $(cat "$T_DIR/unread.txt")"
+"$MAILSIFT" preview -c "$T_DIR/c.json" --json > "$T_DIR/unread.json" \
+	|| fail "preview --json with an unreadable decision failed"
+$PY - "$T_DIR/unread.json" <<'PY' || fail "JSON: $(cat "$T_DIR/unread.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert (r["examined"], r["unreadable"], r["changes"]) == (3, 1, []), r
+PY
+
 # A broken script: SCRIPT:LINE: message, exit 2, as check reports it.
 printf 'require "fileinto";\nif true {\n  fileinto "A"\n}\n' > "$T_DIR/broken.sieve"
 "$MAILSIFT" preview -c "$T_DIR/c.json" --script "$T_DIR/broken.sieve" \
