@@ -68,6 +68,23 @@ struct init_options {
 	int force;
 };
 
+/* A TCP port given as digits, or -1 (atoi() would take "99999999999"
+ * for some other number). */
+static int
+port_parse(const char *s)
+{
+	char *end;
+	long v;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > 65535)
+		return -1;
+	return (int)v;
+}
+
 /* NAME of /dir/NAME.json: the unit's instance name. */
 static char *
 instance_name(const char *path)
@@ -121,7 +138,7 @@ build_config(const struct init_options *o, const char *name)
 	json_object_object_add(imap, "host", json_object_new_string(o->host));
 	if (o->port != NULL)
 		json_object_object_add(imap, "port",
-		    json_object_new_int(atoi(o->port)));
+		    json_object_new_int(port_parse(o->port)));
 	json_object_object_add(imap, "tls", json_object_new_string(
 	    o->tls != NULL ? o->tls : "implicit"));
 	add_path(imap, "ca_file", o->ca_file);
@@ -414,9 +431,9 @@ cmd_init(int argc, char **argv)
 		    "--password-file and --password-command", init_usage);
 		return EXIT_USAGE;
 	}
-	if (o.port != NULL && strspn(o.port, "0123456789") != strlen(o.port)) {
-		fprintf(stderr, "mailsift: --port '%s' is not a number\n",
-		    o.port);
+	if (o.port != NULL && port_parse(o.port) < 0) {
+		fprintf(stderr, "mailsift: --port '%s': give a port number "
+		    "from 1 to 65535\n", o.port);
 		return EXIT_USAGE;
 	}
 	name = instance_name(o.path);

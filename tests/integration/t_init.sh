@@ -93,6 +93,17 @@ assert_eq 2 "$rc" "exit status of a refused configuration"
 want "would send the password unencrypted"
 [ -e "$T_DIR/etc/plain.json" ] && fail "a refused configuration was written"
 
+# A port that is no port is refused as given, not as another number.
+for port in 99999999999 0 "" 12x; do
+	"$MAILSIFT" init -c "$T_DIR/etc/port.json" --host 127.0.0.1 \
+		--port "$port" --user "$u" --password-file "$T_DIR/$u.pass" \
+		> "$T_DIR/init.out" 2>&1
+	rc=$?
+	assert_eq 2 "$rc" "exit status for --port '$port'"
+	want "--port '$port': give a port number from 1 to 65535"
+	[ -e "$T_DIR/etc/port.json" ] && fail "written with --port '$port'"
+done
+
 # As root, for a password file that the daemon's user owns (README: the
 # unit's user mailsift owns it), that user can read the configuration
 # too: README's next step trains as that user, and the unit runs as it.
