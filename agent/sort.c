@@ -10,6 +10,16 @@
  * restart, a pending decision whose message is gone from its folder was
  * completed by that final MOVE; one whose message is still there is
  * resumed, checking each copy target before copying again.
+ *
+ * Messages go through in batches (sort_batch): fetched together, decided
+ * one by one, all their intents written in one transaction before any of
+ * them touches the store, the plans carried out (single moves and flag
+ * changes grouped into one command per target and flags), then all the
+ * outcomes and the mark in one transaction.  The rules hold for each
+ * message: the mark stops at the first message whose plan did not finish,
+ * and a message whose decision depends on an earlier one of the batch
+ * (the same message again, or Sieve's duplicate test) starts the next
+ * batch.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,76 +478,107 @@ ledger_failed:
 	return STORE_FATAL;
 }
 
-/* Handles one message.  Returns STORE_OK when the UID mark may advance
- * past it. */
-static enum store_status
-sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
-    uint32_t uid, struct sort_stats *stats)
+/* A catch-up goes through a folder in batches: up to BATCH_MAX messages
+ * fetched together (within BATCH_BYTES), decided one by one, their
+ * intents written in one transaction, the plans carried out (the common
+ * single moves and flag changes grouped into one command per target),
+ * and the outcomes and the folder's mark written in one transaction.
+ * Each rule of the top of this file holds per message. */
+#define BATCH_MAX	64
+#define BATCH_BYTES	((size_t)4 * 1024 * 1024)
+
+/* A message a pass sorts. */
+struct todo {
+	uint32_t uid;
+	int above;			/* above the folder's mark */
+	int from_backlog;		/* chosen from the backlog */
+};
+
+/* One message of a batch, from its fetch to its outcome. */
+struct work {
+	uint32_t uid;
+	struct store_msg msg;
+	int truncated;
+	int act;			/* a plan to carry out (else done) */
+	int counted_known;		/* handled earlier: left alone */
+	char hash[MESSAGE_HASH_LEN + 1];
+	char *msgid, *subject, *from, *evidence;
+	struct ledger_message known;
+	struct ledger_decision pending;
+	int have_known, have_pending;
+	struct plan plan;
+	double score;
+	enum verdict verdict;
+	int64_t decision_id;
+	enum store_status st;		/* of carrying out the plan */
+	int executed;			/* st is set */
+	const char *dest;
+	uint32_t dest_uid;
+};
+
+static void
+work_release(struct work *w)
 {
-	struct store_msg msg = { 0 };
-	struct ledger_message known = { 0 };
-	struct ledger_decision pending = { 0 }, d = { 0 };
-	struct plan plan = { 0 };
+	store_msg_release(&w->msg);
+	free(w->msgid);
+	free(w->subject);
+	free(w->from);
+	free(w->evidence);
+	ledger_message_release(&w->known);
+	ledger_decision_release(&w->pending);
+	plan_release(&w->plan);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Decides what to do with the message of w (fetched, its hash taken):
+ * everything up to the intent.  Handles at once what needs no plan
+ * (gone, handled before, a dry run, an interrupted plan the rules no
+ * longer give); else sets w->act. */
+static enum store_status
+decide(struct sorter *s, const char *folder, uint32_t uidvalidity,
+    struct work *w, struct sort_stats *stats)
+{
 	struct message parsed;
-	char hash[MESSAGE_HASH_LEN + 1], *msgid = NULL, *evidence = NULL;
-	char *subject = NULL, *from = NULL;
 	char **boxes = NULL;
 	size_t nboxes = 0;
-	const char *dest = NULL;
-	uint32_t dest_uid = 0;
-	int truncated = 0, have_known, have_pending, given_up;
-	int64_t decision_id = 0;
-	enum verdict verdict;
-	double score;
-	enum store_status st;
+	enum store_status st = STORE_OK;
 
-	stats->seen++;
-	st = fetch_message(s, folder, uidvalidity, uid, &msg, &truncated,
-	    &given_up);
-	if (st == STORE_MSG_GONE) {
-		if (given_up)
-			stats->failed++;
-		else
-			log_info("%s uid %u: gone before it could be read",
-			    folder, uid);
-		return STORE_OK;
-	}
-	if (st != STORE_OK)
-		return st;
-	message_hash(msg.data, msg.len, hash);
-	message_parse(&parsed, msg.data, msg.len);
-	msgid = message_id(&parsed);
-	subject = message_header_display(&parsed, "Subject", SHOWN_HEADER_MAX);
-	from = message_header_display(&parsed, "From", SHOWN_HEADER_MAX);
+	message_parse(&parsed, w->msg.data, w->msg.len);
+	w->msgid = message_id(&parsed);
+	w->subject = message_header_display(&parsed, "Subject",
+	    SHOWN_HEADER_MAX);
+	w->from = message_header_display(&parsed, "From", SHOWN_HEADER_MAX);
 	message_release(&parsed);
 
-	have_known = ledger_message_find(s->ledger, hash, &known);
-	have_pending = ledger_decision_pending(s->ledger, folder, uidvalidity,
-	    uid, &pending);
-	if (have_known < 0 || have_pending < 0)
+	w->have_known = ledger_message_find(s->ledger, w->hash, &w->known);
+	w->have_pending = ledger_decision_pending(s->ledger, folder,
+	    uidvalidity, w->uid, &w->pending);
+	if (w->have_known < 0 || w->have_pending < 0)
 		goto ledger_failed;
-	if (have_known && !have_pending) {
+	if (w->have_known && !w->have_pending) {
 		/* Known before: decided already (a re-scan after a UIDVALIDITY
 		 * change, or filed here by a rule), or moved here by the
 		 * owner, perhaps out of Junk.  Never handle it twice. */
-		int handled = known.decided > 0;
+		int handled = w->known.decided > 0;
 
 		if (s->learner != NULL && s->dry_run == NULL) {
-			st = learn_seen_again(s->learner, folder, &msg, &known,
-			    &handled);
+			st = learn_seen_again(s->learner, folder, &w->msg,
+			    &w->known, &handled);
 			if (st != STORE_OK)
-				goto out;
+				return st;
 		}
 		if (handled) {
 			log_info("%s uid %u: already handled (%s), left alone",
-			    folder, uid, msgid ? msgid : "no Message-ID");
+			    folder, w->uid, w->msgid ? w->msgid :
+			    "no Message-ID");
 			stats->known++;
-			goto out;
+			w->counted_known = 1;
+			return STORE_OK;
 		}
 		/* Learning may have marked it rescued: read it again. */
-		ledger_message_release(&known);
-		if ((have_known = ledger_message_find(s->ledger, hash,
-		    &known)) < 0)
+		ledger_message_release(&w->known);
+		if ((w->have_known = ledger_message_find(s->ledger, w->hash,
+		    &w->known)) < 0)
 			goto ledger_failed;
 	}
 
@@ -545,109 +586,476 @@ sort_message(struct sorter *s, const char *folder, uint32_t uidvalidity,
 	if (s->script != NULL && sieve_script_needs_mailboxes(s->script) &&
 	    (st = s->store->ops->list_boxes(s->store, &boxes, &nboxes)) !=
 	    STORE_OK)
-		goto out;
-	plan_decide(s, folder, &msg, have_known ? &known : NULL, boxes,
-	    nboxes, &score, &verdict, &evidence, &plan);
+		return st;
+	plan_decide(s, folder, &w->msg, w->have_known ? &w->known : NULL,
+	    boxes, nboxes, &w->score, &w->verdict, &w->evidence, &w->plan);
+	store_names_free(boxes, nboxes);
 	if (s->dry_run != NULL) {
-		preview(s, uid, &plan, score, verdict, subject, from,
-		    have_pending);
-		if (plan.keep)
+		preview(s, w->uid, &w->plan, w->score, w->verdict, w->subject,
+		    w->from, w->have_pending);
+		if (w->plan.keep)
 			stats->kept++;
 		else
 			stats->moved++;
-		goto out;
+		return STORE_OK;
 	}
-	if (have_pending && strcmp(plan.text, pending.actions) != 0) {
+	if (w->have_pending && strcmp(w->plan.text, w->pending.actions) != 0) {
 		/* The script or the model changed while the decision was
 		 * half done: carrying out another plan on top of the copies
 		 * already made could file the message twice.  Leave it,
 		 * without the flags that were for a copy or the move. */
-		if (pending.temp_flags != NULL &&
-		    (st = drop_temp_flags(s, uid, &pending)) != STORE_OK)
-			goto out;
+		if (w->pending.temp_flags != NULL &&
+		    (st = drop_temp_flags(s, w->uid, &w->pending)) != STORE_OK)
+			return st;
 		log_warnx("%s uid %u: interrupted decision (%s) would now be "
-		    "'%s'; message left in place", folder, uid,
-		    pending.actions, plan.text);
-		if (ledger_decision_finish(s->ledger, pending.id,
+		    "'%s'; message left in place", folder, w->uid,
+		    w->pending.actions, w->plan.text);
+		if (ledger_decision_finish(s->ledger, w->pending.id,
 		    DECISION_FAILED, NULL, 0, "interrupted, and the rules "
 		    "changed before it could be resumed: left in place") < 0)
 			goto ledger_failed;
 		stats->failed++;
-		goto out;
+		return STORE_OK;
 	}
-	if (have_pending) {
-		decision_id = pending.id;
+	if (w->have_pending) {
+		w->decision_id = w->pending.id;
 		log_notice("%s uid %u: resuming interrupted decision: %s",
-		    folder, uid, pending.actions);
-	} else {
+		    folder, w->uid, w->pending.actions);
+	}
+	w->act = 1;
+	return STORE_OK;
+ledger_failed:
+	log_error("cannot write the ledger: %s", ledger_error(s->ledger));
+	return STORE_FATAL;
+}
+
+/* Records the intent of every new decision of the batch, in one
+ * transaction, before the store is touched: a message row never exists
+ * without the decision that explains it. */
+static int
+record_intents(struct sorter *s, const char *folder, uint32_t uidvalidity,
+    struct work *v, size_t n)
+{
+	if (ledger_begin(s->ledger) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct work *w = &v[i];
+		struct ledger_decision d = { 0 };
+
+		if (!w->act || w->have_pending)
+			continue;
 		d.folder = (char *)folder;
 		d.uidvalidity = uidvalidity;
-		d.uid = uid;
-		d.score = score;
-		d.verdict = score < 0 ? NULL : (char *)verdict_name(verdict);
-		d.rule = plan.rule;
-		d.actions = plan.text;
-		d.evidence = evidence;
+		d.uid = w->uid;
+		d.score = w->score;
+		d.verdict = w->score < 0 ? NULL :
+		    (char *)verdict_name(w->verdict);
+		d.rule = w->plan.rule;
+		d.actions = w->plan.text;
+		d.evidence = w->evidence;
 		/* "": the message has none (NULL is an older decision). */
-		d.subject = subject ? subject : "";
-		d.sender = from ? from : "";
-		/* One transaction: a message row never exists without the
-		 * decision that explains it. */
+		d.subject = w->subject ? w->subject : "";
+		d.sender = w->from ? w->from : "";
+		if (ledger_message_add(s->ledger, w->hash, w->msgid,
+		    &d.message) < 0 ||
+		    ledger_decision_begin(s->ledger, &d, &w->decision_id) < 0) {
+			ledger_rollback(s->ledger);
+			return -1;
+		}
+	}
+	if (ledger_commit(s->ledger) < 0) {
+		ledger_rollback(s->ledger);
+		return -1;
+	}
+	return 0;
+}
+
+/* What a plan does that can go with others': one MOVE to one folder (the
+ * box in *box_r), or a keep; the flags it adds first in *add_r
+ * (NULL-terminated, borrowed strings, NULL for none).  0 for a plan with
+ * copies, or one resumed after an interruption: carried out alone. */
+static int
+groupable(const struct work *w, const char **box_r, const char ***add_r)
+{
+	const struct plan *p = &w->plan;
+
+	if (w->have_pending)
+		return 0;
+	if (!p->keep && p->ntargets == 1) {
+		*box_r = p->targets[0].box;
+		*add_r = missing_flags((const char *const *)
+		    p->targets[0].flags, p->targets[0].nflags,
+		    w->msg.flags, w->msg.nflags);
+		return 1;
+	}
+	if (p->keep && p->ntargets == 0) {
+		*box_r = NULL;
+		*add_r = missing_flags((const char *const *)p->keep_flags,
+		    p->nkeep_flags, w->msg.flags, w->msg.nflags);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+same_flags(const char *const *a, const char *const *b)
+{
+	size_t i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	for (i = 0; a[i] != NULL && b[i] != NULL; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return a[i] == b[i];
+}
+
+/* Carries out together the groupable plans of v[0..n-1] that move to box
+ * (NULL: keep) adding add: the flags first (recorded before they go on,
+ * as plan_execute does), then one MOVE.  Sets each member's outcome. */
+static enum store_status
+execute_group(struct sorter *s, const char *folder, struct work **g,
+    size_t ng, const char *box, const char *const *add)
+{
+	const struct store_ops *ops = s->store->ops;
+	uint32_t *uids = xcalloc(ng, sizeof(*uids));
+	uint32_t *new_uids = xcalloc(ng, sizeof(*new_uids));
+	enum store_status st = STORE_OK;
+	int left_behind = 0;
+	char *temp = add != NULL ? join_flags(add) : NULL;
+
+	for (size_t i = 0; i < ng; i++)
+		uids[i] = g[i]->uid;
+	if (add != NULL && box != NULL) {
 		if (ledger_begin(s->ledger) < 0)
 			goto ledger_failed;
-		if (ledger_message_add(s->ledger, hash, msgid,
-		    &d.message) < 0 ||
-		    ledger_decision_begin(s->ledger, &d, &decision_id) < 0 ||
-		    ledger_commit(s->ledger) < 0) {
+		for (size_t i = 0; i < ng; i++)
+			if (ledger_decision_progress(s->ledger,
+			    g[i]->decision_id, 0, temp) < 0) {
+				ledger_rollback(s->ledger);
+				goto ledger_failed;
+			}
+		if (ledger_commit(s->ledger) < 0) {
 			ledger_rollback(s->ledger);
 			goto ledger_failed;
 		}
 	}
+	if (add != NULL)
+		st = ops->set_flags_some(s->store, uids, ng, add, NULL);
+	if (st == STORE_OK && box != NULL) {
+		st = ops->move_some(s->store, uids, ng, box, new_uids,
+		    &left_behind);
+		if (st != STORE_OK && add != NULL && st != STORE_CONN_LOST &&
+		    st != STORE_FATAL) {
+			/* Refused: they stay, without the flags they were to
+			 * carry there. */
+			char *why = xstrdup(store_last_error(s->store));
+			enum store_status st2 = ops->set_flags_some(s->store,
+			    uids, ng, NULL, add);
 
-	st = plan_execute(s, folder, &plan, &msg, msgid, decision_id,
-	    have_pending ? &pending : NULL, &dest, &dest_uid);
-	if (st == STORE_CONN_LOST || st == STORE_FATAL)
-		goto out;		/* stays pending; resumed later */
-	if (st != STORE_OK) {
-		if (record_failure(s, folder, uid, decision_id, have_pending ?
-		    pending.attempts : 1, st, plan.text,
-		    store_last_error(s->store)) < 0)
-			goto ledger_failed;
-		stats->failed++;
-		st = STORE_OK;
-		goto out;
+			for (size_t i = 0; st2 == STORE_OK && i < ng; i++)
+				st2 = record_progress(s, g[i]->decision_id, 0,
+				    NULL);
+			if (st2 == STORE_CONN_LOST || st2 == STORE_FATAL)
+				st = st2;
+			else
+				store_set_error(s->store, "%s", why);
+			free(why);
+		}
 	}
-	if (ledger_decision_finish(s->ledger, decision_id, DECISION_DONE,
-	    dest, dest_uid, NULL) < 0 || record_duplicates(s, &plan) < 0)
-		goto ledger_failed;
-	if (plan_files_into(&plan, s->junk)) {
-		int64_t id;
-		if (ledger_message_add(s->ledger, hash, msgid, &id) < 0 ||
-		    ledger_message_set_junk_by_us(s->ledger, id, s->junk) < 0)
-			goto ledger_failed;
+	if (st == STORE_OK && left_behind)
+		log_warnx("%s: %zu message(s) moved to '%s' but the server has "
+		    "neither MOVE nor UIDPLUS: the originals are left flagged "
+		    "\\Deleted for your client to expunge", folder, ng, box);
+	for (size_t i = 0; i < ng; i++) {
+		g[i]->st = st;
+		g[i]->executed = 1;
+		if (st == STORE_OK && box != NULL) {
+			g[i]->dest = box;
+			g[i]->dest_uid = new_uids[i];
+		}
 	}
-	if (dest != NULL)
-		stats->moved++;
-	else
-		stats->kept++;
-	log_info("%s uid %u: %s (score %.4f, %s; %s)", folder, uid, plan.text,
-	    score, score < 0 ? "not scored" : verdict_name(verdict),
-	    plan.rule);
 	goto out;
-
 ledger_failed:
 	log_error("cannot write the ledger: %s", ledger_error(s->ledger));
 	st = STORE_FATAL;
 out:
-	plan_release(&plan);
-	store_names_free(boxes, nboxes);
-	ledger_decision_release(&pending);
-	ledger_message_release(&known);
-	store_msg_release(&msg);
-	free(msgid);
-	free(subject);
-	free(from);
-	free(evidence);
+	free(temp);
+	free(uids);
+	free(new_uids);
+	return st;
+}
+
+/* Carries out the plans of the batch: those with copies or resumed alone
+ * (plan_execute), the others grouped by target and flags.  Stops at a
+ * lost connection or an unwritable ledger (the rest stays pending). */
+static enum store_status
+execute(struct sorter *s, const char *folder, struct work *v, size_t n)
+{
+	struct work **g = xcalloc(n, sizeof(*g));
+	enum store_status st = STORE_OK;
+
+	for (size_t i = 0; i < n && st == STORE_OK; i++) {
+		struct work *w = &v[i];
+		const char *box;
+		const char **add = NULL;
+		size_t ng = 0;
+
+		if (!w->act || w->executed)
+			continue;
+		if (!groupable(w, &box, &add)) {
+			w->st = st = plan_execute(s, folder, &w->plan, &w->msg,
+			    w->msgid, w->decision_id, w->have_pending ?
+			    &w->pending : NULL, &w->dest, &w->dest_uid);
+			w->executed = 1;
+			if (st != STORE_CONN_LOST && st != STORE_FATAL)
+				st = STORE_OK;
+			continue;
+		}
+		/* Everything later in the batch that goes the same way. */
+		for (size_t k = i; k < n; k++) {
+			const char *box2;
+			const char **add2 = NULL;
+
+			if (v[k].act && !v[k].executed &&
+			    groupable(&v[k], &box2, &add2) &&
+			    (box == NULL ? box2 == NULL : box2 != NULL &&
+			    strcmp(box, box2) == 0) &&
+			    same_flags((const char *const *)add,
+			    (const char *const *)add2))
+				g[ng++] = &v[k];
+			free(add2);
+		}
+		if (box == NULL && add == NULL) {
+			/* Kept as it is: nothing to do. */
+			for (size_t k = 0; k < ng; k++) {
+				g[k]->st = STORE_OK;
+				g[k]->executed = 1;
+			}
+		} else {
+			st = execute_group(s, folder, g, ng, box,
+			    (const char *const *)add);
+			if (st != STORE_CONN_LOST && st != STORE_FATAL)
+				st = STORE_OK;
+		}
+		free(add);
+	}
+	free(g);
+	return st;
+}
+
+/* Records the outcome of an executed plan; -1 if the ledger cannot be
+ * written. */
+static int
+record_outcome(struct sorter *s, const char *folder, struct work *w,
+    struct sort_stats *stats)
+{
+	if (w->st != STORE_OK) {
+		stats->failed++;
+		return record_failure(s, folder, w->uid, w->decision_id,
+		    w->have_pending ? w->pending.attempts : 1, w->st,
+		    w->plan.text, store_last_error(s->store));
+	}
+	if (ledger_decision_finish(s->ledger, w->decision_id, DECISION_DONE,
+	    w->dest, w->dest_uid, NULL) < 0 ||
+	    record_duplicates(s, &w->plan) < 0)
+		return -1;
+	if (plan_files_into(&w->plan, s->junk)) {
+		int64_t id;
+
+		if (ledger_message_add(s->ledger, w->hash, w->msgid, &id) < 0 ||
+		    ledger_message_set_junk_by_us(s->ledger, id, s->junk) < 0)
+			return -1;
+	}
+	if (w->dest != NULL)
+		stats->moved++;
+	else
+		stats->kept++;
+	log_info("%s uid %u: %s (score %.4f, %s; %s)", folder, w->uid,
+	    w->plan.text, w->score, w->score < 0 ? "not scored" :
+	    verdict_name(w->verdict), w->plan.rule);
+	return 0;
+}
+
+/* Fetches the messages of v[0..*n_r-1] (uids ascending), together where
+ * it can: a message whose fetch broke the connection before is fetched
+ * alone (fetch_message counts it), the others in one fetch_some, whose
+ * failure counts for each of them.  *n_r becomes how many were fetched
+ * (or found gone). */
+static enum store_status
+prefetch(struct sorter *s, const char *folder, uint32_t uidvalidity,
+    struct work *v, size_t *n_r, struct sort_stats *stats)
+{
+	size_t n = *n_r, k, done = 0;
+	uint32_t *uids;
+	struct store_msg *msgs;
+	int *trunc, tries, given_up;
+	enum store_status st;
+
+	for (k = 0; k < n; k++) {
+		if (ledger_unreadable_get(s->ledger, folder, uidvalidity,
+		    v[k].uid, &tries) < 0)
+			goto ledger_failed;
+		if (tries > 0)
+			break;
+	}
+	if (k == 0) {
+		/* Alone, counted, perhaps given up. */
+		*n_r = 1;
+		st = fetch_message(s, folder, uidvalidity, v[0].uid,
+		    &v[0].msg, &v[0].truncated, &given_up);
+		if (st == STORE_MSG_GONE) {
+			if (given_up)
+				stats->failed++;
+			else
+				log_info("%s uid %u: gone before it could be "
+				    "read", folder, v[0].uid);
+			st = STORE_OK;
+		}
+		return st;
+	}
+	uids = xcalloc(k, sizeof(*uids));
+	msgs = xcalloc(k, sizeof(*msgs));
+	trunc = xcalloc(k, sizeof(*trunc));
+	for (size_t i = 0; i < k; i++)
+		uids[i] = v[i].uid;
+	st = s->store->ops->fetch_some(s->store, uids, k, s->max_message_bytes,
+	    BATCH_BYTES, msgs, trunc, &done);
+	if (st == STORE_CONN_LOST && s->dry_run == NULL) {
+		/* Which one broke it is not known: each is fetched alone
+		 * next time. */
+		char *why = xstrdup(store_last_error(s->store));
+
+		for (size_t i = 0; i < k; i++)
+			if (ledger_unreadable_note(s->ledger, folder,
+			    uidvalidity, uids[i], why) < 0) {
+				free(why);
+				st = STORE_FATAL;
+				break;
+			}
+		free(why);
+	}
+	for (size_t i = 0; i < done; i++) {
+		v[i].msg = msgs[i];
+		v[i].truncated = trunc[i];
+		if (msgs[i].data == NULL)
+			log_info("%s uid %u: gone before it could be read",
+			    folder, uids[i]);
+	}
+	free(uids);
+	free(msgs);
+	free(trunc);
+	*n_r = done;
+	if (st == STORE_FATAL)
+		goto ledger_failed;
+	return st;
+ledger_failed:
+	log_error("cannot write the ledger: %s", ledger_error(s->ledger));
+	return STORE_FATAL;
+}
+
+/* 1 if deciding v[i] needs the outcome of an earlier message of the
+ * batch first: the same message again (known by then: never handled
+ * twice), or after a plan with Sieve duplicate IDs (recorded with the
+ * outcome). */
+static int
+depends_on_batch(const struct work *v, size_t i)
+{
+	for (size_t k = 0; k < i; k++) {
+		if (!v[k].act)
+			continue;
+		if (v[k].plan.ndups > 0 || strcmp(v[k].hash, v[i].hash) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Sorts a batch: the first messages of t[0..n-1] (uids ascending), as
+ * many as are fetched together.  Advances the folder's mark (*mark_r)
+ * and backlog past every message finished, in uid order, in the
+ * transaction of the outcomes.  *done_r receives how many were
+ * finished; fewer than fetched only when sorting stops (the status). */
+static enum store_status
+sort_batch(struct sorter *s, const char *folder, uint32_t uidvalidity,
+    const struct todo *t, size_t n, struct ledger_backlog *backlog,
+    uint32_t *mark_r, struct sort_stats *stats, size_t *done_r)
+{
+	struct work *v = xcalloc(n, sizeof(*v));
+	enum store_status st, run_st = STORE_OK;
+	uint32_t mark = *mark_r;
+	size_t fetched = n, finished = 0;
+	int backlog_changed = 0;
+
+	*done_r = 0;
+	for (size_t i = 0; i < n; i++)
+		v[i].uid = t[i].uid;
+	if ((st = prefetch(s, folder, uidvalidity, v, &fetched, stats)) !=
+	    STORE_OK)
+		goto out;
+	for (size_t i = 0; i < fetched; i++) {
+		if (v[i].msg.data != NULL) {
+			message_hash(v[i].msg.data, v[i].msg.len, v[i].hash);
+			if (depends_on_batch(v, i)) {
+				fetched = i;	/* the next batch starts here */
+				break;
+			}
+		}
+		stats->seen++;
+		if (v[i].msg.data == NULL)
+			continue;	/* gone, or given up */
+		if ((st = decide(s, folder, uidvalidity, &v[i], stats)) !=
+		    STORE_OK)
+			goto out;	/* redone next time from the mark */
+	}
+	if (s->dry_run != NULL) {
+		*done_r = fetched;
+		goto out;
+	}
+	if (record_intents(s, folder, uidvalidity, v, fetched) < 0) {
+		log_error("cannot write the ledger: %s",
+		    ledger_error(s->ledger));
+		st = STORE_FATAL;
+		goto out;
+	}
+	run_st = execute(s, folder, v, fetched);
+	/* The outcomes, and the mark up to the first message not finished
+	 * (its decision stays pending: resumed from there). */
+	if (ledger_begin(s->ledger) < 0)
+		goto ledger_failed;
+	for (finished = 0; finished < fetched; finished++) {
+		struct work *w = &v[finished];
+
+		if (w->act && (!w->executed || w->st == STORE_CONN_LOST ||
+		    w->st == STORE_FATAL))
+			break;
+		if (w->act && record_outcome(s, folder, w, stats) < 0)
+			goto ledger_rollback;
+		if (t[finished].from_backlog && !w->counted_known &&
+		    backlog->left > 0) {
+			backlog->left--;
+			backlog_changed = 1;
+		}
+		if (t[finished].above)
+			mark = w->uid;
+	}
+	if ((mark != *mark_r && ledger_folder_set(s->ledger, folder,
+	    uidvalidity, mark) < 0) || (backlog_changed &&
+	    ledger_backlog_set(s->ledger, folder, backlog) < 0) ||
+	    ledger_commit(s->ledger) < 0)
+		goto ledger_rollback;
+	*mark_r = mark;
+	*done_r = finished;
+	st = run_st;
+	goto out;
+ledger_rollback:
+	ledger_rollback(s->ledger);
+ledger_failed:
+	log_error("cannot write the ledger: %s", ledger_error(s->ledger));
+	st = STORE_FATAL;
+out:
+	for (size_t i = 0; i < n; i++)
+		work_release(&v[i]);
+	free(v);
 	return st;
 }
 
@@ -668,7 +1076,7 @@ settle_vanished(struct sorter *s, const char *folder, uint32_t uidvalidity,
 			for (size_t k = 0; k < n && !present; k++)
 				present = uids[k] == v[i].uid;
 		if (present)
-			continue;	/* resumed by sort_message */
+			continue;	/* resumed by sort_batch */
 		log_notice("%s uid %u: interrupted decision had completed "
 		    "(%s)", folder, v[i].uid, v[i].actions);
 		if (ledger_decision_finish(s->ledger, v[i].id, DECISION_DONE,
@@ -831,7 +1239,15 @@ retry_due(struct sorter *s, const char *folder, uint32_t uidvalidity,
 		log_notice("%s uid %u: trying again (attempt %d of %d): %s",
 		    folder, v[i].uid, v[i].attempts + 1, SORT_MAX_ATTEMPTS,
 		    v[i].actions);
-		st = sort_message(s, folder, uidvalidity, v[i].uid, stats);
+		{
+			struct todo one = { .uid = v[i].uid };
+			struct ledger_backlog none = { 0 };
+			uint32_t mark = 0;
+			size_t done;
+
+			st = sort_batch(s, folder, uidvalidity, &one, 1, &none,
+			    &mark, stats, &done);
+		}
 	}
 	if (st == STORE_FATAL)
 		log_error("cannot write the ledger: %s",
@@ -847,7 +1263,8 @@ sort_folder(struct sorter *s, const char *folder, struct sort_stats *stats)
 	uint32_t *uids = NULL;
 	struct selection sel = { 0 };
 	struct sort_stats before = *stats;
-	size_t n = 0;
+	struct todo *todo = NULL;
+	size_t n = 0, ntodo = 0;
 	enum store_status st;
 	int known, fresh;
 
@@ -888,13 +1305,11 @@ sort_folder(struct sorter *s, const char *folder, struct sort_stats *stats)
 	if (s->dry_run == NULL && (st = settle_vanished(s, folder, uidvalidity,
 	    uids, n)) != STORE_OK)
 		goto ledger_failed;
+	todo = xcalloc(n > 0 ? n : 1, sizeof(*todo));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t uid = uids[i];
 		int above = uid > last_uid, from_backlog = 0;
-		unsigned known_before = stats->known;
 
-		if (s->stop != NULL && *s->stop)
-			goto out;	/* the mark says where to go on */
 		if (uid <= sel.backlog.uid_max) {
 			int first = above && uid_in(sel.first, sel.nfirst, uid);
 
@@ -905,26 +1320,21 @@ sort_folder(struct sorter *s, const char *folder, struct sort_stats *stats)
 		} else if (!above) {
 			continue;
 		}
+		todo[ntodo++] = (struct todo){ uid, above, from_backlog };
+	}
+	for (size_t i = 0; i < ntodo; ) {
+		size_t done;
+
+		if (s->stop != NULL && *s->stop)
+			goto out;	/* the mark says where to go on */
 		if (s->progress != NULL)
-			s->progress(folder, i, n);
-		st = sort_message(s, folder, uidvalidity, uid, stats);
+			s->progress(folder, i, ntodo);
+		st = sort_batch(s, folder, uidvalidity, &todo[i],
+		    ntodo - i < BATCH_MAX ? ntodo - i : BATCH_MAX,
+		    &sel.backlog, &last_uid, stats, &done);
 		if (st != STORE_OK)
 			goto out;
-		if (s->dry_run != NULL)
-			continue;
-		if (from_backlog && stats->known == known_before &&
-		    sel.backlog.left > 0) {
-			sel.backlog.left--;
-			if (ledger_backlog_set(s->ledger, folder,
-			    &sel.backlog) < 0)
-				goto ledger_failed;
-		}
-		if (above) {
-			if (ledger_folder_set(s->ledger, folder, uidvalidity,
-			    uid) < 0)
-				goto ledger_failed;
-			last_uid = uid;
-		}
+		i += done;
 	}
 	st = STORE_OK;
 	if (s->dry_run != NULL) {
@@ -950,8 +1360,9 @@ ledger_failed:
 	log_error("cannot write the ledger: %s", ledger_error(s->ledger));
 	st = STORE_FATAL;
 out:
-	if (s->progress != NULL && n > 0)
-		s->progress(folder, n, n);
+	if (s->progress != NULL && ntodo > 0)
+		s->progress(folder, ntodo, ntodo);
+	free(todo);
 	free(uids);
 	free(sel.first);
 	free(sel.extra);

@@ -162,6 +162,29 @@ struct store_ops {
 	enum store_status (*move)(struct store *s, uint32_t uid,
 	    const char *box, uint32_t *new_uid_r, int *left_behind_r);
 
+	/* Several messages at once, for a catch-up: one or two round trips
+	 * instead of one per message.  uids[0..n-1] are ascending.
+	 *
+	 * fetch_some fetches, as fetch() does, the first of uids that fit
+	 * together in budget bytes, each counted at its size but at most
+	 * max_bytes (always at least one): *done_r receives how many.
+	 * msgs_r[i] and truncated_r[i] are set for each of those; a uid that
+	 * no longer exists gets msgs_r[i].data == NULL.  The caller releases
+	 * every msgs_r[i].
+	 *
+	 * set_flags_some and move_some are set_flags and move for all of
+	 * uids; move_some sets new_uids_r[i] to uids[i]'s UID in box (0 if
+	 * the server did not say).  A refusal refuses all of them. */
+	enum store_status (*fetch_some)(struct store *s, const uint32_t *uids,
+	    size_t n, size_t max_bytes, size_t budget,
+	    struct store_msg *msgs_r, int *truncated_r, size_t *done_r);
+	enum store_status (*set_flags_some)(struct store *s,
+	    const uint32_t *uids, size_t n, const char *const *add,
+	    const char *const *del);
+	enum store_status (*move_some)(struct store *s, const uint32_t *uids,
+	    size_t n, const char *box, uint32_t *new_uids_r,
+	    int *left_behind_r);
+
 	/* Searches the selected mailbox for messages whose Message-ID header
 	 * is message_id; UIDs ascending, array owned by the caller. */
 	enum store_status (*find_message_id)(struct store *s,

@@ -347,6 +347,51 @@ search_uids(clist *result, uint32_t min_uid, uint32_t **uids_r, size_t *n_r)
 	*n_r = n;
 }
 
+/* The UID set of uids[0..n-1] (ascending), runs as ranges. */
+static struct mailimap_set *
+uid_set(const uint32_t *uids, size_t n)
+{
+	struct mailimap_set *set = mailimap_set_new_empty();
+
+	if (set == NULL)
+		abort();
+	for (size_t i = 0; i < n; ) {
+		size_t j = i;
+
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (mailimap_set_add_interval(set, uids[i], uids[j]) != 0)
+			abort();
+		i = j + 1;
+	}
+	return set;
+}
+
+/* Where uid is in uids[0..n-1] (ascending), or n. */
+static size_t
+uid_index(const uint32_t *uids, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && uids[lo] == uid ? lo : n;
+}
+
+/* For the error messages: "uid 7" or "4 uids from 7". */
+static char *
+uids_text(const uint32_t *uids, size_t n)
+{
+	return n == 1 ? xasprintf("uid %u", uids[0]) :
+	    xasprintf("%zu uids from %u", n, uids[0]);
+}
+
 static int64_t
 now_ms(void)
 {
@@ -866,25 +911,94 @@ imap_search(struct store *s, const struct store_query *q, uint32_t **uids_r,
 	return STORE_OK;
 }
 
-static enum store_status
-imap_fetch(struct store *s, uint32_t uid, size_t max_bytes,
-    struct store_msg *msg_r, int *truncated_r)
+/* What one FETCH response says of a message: *m_r (uid, flags, and the
+ * body copied out when there is one, *have_body_r), *size_r its
+ * RFC822.SIZE (0 if not given). */
+static void
+msg_from_att(const struct mailimap_msg_att *att, struct store_msg *m_r,
+    uint32_t *size_r, int *have_body_r)
 {
-	struct store_imap *si = (struct store_imap *)s;
+	const char *data = NULL;
+	size_t len = 0;
+
+	memset(m_r, 0, sizeof(*m_r));
+	*size_r = 0;
+	*have_body_r = 0;
+	for (clistiter *j = clist_begin(att->att_list); j != NULL;
+	    j = clist_next(j)) {
+		struct mailimap_msg_att_item *item = clist_content(j);
+		struct mailimap_msg_att_static *sa;
+
+		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
+			collect_flags(item->att_data.att_dyn, &m_r->flags,
+			    &m_r->nflags);
+			continue;
+		}
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		sa = item->att_data.att_static;
+		if (sa->att_type == MAILIMAP_MSG_ATT_UID) {
+			m_r->uid = sa->att_data.att_uid;
+		} else if (sa->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE) {
+			*size_r = sa->att_data.att_rfc822_size;
+		} else if (sa->att_type == MAILIMAP_MSG_ATT_BODY_SECTION &&
+		    sa->att_data.att_body_section != NULL) {
+			data = sa->att_data.att_body_section->sec_body_part;
+			len = sa->att_data.att_body_section->sec_length;
+			*have_body_r = 1;
+		}
+	}
+	if (!*have_body_r)
+		return;
+	m_r->data = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(m_r->data, data, len);
+	m_r->data[len] = '\0';
+	m_r->len = len;
+}
+
+/* UID FETCH of ft (freed here) for uids[0..n-1], the answer's literals at
+ * most literal_max bytes and all of it at most budget (0, 0: the stream's
+ * defaults); what says what was fetched, for the error. */
+static enum store_status
+uid_fetch(struct store_imap *si, const uint32_t *uids, size_t n,
+    struct mailimap_fetch_type *ft, size_t literal_max, size_t budget,
+    const char *what, clist **result_r)
+{
+	struct mailimap_set *set = uid_set(uids, n);
+	enum store_status st;
+	char *which;
+	int r;
+
+	*result_r = NULL;
+	imap_stream_set_limits(si->stream, literal_max, budget);
+	r = mailimap_uid_fetch(si->imap, set, ft, result_r);
+	if (si->stream != NULL)
+		imap_stream_set_limits(si->stream, 0, 0);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r == MAILIMAP_NO_ERROR)
+		return STORE_OK;
+	which = uids_text(uids, n);
+	st = op_fail(si, r, STORE_BOX_BAD, "fetch %s%s in '%s'", what, which,
+	    si->selected);
+	free(which);
+	return st;
+}
+
+/* UID FETCH of the bodies (at most max_bytes each, without \Seen) and
+ * flags of uids[0..n-1], answering in at most budget bytes: msgs_r[i] for
+ * each uid the server sent (data NULL for the others). */
+static enum store_status
+fetch_bodies(struct store_imap *si, const uint32_t *uids, size_t n,
+    size_t max_bytes, size_t budget, struct store_msg *msgs_r,
+    int *truncated_r)
+{
 	struct mailimap_fetch_type *ft;
 	struct mailimap_fetch_att *body;
-	struct mailimap_set *set;
 	enum store_status st;
 	clist *result = NULL;
-	clistiter *it;
-	int r, found = 0;
-	uint32_t size = 0;
-	size_t limit;
 
-	memset(msg_r, 0, sizeof(*msg_r));
-	*truncated_r = 0;
-	if ((st = not_ready(si, 1)) != STORE_OK)
-		return st;
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_uid());
@@ -901,77 +1015,131 @@ imap_fetch(struct store *s, uint32_t uid, size_t max_bytes,
 		body = mailimap_fetch_att_new_body_peek_section(
 		    mailimap_section_new(NULL));
 	mailimap_fetch_type_new_fetch_att_list_add(ft, body);
-	set = mailimap_set_new_single(uid);
 	/* A server sending more than the partial asked for fails the
 	 * command instead of filling memory. */
-	limit = max_bytes > 0 ? max_bytes : FETCH_UNLIMITED;
-	imap_stream_set_limits(si->stream, limit, limit + FETCH_SLACK);
-	r = mailimap_uid_fetch(si->imap, set, ft, &result);
-	if (si->stream != NULL)
-		imap_stream_set_limits(si->stream, 0, 0);
-	mailimap_set_free(set);
-	mailimap_fetch_type_free(ft);
-	if (r != MAILIMAP_NO_ERROR)
-		return op_fail(si, r, STORE_BOX_BAD, "fetch uid %u in '%s'",
-		    uid, si->selected);
-
+	if ((st = uid_fetch(si, uids, n, ft, max_bytes > 0 ? max_bytes :
+	    FETCH_UNLIMITED, budget, "", &result)) != STORE_OK)
+		return st;
 	/* Unsolicited FETCHes (flag changes of others) may come along. */
-	for (it = clist_begin(result); it != NULL && !found;
+	for (clistiter *it = clist_begin(result); it != NULL;
 	    it = clist_next(it)) {
-		struct mailimap_msg_att *att = clist_content(it);
-		struct store_msg m = { 0 };
-		const char *data = NULL;
-		size_t len = 0;
-		int have_body = 0;
+		struct store_msg m;
+		uint32_t size;
+		int have_body;
+		size_t k;
 
-		for (clistiter *j = clist_begin(att->att_list); j != NULL;
-		    j = clist_next(j)) {
-			struct mailimap_msg_att_item *item = clist_content(j);
-			struct mailimap_msg_att_static *sa;
-
-			if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
-				collect_flags(item->att_data.att_dyn, &m.flags,
-				    &m.nflags);
-				continue;
-			}
-			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
-				continue;
-			sa = item->att_data.att_static;
-			if (sa->att_type == MAILIMAP_MSG_ATT_UID) {
-				m.uid = sa->att_data.att_uid;
-			} else if (sa->att_type ==
-			    MAILIMAP_MSG_ATT_RFC822_SIZE) {
-				size = sa->att_data.att_rfc822_size;
-			} else if (sa->att_type ==
-			    MAILIMAP_MSG_ATT_BODY_SECTION &&
-			    sa->att_data.att_body_section != NULL) {
-				data = sa->att_data.att_body_section->
-				    sec_body_part;
-				len = sa->att_data.att_body_section->sec_length;
-				have_body = 1;
-			}
-		}
-		if (m.uid != uid || !have_body) {
+		msg_from_att(clist_content(it), &m, &size, &have_body);
+		k = uid_index(uids, n, m.uid);
+		if (!have_body || k == n || msgs_r[k].data != NULL) {
 			store_msg_release(&m);
 			continue;
 		}
-		m.data = xmalloc(len + 1);
-		if (len > 0)
-			memcpy(m.data, data, len);
-		m.data[len] = '\0';
-		m.len = len;
-		*msg_r = m;
-		found = 1;
+		msgs_r[k] = m;
+		truncated_r[k] = max_bytes > 0 && size > m.len;
 	}
 	mailimap_fetch_list_free(result);
-	if (!found) {
+	return STORE_OK;
+}
+
+static enum store_status
+imap_fetch(struct store *s, uint32_t uid, size_t max_bytes,
+    struct store_msg *msg_r, int *truncated_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	size_t limit = max_bytes > 0 ? max_bytes : FETCH_UNLIMITED;
+	enum store_status st;
+
+	memset(msg_r, 0, sizeof(*msg_r));
+	*truncated_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK)
+		return st;
+	st = fetch_bodies(si, &uid, 1, max_bytes, limit + FETCH_SLACK, msg_r,
+	    truncated_r);
+	if (st == STORE_OK && msg_r->data == NULL) {
 		store_set_error(s, "uid %u is no longer in '%s'", uid,
 		    si->selected);
 		return STORE_MSG_GONE;
 	}
-	if (max_bytes > 0 && size > msg_r->len)
-		*truncated_r = 1;
+	return st;
+}
+
+/* RFC822.SIZE of each of uids[0..n-1] into sizes_r (0: gone). */
+static enum store_status
+fetch_sizes(struct store_imap *si, const uint32_t *uids, size_t n,
+    uint32_t *sizes_r)
+{
+	struct mailimap_fetch_type *ft;
+	enum store_status st;
+	clist *result = NULL;
+
+	memset(sizes_r, 0, n * sizeof(*sizes_r));
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_rfc822_size());
+	if ((st = uid_fetch(si, uids, n, ft, 0, 0, "the sizes of ",
+	    &result)) != STORE_OK)
+		return st;
+	for (clistiter *it = clist_begin(result); it != NULL;
+	    it = clist_next(it)) {
+		struct store_msg m;
+		uint32_t size;
+		int have_body;
+		size_t k;
+
+		msg_from_att(clist_content(it), &m, &size, &have_body);
+		if ((k = uid_index(uids, n, m.uid)) < n)
+			sizes_r[k] = size;
+		store_msg_release(&m);
+	}
+	mailimap_fetch_list_free(result);
 	return STORE_OK;
+}
+
+/* Answer bytes per message besides its body: UID, FLAGS, RFC822.SIZE and
+ * the literal's announcement. */
+#define FETCH_OVERHEAD	512
+
+static enum store_status
+imap_fetch_some(struct store *s, const uint32_t *uids, size_t n,
+    size_t max_bytes, size_t budget, struct store_msg *msgs_r,
+    int *truncated_r, size_t *done_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	size_t cap = max_bytes > 0 ? max_bytes : FETCH_UNLIMITED, k = n;
+	size_t want = 0;
+	uint32_t *sizes = NULL;
+	enum store_status st;
+
+	memset(msgs_r, 0, n * sizeof(*msgs_r));
+	memset(truncated_r, 0, n * sizeof(*truncated_r));
+	*done_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK || n == 0)
+		return st;
+	if (n > 1 && n > budget / cap) {
+		/* Not all of them at their largest: ask their sizes first,
+		 * and take as many as fit. */
+		sizes = xcalloc(n, sizeof(*sizes));
+		if ((st = fetch_sizes(si, uids, n, sizes)) != STORE_OK)
+			goto out;
+		for (k = 0; k < n; k++) {
+			size_t one = sizes[k] < cap ? sizes[k] : cap;
+
+			if (k > 0 && want + one > budget)
+				break;
+			want += one;
+		}
+	} else {
+		want = k * cap;
+	}
+	st = fetch_bodies(si, uids, k, max_bytes, want + k * FETCH_OVERHEAD +
+	    FETCH_SLACK, msgs_r, truncated_r);
+	if (st == STORE_OK)
+		*done_r = k;
+out:
+	free(sizes);
+	return st;
 }
 
 static enum store_status
@@ -1046,12 +1214,14 @@ imap_list_flags(struct store *s, uint32_t min_uid, uint64_t changed_since,
 }
 
 static enum store_status
-store_flag_list(struct store_imap *si, uint32_t uid,
+store_flag_list(struct store_imap *si, const uint32_t *uids, size_t n,
     const char *const *names, int add)
 {
 	struct mailimap_flag_list *fl;
 	struct mailimap_store_att_flags *sf;
 	struct mailimap_set *set;
+	enum store_status st;
+	char *which;
 	int r;
 
 	if (names == NULL || names[0] == NULL)
@@ -1061,29 +1231,38 @@ store_flag_list(struct store_imap *si, uint32_t uid,
 		mailimap_flag_list_add(fl, flag_from_name(names[i]));
 	sf = add ? mailimap_store_att_flags_new_add_flags_silent(fl)
 	    : mailimap_store_att_flags_new_remove_flags_silent(fl);
-	set = mailimap_set_new_single(uid);
+	set = uid_set(uids, n);
 	r = mailimap_uid_store(si->imap, set, sf);
 	mailimap_set_free(set);
 	mailimap_store_att_flags_free(sf);
-	if (r != MAILIMAP_NO_ERROR)
-		return op_fail(si, r, STORE_BOX_BAD, "%s flags %s uid %u in "
-		    "'%s'", add ? "add" : "remove", add ? "to" : "from", uid,
-		    si->selected);
-	return STORE_OK;
+	if (r == MAILIMAP_NO_ERROR)
+		return STORE_OK;
+	which = uids_text(uids, n);
+	st = op_fail(si, r, STORE_BOX_BAD, "%s flags %s %s in '%s'", add ?
+	    "add" : "remove", add ? "to" : "from", which, si->selected);
+	free(which);
+	return st;
+}
+
+static enum store_status
+imap_set_flags_some(struct store *s, const uint32_t *uids, size_t n,
+    const char *const *add, const char *const *del)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	enum store_status st;
+
+	if ((st = not_ready(si, 1)) != STORE_OK || n == 0)
+		return st;
+	if ((st = store_flag_list(si, uids, n, add, 1)) != STORE_OK)
+		return st;
+	return store_flag_list(si, uids, n, del, 0);
 }
 
 static enum store_status
 imap_set_flags(struct store *s, uint32_t uid, const char *const *add,
     const char *const *del)
 {
-	struct store_imap *si = (struct store_imap *)s;
-	enum store_status st;
-
-	if ((st = not_ready(si, 1)) != STORE_OK)
-		return st;
-	if ((st = store_flag_list(si, uid, add, 1)) != STORE_OK)
-		return st;
-	return store_flag_list(si, uid, del, 0);
+	return imap_set_flags_some(s, &uid, 1, add, del);
 }
 
 /* CREATE + SUBSCRIBE box after a COPY or MOVE into it failed.  Returns
@@ -1117,23 +1296,45 @@ create_target(struct store_imap *si, const char *box, const char *wire,
 	return STORE_OK;
 }
 
-/* UID COPY or UID MOVE of one uid to box, creating box once if the server
- * refuses; COPYUID gives the new uid. */
+/* The UIDs of set in its order, at most max of them, into out. */
+static size_t
+set_expand(const struct mailimap_set *set, uint32_t *out, size_t max)
+{
+	size_t n = 0;
+
+	if (set == NULL || set->set_list == NULL)
+		return 0;
+	for (clistiter *it = clist_begin(set->set_list); it != NULL;
+	    it = clist_next(it)) {
+		const struct mailimap_set_item *item = clist_content(it);
+
+		for (uint32_t u = item->set_first; n < max; u++) {
+			out[n++] = u;
+			if (u >= item->set_last || u == UINT32_MAX)
+				break;
+		}
+	}
+	return n;
+}
+
+/* UID COPY or UID MOVE of uids[0..n-1] to box, creating box once if the
+ * server refuses; COPYUID gives each one's new uid (0: not said). */
 static enum store_status
-copy_or_move(struct store_imap *si, uint32_t uid, const char *box, int move,
-    uint32_t *new_uid_r)
+copy_or_move(struct store_imap *si, const uint32_t *uids, size_t n,
+    const char *box, int move, uint32_t *new_uids_r)
 {
 	const char *verb = move ? "move" : "copy";
 	struct mailimap_set *set, *src = NULL, *dst = NULL;
 	enum store_status st = STORE_OK;
-	uint32_t uidvalidity = 0;
-	char *wire, *failure;
+	uint32_t uidvalidity = 0, *from, *to;
+	char *wire, *failure, *which;
+	size_t nfrom, nto;
 	int r;
 
-	*new_uid_r = 0;
+	memset(new_uids_r, 0, n * sizeof(*new_uids_r));
 	if ((wire = wire_name(si, box)) == NULL)
 		return STORE_BOX_BAD;
-	set = mailimap_set_new_single(uid);
+	set = uid_set(uids, n);
 	for (int attempt = 0;; attempt++) {
 		if (move)
 			r = mailimap_uidplus_uid_move(si->imap, set, wire,
@@ -1144,8 +1345,10 @@ copy_or_move(struct store_imap *si, uint32_t uid, const char *box, int move,
 		if (r == MAILIMAP_NO_ERROR)
 			break;
 		if (is_conn_error(r) || attempt > 0) {
-			st = op_fail(si, r, STORE_BOX_BAD, "%s uid %u to '%s'",
-			    verb, uid, box);
+			which = uids_text(uids, n);
+			st = op_fail(si, r, STORE_BOX_BAD, "%s %s to '%s'",
+			    verb, which, box);
+			free(which);
 			goto out;
 		}
 		/* [TRYCREATE], or a server that only says NO. */
@@ -1155,17 +1358,24 @@ copy_or_move(struct store_imap *si, uint32_t uid, const char *box, int move,
 		if (st != STORE_OK)
 			goto out;
 	}
-	if (dst != NULL && dst->set_list != NULL &&
-	    clist_begin(dst->set_list) != NULL) {
-		struct mailimap_set_item *item =
-		    clist_content(clist_begin(dst->set_list));
+	/* COPYUID pairs the source and destination sets in order. */
+	from = xcalloc(n, sizeof(*from));
+	to = xcalloc(n, sizeof(*to));
+	nfrom = set_expand(src, from, n);
+	nto = set_expand(dst, to, n);
+	for (size_t i = 0; i < nfrom && i < nto; i++) {
+		size_t k = uid_index(uids, n, from[i]);
 
-		*new_uid_r = item->set_first;
-	} else if (si->has_uidplus) {
+		if (k < n)
+			new_uids_r[k] = to[i];
+	}
+	free(from);
+	free(to);
+	if (n == 1 && nto == 0 && si->has_uidplus) {
 		/* A UIDPLUS server answers COPYUID whenever it copied:
 		 * "OK No messages found" means the uid is gone. */
 		store_set_error(&si->store, "uid %u is no longer in '%s'",
-		    uid, si->selected);
+		    uids[0], si->selected);
 		st = STORE_MSG_GONE;
 	}
 out:
@@ -1188,51 +1398,61 @@ imap_copy(struct store *s, uint32_t uid, const char *box,
 	*new_uid_r = 0;
 	if ((st = not_ready(si, 1)) != STORE_OK)
 		return st;
-	return copy_or_move(si, uid, box, 0, new_uid_r);
+	return copy_or_move(si, &uid, 1, box, 0, new_uid_r);
+}
+
+static enum store_status
+imap_move_some(struct store *s, const uint32_t *uids, size_t n,
+    const char *box, uint32_t *new_uids_r, int *left_behind_r)
+{
+	struct store_imap *si = (struct store_imap *)s;
+	static const char *const deleted[] = { "\\Deleted", NULL };
+	struct mailimap_set *set;
+	enum store_status st;
+	char *which;
+	int r;
+
+	memset(new_uids_r, 0, n * sizeof(*new_uids_r));
+	*left_behind_r = 0;
+	if ((st = not_ready(si, 1)) != STORE_OK || n == 0)
+		return st;
+	if (si->has_move)
+		return copy_or_move(si, uids, n, box, 1, new_uids_r);
+
+	if ((st = copy_or_move(si, uids, n, box, 0, new_uids_r)) != STORE_OK)
+		return st;
+	which = uids_text(uids, n);
+	if ((st = store_flag_list(si, uids, n, deleted, 1)) != STORE_OK) {
+		store_set_error(s, "copied %s to '%s' but cannot mark the "
+		    "original deleted: %s", which, box, store_last_error(s));
+		goto out;
+	}
+	if (!si->has_uidplus) {
+		/* A plain EXPUNGE would also remove every message other
+		 * clients marked \Deleted: leave ours to the user. */
+		log_notice("server %s lacks UIDPLUS: %s left in '%s' marked "
+		    "\\Deleted", si->host, which, si->selected);
+		*left_behind_r = 1;
+		goto out;
+	}
+	set = uid_set(uids, n);
+	r = mailimap_uid_expunge(si->imap, set);
+	mailimap_set_free(set);
+	if (r != MAILIMAP_NO_ERROR) {
+		st = op_fail(si, r, STORE_BOX_BAD, "expunge %s", which);
+		if (st != STORE_CONN_LOST)
+			*left_behind_r = 1;
+	}
+out:
+	free(which);
+	return st;
 }
 
 static enum store_status
 imap_move(struct store *s, uint32_t uid, const char *box,
     uint32_t *new_uid_r, int *left_behind_r)
 {
-	struct store_imap *si = (struct store_imap *)s;
-	static const char *const deleted[] = { "\\Deleted", NULL };
-	struct mailimap_set *set;
-	enum store_status st;
-	int r;
-
-	*new_uid_r = 0;
-	*left_behind_r = 0;
-	if ((st = not_ready(si, 1)) != STORE_OK)
-		return st;
-	if (si->has_move)
-		return copy_or_move(si, uid, box, 1, new_uid_r);
-
-	if ((st = copy_or_move(si, uid, box, 0, new_uid_r)) != STORE_OK)
-		return st;
-	if ((st = store_flag_list(si, uid, deleted, 1)) != STORE_OK) {
-		store_set_error(s, "copied uid %u to '%s' but cannot mark the "
-		    "original deleted: %s", uid, box, store_last_error(s));
-		return st;
-	}
-	if (!si->has_uidplus) {
-		/* A plain EXPUNGE would also remove every message other
-		 * clients marked \Deleted: leave ours to the user. */
-		log_notice("server %s lacks UIDPLUS: uid %u left in '%s' "
-		    "marked \\Deleted", si->host, uid, si->selected);
-		*left_behind_r = 1;
-		return STORE_OK;
-	}
-	set = mailimap_set_new_single(uid);
-	r = mailimap_uid_expunge(si->imap, set);
-	mailimap_set_free(set);
-	if (r != MAILIMAP_NO_ERROR) {
-		st = op_fail(si, r, STORE_BOX_BAD, "expunge uid %u", uid);
-		if (st != STORE_CONN_LOST)
-			*left_behind_r = 1;
-		return st;
-	}
-	return STORE_OK;
+	return imap_move_some(s, &uid, 1, box, new_uid_r, left_behind_r);
 }
 
 static enum store_status
@@ -1803,6 +2023,9 @@ static const struct store_ops store_imap_ops = {
 	.fetch = imap_fetch,
 	.list_flags = imap_list_flags,
 	.set_flags = imap_set_flags,
+	.fetch_some = imap_fetch_some,
+	.set_flags_some = imap_set_flags_some,
+	.move_some = imap_move_some,
 	.copy = imap_copy,
 	.move = imap_move,
 	.find_message_id = imap_find_message_id,

@@ -69,6 +69,8 @@ struct store_mem {
 	unsigned long notify_seen;	/* its changes when last reported */
 	int idle_fd;			/* eventfd of idle_begin(), or -1 */
 	int idling;
+	char *poison_box;		/* store_mem_poison() */
+	uint32_t poison_uid;
 };
 
 static struct store_mem *
@@ -463,6 +465,14 @@ mem_fetch(struct store *s, uint32_t uid, size_t max_bytes,
 		    uid, m->selected->name);
 		return op_end(m, "fetch", STORE_MSG_GONE);
 	}
+	if (m->poison_box != NULL && uid == m->poison_uid &&
+	    box_name_eq(m->poison_box, m->selected->name)) {
+		store_set_error(s, "fetch uid %u in '%s': the server died",
+		    uid, m->selected->name);
+		m->connected = 0;
+		m->selected = NULL;
+		return STORE_CONN_LOST;
+	}
 	len = max_bytes > 0 && msg->len > max_bytes ? max_bytes : msg->len;
 	msg_r->uid = uid;
 	msg_r->data = xmalloc(len + 1);
@@ -818,6 +828,71 @@ wake_idler(struct store_mem *m)
 		abort();
 }
 
+/* The batch operations, one message after the other: each counts as one
+ * "fetch", "set_flags" or "move" for fault injection, so a fault can hit
+ * in the middle of a batch, as a dropped connection would. */
+static enum store_status
+mem_fetch_some(struct store *s, const uint32_t *uids, size_t n,
+    size_t max_bytes, size_t budget, struct store_msg *msgs_r,
+    int *truncated_r, size_t *done_r)
+{
+	enum store_status st = STORE_OK;
+	size_t used = 0, k;
+
+	memset(msgs_r, 0, n * sizeof(*msgs_r));
+	memset(truncated_r, 0, n * sizeof(*truncated_r));
+	*done_r = 0;
+	for (k = 0; k < n; k++) {
+		st = mem_fetch(s, uids[k], max_bytes, &msgs_r[k],
+		    &truncated_r[k]);
+		if (st == STORE_MSG_GONE)
+			st = STORE_OK;
+		if (st != STORE_OK)
+			break;
+		used += msgs_r[k].len;
+		if (used >= budget) {
+			k++;
+			break;
+		}
+	}
+	if (st != STORE_OK) {
+		for (size_t i = 0; i <= k && i < n; i++)
+			store_msg_release(&msgs_r[i]);
+		return st;
+	}
+	*done_r = k;
+	return STORE_OK;
+}
+
+static enum store_status
+mem_set_flags_some(struct store *s, const uint32_t *uids, size_t n,
+    const char *const *add, const char *const *del)
+{
+	enum store_status st = STORE_OK;
+
+	for (size_t i = 0; i < n && st == STORE_OK; i++)
+		st = mem_set_flags(s, uids[i], add, del);
+	return st;
+}
+
+static enum store_status
+mem_move_some(struct store *s, const uint32_t *uids, size_t n,
+    const char *box, uint32_t *new_uids_r, int *left_behind_r)
+{
+	enum store_status st = STORE_OK;
+	int left;
+
+	memset(new_uids_r, 0, n * sizeof(*new_uids_r));
+	*left_behind_r = 0;
+	for (size_t i = 0; i < n && st == STORE_OK; i++) {
+		st = mem_move(s, uids[i], box, &new_uids_r[i], &left);
+		if (st == STORE_MSG_GONE)
+			st = STORE_OK;	/* gone: its new uid stays 0 */
+		*left_behind_r |= left;
+	}
+	return st;
+}
+
 static void
 mem_set_cancel(struct store *s, int fd)
 {
@@ -850,6 +925,7 @@ mem_free(struct store *s)
 	free(m->notify_box);
 	if (m->idle_fd >= 0)
 		close(m->idle_fd);
+	free(m->poison_box);
 	free(m->base.last_error);
 	free(m);
 }
@@ -872,6 +948,9 @@ static const struct store_ops mem_ops = {
 	.owner_name = mem_owner_name,
 	.wait = mem_wait,
 	.server_info = mem_server_info,
+	.fetch_some = mem_fetch_some,
+	.set_flags_some = mem_set_flags_some,
+	.move_some = mem_move_some,
 	.set_cancel = mem_set_cancel,
 	.notify = mem_notify,
 	.idle_begin = mem_idle_begin,
@@ -1023,4 +1102,14 @@ store_mem_fail(struct store *s, const char *op, int nth,
 	f->remaining = nth;
 	f->status = status;
 	f->after_effect = after_effect;
+}
+
+void
+store_mem_poison(struct store *s, const char *box, uint32_t uid)
+{
+	struct store_mem *m = mem(s);
+
+	free(m->poison_box);
+	m->poison_box = xstrdup(box);
+	m->poison_uid = uid;
 }

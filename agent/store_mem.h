@@ -16,6 +16,9 @@
  * store_mem_append() and store_mem_client_move() make readable when they
  * change the selected mailbox.  find_message_id() matches as
  * IMAP SEARCH HEADER does: a case-insensitive substring of the field.
+ * fetch_some, set_flags_some and move_some work one message after the
+ * other, each counting as a "fetch", "set_flags" or "move" for
+ * store_mem_fail(), so a fault can cut a batch in the middle.
  * Once the descriptor given to set_cancel() is readable, every operation
  * fails with STORE_CONN_LOST, dropping the connection.
  * The store_mem_* helpers below play the server or another client: they
@@ -77,5 +80,9 @@ void store_mem_set_notify(struct store *s, int has_notify);
  * it).  Several faults may be pending; each fires once. */
 void store_mem_fail(struct store *s, const char *op, int nth,
     enum store_status status, int after_effect);
+
+/* Every fetch of uid in box drops the connection, as a server that
+ * crashes on one broken message does. */
+void store_mem_poison(struct store *s, const char *box, uint32_t uid);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * ledger.c - the decision ledger in SQLite (see ledger.h).
  *
- * Statements are prepared per call: the ledger sees a handful of writes per
- * message, so statement caching would buy nothing measurable.
+ * Statements are prepared once per handle and kept (prepare()/release()):
+ * a catch-up makes a dozen ledger calls per message, and preparing them
+ * each time took longer than running them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,9 +136,20 @@ static const char *const state_names[] = {
 	"pending", "done", "skipped", "failed", "undone"
 };
 
+/* Statements prepared once and kept: a catch-up makes a dozen ledger
+ * calls per message, and preparing took longer than running them. */
+#define STMT_CACHE	48
+
+struct cached_stmt {
+	char *sql;		/* owned copy: the key */
+	sqlite3_stmt *stmt;
+};
+
 struct ledger {
 	sqlite3 *db;
 	char *error;		/* owned: the last ledger_error() text */
+	struct cached_stmt stmts[STMT_CACHE];
+	size_t nstmts;
 };
 
 const char *
@@ -178,6 +190,10 @@ ledger_close(struct ledger **ledger)
 {
 	if (*ledger == NULL)
 		return;
+	for (size_t i = 0; i < (*ledger)->nstmts; i++) {
+		sqlite3_finalize((*ledger)->stmts[i].stmt);
+		free((*ledger)->stmts[i].sql);
+	}
 	db_close(&(*ledger)->db);
 	free((*ledger)->error);
 	free(*ledger);
@@ -231,13 +247,35 @@ prepare(struct ledger *l, const char *sql)
 {
 	sqlite3_stmt *stmt = NULL;
 
-	if (sqlite3_prepare_v2(l->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+	for (size_t i = 0; i < l->nstmts; i++)
+		if (strcmp(l->stmts[i].sql, sql) == 0) {
+			sqlite3_clear_bindings(l->stmts[i].stmt);
+			return l->stmts[i].stmt;
+		}
+	if (sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &stmt, NULL) != SQLITE_OK)
 		return NULL;
+	if (l->nstmts < STMT_CACHE) {
+		l->stmts[l->nstmts].sql = xstrdup(sql);
+		l->stmts[l->nstmts++].stmt = stmt;
+	}
 	return stmt;
 }
 
+/* Done with a statement from prepare(): reset if kept, else finalized. */
+static void
+release(struct ledger *l, sqlite3_stmt *stmt)
+{
+	for (size_t i = 0; i < l->nstmts; i++)
+		if (l->stmts[i].stmt == stmt) {
+			sqlite3_reset(stmt);
+			return;
+		}
+	release(l, stmt);
+}
+
 /* Steps a statement that returns at most one row: 1 (its columns can be
- * read), 0 no row, -1 error.  The caller finalizes. */
+ * read), 0 no row, -1 error.  The caller releases it. */
 static int
 step_one(sqlite3_stmt *stmt)
 {
@@ -263,16 +301,16 @@ column_strdup(sqlite3_stmt *stmt, int col)
 	return s ? xstrdup((const char *)s) : NULL;
 }
 
-/* Steps a statement that returns no row, then finalizes it. */
+/* Steps a statement that returns no row, then releases it. */
 static int
-step_done(sqlite3_stmt *stmt)
+step_done(struct ledger *l, sqlite3_stmt *stmt)
 {
 	int rc;
 
 	if (stmt == NULL)
 		return -1;
 	rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	return rc;
 }
 
@@ -291,7 +329,7 @@ ledger_folder_get(struct ledger *l, const char *folder,
 		*uidvalidity_r = (uint32_t)sqlite3_column_int64(stmt, 0);
 		*last_uid_r = (uint32_t)sqlite3_column_int64(stmt, 1);
 	}
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	return rc;
 }
 
@@ -309,7 +347,7 @@ ledger_folder_set(struct ledger *l, const char *folder, uint32_t uidvalidity,
 	bind_text(stmt, 1, folder);
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
 	sqlite3_bind_int64(stmt, 3, last_uid);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -329,7 +367,7 @@ ledger_backlog_get(struct ledger *l, const char *folder,
 		b_r->since = sqlite3_column_int64(stmt, 1);
 		b_r->left = (uint32_t)sqlite3_column_int64(stmt, 2);
 	}
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	return rc;
 }
 
@@ -349,7 +387,7 @@ ledger_unreadable_get(struct ledger *l, const char *folder,
 	sqlite3_bind_int64(stmt, 3, uid);
 	if ((rc = step_one(stmt)) == 1)
 		*attempts_r = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -371,7 +409,7 @@ ledger_unreadable_note(struct ledger *l, const char *folder,
 	sqlite3_bind_int64(stmt, 3, uid);
 	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)time(NULL));
 	bind_text(stmt, 5, error);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -386,7 +424,7 @@ ledger_unreadable_forget(struct ledger *l, const char *folder,
 	bind_text(stmt, 1, folder);
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
 	sqlite3_bind_int64(stmt, 3, uid);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -402,7 +440,7 @@ ledger_backlog_set(struct ledger *l, const char *folder,
 	sqlite3_bind_int64(stmt, 2, b->since);
 	sqlite3_bind_int64(stmt, 3, b->left);
 	bind_text(stmt, 4, folder);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -421,7 +459,7 @@ ledger_keyword_scan_get(struct ledger *l, const char *folder,
 		scan_r->last_uid = (uint32_t)sqlite3_column_int64(stmt, 1);
 		scan_r->modseq = (uint64_t)sqlite3_column_int64(stmt, 2);
 	}
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	return rc;
 }
 
@@ -438,7 +476,7 @@ ledger_keyword_scan_set(struct ledger *l, const char *folder,
 	sqlite3_bind_int64(stmt, 2, scan->uidvalidity);
 	sqlite3_bind_int64(stmt, 3, scan->last_uid);
 	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)scan->modseq);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -455,7 +493,7 @@ ledger_message_id_from_junk(struct ledger *l, const char *message_id,
 	bind_text(stmt, 1, message_id);
 	bind_text(stmt, 2, junk);
 	rc = step_one(stmt);
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	return rc;
 }
 
@@ -492,7 +530,7 @@ ledger_message_find(struct ledger *l, const char *hash,
 		rc = 0;
 		break;
 	}
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	return rc;
 }
 
@@ -514,7 +552,7 @@ ledger_message_add(struct ledger *l, const char *hash, const char *message_id,
 		*id_r = sqlite3_column_int64(stmt, 0);
 		rc = 0;
 	}
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	return rc;
 }
 
@@ -531,7 +569,7 @@ message_set(struct ledger *l, int64_t id, const char *sql, const char *text,
 	else
 		sqlite3_bind_int(stmt, 1, number);
 	sqlite3_bind_int64(stmt, 2, id);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -599,7 +637,7 @@ ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
 	bind_text(stmt, 10, d->evidence);
 	bind_text(stmt, 11, d->subject);
 	bind_text(stmt, 12, d->sender);
-	rc = step_done(stmt);
+	rc = step_done(l, stmt);
 	if (rc == 0)
 		*id_r = sqlite3_last_insert_rowid(l->db);
 	return rc;
@@ -623,7 +661,7 @@ ledger_decision_finish(struct ledger *l, int64_t id, enum decision_state state,
 		sqlite3_bind_int64(stmt, 3, dest_uid);
 	bind_text(stmt, 4, error);
 	sqlite3_bind_int64(stmt, 5, id);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -638,7 +676,7 @@ ledger_decision_progress(struct ledger *l, int64_t id, int copies_done,
 	sqlite3_bind_int(stmt, 1, copies_done);
 	bind_text(stmt, 2, temp_flags);
 	sqlite3_bind_int64(stmt, 3, id);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -651,7 +689,7 @@ ledger_decision_retry_at(struct ledger *l, int64_t id, int64_t when)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, when);
 	sqlite3_bind_int64(stmt, 2, id);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -664,7 +702,7 @@ ledger_decision_reopen(struct ledger *l, int64_t id)
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -683,7 +721,7 @@ ledger_flags_in_flight(struct ledger *l, const char *folder,
 	sqlite3_bind_int64(stmt, 3, uid);
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		rc = sqlite3_column_int(stmt, 0) > 0;
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	return rc;
 }
 
@@ -724,10 +762,11 @@ decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
 	    sqlite3_column_int64(stmt, 22);
 }
 
-/* Reads the one row stmt may return (finalized here): 1 found, 0 none,
+/* Reads the one row stmt may return (released here): 1 found, 0 none,
  * -1 error. */
 static int
-decision_one(sqlite3_stmt *stmt, struct ledger_decision *d_r)
+decision_one(struct ledger *l, sqlite3_stmt *stmt,
+    struct ledger_decision *d_r)
 {
 	int rc = -1;
 
@@ -740,14 +779,14 @@ decision_one(sqlite3_stmt *stmt, struct ledger_decision *d_r)
 		rc = 0;
 		break;
 	}
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	return rc;
 }
 
-/* Collects every row of stmt (finalized here). */
+/* Collects every row of stmt (released here). */
 static int
-decisions_collect(sqlite3_stmt *stmt, struct ledger_decision **v_r,
-    size_t *n_r)
+decisions_collect(struct ledger *l, sqlite3_stmt *stmt,
+    struct ledger_decision **v_r, size_t *n_r)
 {
 	struct ledger_decision *v = NULL;
 	size_t n = 0, cap = 0;
@@ -760,7 +799,7 @@ decisions_collect(sqlite3_stmt *stmt, struct ledger_decision **v_r,
 		}
 		decision_read(stmt, &v[n++]);
 	}
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	if (rc != SQLITE_DONE) {
 		ledger_decisions_free(v, n);
 		return -1;
@@ -780,7 +819,7 @@ ledger_decision_get(struct ledger *l, int64_t id, struct ledger_decision *d_r)
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
-	return decision_one(stmt, d_r);
+	return decision_one(l, stmt, d_r);
 }
 
 int
@@ -797,7 +836,7 @@ ledger_decision_pending(struct ledger *l, const char *folder,
 	bind_text(stmt, 1, folder);
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
 	sqlite3_bind_int64(stmt, 3, uid);
-	return decision_one(stmt, d_r);
+	return decision_one(l, stmt, d_r);
 }
 
 int
@@ -811,7 +850,7 @@ ledger_decisions_pending_in(struct ledger *l, const char *folder,
 	if (stmt == NULL)
 		return -1;
 	bind_text(stmt, 1, folder);
-	return decisions_collect(stmt, v_r, n_r);
+	return decisions_collect(l, stmt, v_r, n_r);
 }
 
 int
@@ -829,7 +868,7 @@ ledger_decisions_due(struct ledger *l, const char *folder,
 	bind_text(stmt, 1, folder);
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
 	sqlite3_bind_int64(stmt, 3, now);
-	return decisions_collect(stmt, v_r, n_r);
+	return decisions_collect(l, stmt, v_r, n_r);
 }
 
 int
@@ -843,7 +882,7 @@ ledger_decisions_recent(struct ledger *l, int n, struct ledger_decision **v_r,
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_int(stmt, 1, n);
-	return decisions_collect(stmt, v_r, n_r);
+	return decisions_collect(l, stmt, v_r, n_r);
 }
 
 void
@@ -894,7 +933,7 @@ ledger_correction_add(struct ledger *l, const struct ledger_correction *c,
 	bind_text(stmt, 6, c->reason);
 	bind_text(stmt, 7, c->old_trained);
 	bind_text(stmt, 8, c->new_trained);
-	rc = step_done(stmt);
+	rc = step_done(l, stmt);
 	if (rc == 0 && id_r != NULL)
 		*id_r = sqlite3_last_insert_rowid(l->db);
 	return rc;
@@ -908,7 +947,7 @@ ledger_correction_delete(struct ledger *l, int64_t id)
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -954,7 +993,7 @@ ledger_corrections_recent(struct ledger *l, int64_t message, int n,
 		    t ? (const char *)t : "");
 		c->message_id = column_strdup(stmt, 9);
 	}
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	if (rc != SQLITE_DONE) {
 		ledger_corrections_free(v, cnt);
 		return -1;
@@ -1002,7 +1041,7 @@ ledger_keywords_in(struct ledger *l, const char *folder, uint32_t uidvalidity,
 		    t ? (const char *)t : "");
 		cnt++;
 	}
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	if (rc != SQLITE_DONE) {
 		free(v);
 		return -1;
@@ -1028,7 +1067,7 @@ ledger_keyword_set(struct ledger *l, const char *folder, uint32_t uidvalidity,
 	sqlite3_bind_int64(stmt, 3, uid);
 	sqlite3_bind_int64(stmt, 4, message);
 	bind_text(stmt, 5, opinion);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -1046,7 +1085,7 @@ ledger_keyword_forget(struct ledger *l, const char *folder,
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
 	if (uid != 0)
 		sqlite3_bind_int64(stmt, 3, uid);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }
 
 int
@@ -1061,7 +1100,7 @@ ledger_duplicate_get(struct ledger *l, const char *id, long long *seen_at_r)
 	bind_text(stmt, 1, id);
 	if ((rc = step_one(stmt)) == 1)
 		*seen_at_r = (long long)sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	release(l, stmt);
 	return rc;
 }
 
@@ -1075,7 +1114,7 @@ ledger_duplicate_mark(struct ledger *l, const char *id, long long t,
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)(t - max_age));
-	if (step_done(stmt) < 0)
+	if (step_done(l, stmt) < 0)
 		return -1;
 	stmt = prepare(l, "INSERT OR REPLACE INTO sieve_duplicates (id, "
 	    "seen_at) VALUES (?, ?)");
@@ -1083,5 +1122,5 @@ ledger_duplicate_mark(struct ledger *l, const char *id, long long t,
 		return -1;
 	bind_text(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)t);
-	return step_done(stmt);
+	return step_done(l, stmt);
 }

@@ -764,6 +764,90 @@ START_TEST(test_move_unicode)
 }
 END_TEST
 
+/* The batch operations of a catch-up: fetch_some takes as many messages
+ * as fit in its budget, in uid order, says which uid is gone; flags and
+ * moves go to several uids in one command, the new uids in order (from
+ * COPYUID), also on a server without MOVE (COPY + \Deleted + UID
+ * EXPUNGE). */
+static void
+batch_case(const char *h, const char *src, const char *dst)
+{
+	struct store_imap_params p = params();
+	static const char *const add[] = { "$Batch", NULL };
+	struct store_msg msgs[6];
+	int trunc[6], left = -1;
+	uint32_t uid = seed(src, 5), uids[6], new_uids[3] = { 0 };
+	size_t done = 0, one;
+	struct store *s;
+	char *f;
+
+	p.host = h;
+	s = open_store(&p);
+	select_box(s, src, NULL);
+	for (int i = 0; i < 5; i++)
+		uids[i] = uid + (uint32_t)i;
+	uids[5] = uid + 100;		/* never existed */
+	/* Everything fits: all six, the last one gone. */
+	ck_assert_int_eq(s->ops->fetch_some(s, uids, 6, 100000, 1 << 20,
+	    msgs, trunc, &done), STORE_OK);
+	ck_assert_uint_eq(done, 6);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_ptr_nonnull(msgs[i].data);
+		ck_assert_uint_eq(msgs[i].uid, uids[i]);
+		ck_assert_int_eq(trunc[i], 0);
+		ck_assert(strstr(msgs[i].data, "Subject: ") != NULL);
+	}
+	ck_assert_ptr_null(msgs[5].data);
+	one = msgs[0].len;
+	for (int i = 0; i < 6; i++)
+		store_msg_release(&msgs[i]);
+	/* A budget for two and a half: two (sizes asked first). */
+	ck_assert_int_eq(s->ops->fetch_some(s, uids, 5, 100000,
+	    one * 5 / 2, msgs, trunc, &done), STORE_OK);
+	ck_assert_uint_eq(done, 2);
+	for (size_t i = 0; i < done; i++)
+		store_msg_release(&msgs[i]);
+	/* Cut at 20 bytes each. */
+	ck_assert_int_eq(s->ops->fetch_some(s, uids, 3, 20, 1 << 20, msgs,
+	    trunc, &done), STORE_OK);
+	ck_assert_uint_eq(done, 3);
+	for (size_t i = 0; i < done; i++) {
+		ck_assert_uint_eq(msgs[i].len, 20);
+		ck_assert_int_eq(trunc[i], 1);
+		store_msg_release(&msgs[i]);
+	}
+	ck_assert_int_eq(s->ops->set_flags_some(s, uids, 3, add, NULL),
+	    STORE_OK);
+	f = dove_flags(src, uid + 2);
+	ck_assert_msg(strstr(f, "$Batch") != NULL, "%s", f);
+	free(f);
+	ck_assert_int_eq(s->ops->move_some(s, uids, 3, dst, new_uids, &left),
+	    STORE_OK);
+	ck_assert_int_eq(left, 0);
+	ck_assert_uint_ne(new_uids[0], 0);
+	ck_assert_uint_gt(new_uids[1], new_uids[0]);
+	ck_assert_uint_gt(new_uids[2], new_uids[1]);
+	ck_assert_int_eq(dove_count(dst), 3);
+	ck_assert_int_eq(dove_count(src), 2);
+	f = dove_flags(dst, new_uids[2]);
+	ck_assert_msg(strstr(f, "$Batch") != NULL, "%s", f);
+	free(f);
+	store_free(&s);
+}
+
+START_TEST(test_batch_ops)
+{
+	batch_case(host, "batch-src", "batch-dst");
+}
+END_TEST
+
+START_TEST(test_batch_ops_without_move)
+{
+	batch_case(env("IMAP_HOST_NOMOVE"), "batch-nomove",
+	    "batch-nomove-dst");
+}
+END_TEST
+
 /* Another client marked an unrelated message \Deleted: only our uid may
  * be expunged (UID EXPUNGE), never theirs (plain EXPUNGE). */
 static void
@@ -1372,6 +1456,8 @@ store_imap_suite(void)
 	tcase_add_test(tc, test_wait_keepalive);
 	tcase_add_test(tc, test_wait_kick);
 	tcase_add_test(tc, test_command_after_kick);
+	tcase_add_test(tc, test_batch_ops);
+	tcase_add_test(tc, test_batch_ops_without_move);
 	suite_add_tcase(s, tc);
 	return s;
 }
