@@ -123,9 +123,14 @@ struct learn_summary {
  * message of a ham folder is not yet the owner's judgement: it is left
  * out (counted in unread) unless unread_too.
  * progress (may be NULL) is called after each message with arg, the
- * folder being read, and the messages done and in total there.  Returns
- * 0, or -1 with a malloc'd *err_r (store or ledger failure; what was
- * trained before it stays trained and recorded). */
+ * folder being read, and the messages done and in total there.  The
+ * model is changed in transactions of many messages, after the ledger:
+ * a crash can leave up to one transaction's trainings recorded in the
+ * ledger but missing from the model, and every run makes sure the model
+ * holds each training the ledger records for the messages it reads,
+ * so running it again fills them in.  Returns 0, or -1 with a malloc'd
+ * *err_r (store, ledger or model failure; what was trained before it
+ * stays trained and recorded, or is filled in by the next run). */
 int learn_bootstrap(struct learner *l, const char *const *ham_folders,
     size_t nham, int unread_too, void (*progress)(void *arg,
     const char *folder, size_t done, size_t total), void *arg,
