@@ -712,10 +712,11 @@ keyword_find(const struct ledger_keyword *v, size_t n, uint32_t uid)
 	return NULL;
 }
 
-/* A message whose keyword opinion changed to op. */
+/* A message whose keyword opinion changed to op; recorded: an opinion
+ * was recorded on this UID before (the learner saw its keywords). */
 static enum store_status
 keyword_change(struct learner *l, const char *folder, uint32_t uidvalidity,
-    uint32_t uid, const char *op)
+    uint32_t uid, const char *op, int recorded)
 {
 	struct store_msg msg = { 0 };
 	struct ledger_message known = { 0 };
@@ -736,13 +737,15 @@ keyword_change(struct learner *l, const char *folder, uint32_t uidvalidity,
 			st = STORE_OK;
 		goto out;
 	}
-	/* The flags may have changed again since list_flags. */
+	/* The flags may have changed again since list_flags.  $Junk on a
+	 * message mailsift filed into Junk, seen there for the first time,
+	 * is the one mailsift set, whatever the message was trained as
+	 * before (train --from-folders may have taught it as ham): only a
+	 * change after that is the owner's. */
 	op = keyword_opinion(msg.flags, msg.nflags);
 	if ((strcmp(op, "spam") == 0 || strcmp(op, "ham") == 0) &&
 	    !(strcmp(op, "spam") == 0 && same_box(folder, l->junk) && have &&
-	    known.junk_by_us != NULL && !known.rescued &&
-	    known.trained[0] == '\0')) {
-		/* Not mailsift's own $Junk on what it filed: the owner's. */
+	    known.junk_by_us != NULL && !known.rescued && !recorded)) {
 		reason = xasprintf("%s set by a mail client", op[0] == 's' ?
 		    "$Junk" : "$NotJunk");
 		o.want = op;
@@ -881,7 +884,8 @@ learn_scan_keywords(struct learner *l, const char *folder)
 		if (strcmp(op, r != NULL ? r->opinion : "") == 0 ||
 		    store_has_flag(fl[i].flags, fl[i].nflags, "\\Deleted"))
 			continue;
-		st = keyword_change(l, folder, uidvalidity, fl[i].uid, op);
+		st = keyword_change(l, folder, uidvalidity, fl[i].uid, op,
+		    r != NULL);
 	}
 	/* Forget the records of messages that left the folder (a full
 	 * look only: an incremental one does not see them all). */

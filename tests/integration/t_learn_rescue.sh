@@ -5,6 +5,9 @@
 # the ledger records the correction, the model has changed (the message
 # scores differently), the message carries $NotJunk instead of $Junk, and
 # it stays in INBOX through further cycles and a restart, trained once.
+# A message trained as ham by `train --from-folders`, then filed into
+# Junk by the rule, keeps its training: the $Junk mailsift set is not
+# the owner's.
 # Prints the time from each move to the retraining and their median (a
 # figure to read, not a limit: the waits allow a loaded machine a minute).
 . "$(dirname "$0")/lib.sh"
@@ -95,6 +98,33 @@ assert_eq "$ham_before" "$("$MAILSIFT" score --db "$state/tokens.db" --json \
 	--explain "$T_DIR/msgs/spam1.eml" | grep -o '"trained_ham": *[0-9]*')" \
 	"trained ham after restart"
 bg_stop "$pid" || fail "daemon exit status $?"
+
+# Spam 6 was read in Archive and taught as ham by train --from-folders;
+# the owner moves it to INBOX and the rule files it into Junk.  The $Junk
+# mailsift puts on it is not the owner's opinion: it stays trained as ham
+# (this failed: the keyword scan took it for a mail client's).  Rescued,
+# it is marked so, and its training does not change.
+mid=$(make_msg "$T_DIR/msgs/spam6.eml" "From: prizes@lotto.example" \
+	"Subject: WINNER 6 of our lottery" "body=Dear friend, claim the prize.")
+imap_append "$u" Archive "$T_DIR/msgs/spam6.eml" '\Seen' >/dev/null
+"$MAILSIFT" train -c "$T_DIR/c.json" --from-folders --ham-folder Archive \
+	|| fail "train --from-folders --ham-folder Archive failed"
+imap_move "$u" Archive "$(imap_uids "$u" Archive)" INBOX
+for pass in filing "keyword scan"; do
+	"$MAILSIFT" run -c "$T_DIR/c.json" --once \
+		|| fail "run --once ($pass) failed"
+done
+uid=$(imap_search "$u" Junk header message-id "$mid")
+[ -n "$uid" ] || fail "the rule did not file spam 6 into Junk"
+spam6() {
+	q "SELECT m.trained, m.rescued, (SELECT group_concat(c.reason, ', ')
+		FROM corrections c WHERE c.message = m.id)
+		FROM messages m WHERE m.message_id = '$mid'"
+}
+assert_eq "ham|0|bootstrap from Archive" "$(spam6)" "spam 6 filed into Junk"
+imap_move "$u" Junk "$uid" INBOX
+"$MAILSIFT" run -c "$T_DIR/c.json" --once || fail "run --once (rescue) failed"
+assert_eq "ham|1|bootstrap from Archive" "$(spam6)" "spam 6 rescued"
 
 sorted=$(printf '%s\n' "${latencies[@]}" | sort -n | paste -sd ' ')
 median=$(printf '%s\n' "${latencies[@]}" | sort -n | awk '{a[NR]=$1}

@@ -601,6 +601,41 @@ START_TEST(mailsifts_own_junk_keyword_is_not_an_opinion)
 }
 END_TEST
 
+/* A message trained as ham already (train --from-folders read it in
+ * Archive), then filed into Junk by the rule: the $Junk mailsift put on
+ * it is still not the owner's, and its training stays ham. */
+START_TEST(own_junk_keyword_on_a_message_trained_as_ham_is_not_an_opinion)
+{
+	static const char *const ham_folders[] = { "Archive" };
+	const char *seen[] = { "\\Seen", NULL };
+	struct learn_summary sum;
+	struct ledger_message m = { 0 };
+	struct snapshot before, after;
+	char *err = NULL;
+
+	make_probes();
+	cycle();
+	store_mem_append(fx.store, "Archive", probe[0], strlen(probe[0]),
+	    seen);
+	ck_assert_msg(learn_bootstrap(&fx.learner, ham_folders, 1, 0, NULL,
+	    NULL, &sum, &err) == 0, "%s", err);
+	ck_assert_uint_eq(sum.ham, 1);
+	snap(&before);
+	store_mem_client_move(fx.store, "Archive", uid_of("Archive", "X"),
+	    "INBOX");
+	cycle();
+	ck_assert_uint_ne(uid_of("Junk", "X"), 0);	/* the rule */
+	cycle();
+	snap(&after);
+	assert_same_model(&before, &after, "own $Junk on a ham message");
+	ck_assert_uint_eq(ncorrections(), 1);	/* the bootstrap */
+	ledger_state(probe[0], &m);
+	ck_assert_str_eq(m.trained, "ham");
+	ledger_message_release(&m);
+	free_probes();
+}
+END_TEST
+
 /* A move into Junk the server refused, whose $Junk could not even be
  * taken off again: the ledger knows that $Junk is mailsift's, so no
  * scan learns it as the owner's. */
@@ -1282,6 +1317,8 @@ learn_suite(void)
 	tcase_add_test(tc, owner_drag_into_junk_trains_spam);
 	tcase_add_test(tc, trash_is_no_opinion);
 	tcase_add_test(tc, mailsifts_own_junk_keyword_is_not_an_opinion);
+	tcase_add_test(tc,
+	    own_junk_keyword_on_a_message_trained_as_ham_is_not_an_opinion);
 	tcase_add_test(tc, flags_of_a_refused_move_are_not_an_opinion);
 	tcase_add_test(tc, notjunk_keyword_trains_ham_once);
 	tcase_add_test(tc, both_keywords_are_no_opinion);
