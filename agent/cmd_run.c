@@ -14,6 +14,7 @@
 #include "agent/config.h"
 #include "agent/daemon.h"
 #include "agent/evidence.h"
+#include "agent/learn.h"
 #include "agent/log.h"
 #include "agent/report.h"
 #include "agent/sort.h"
@@ -187,13 +188,104 @@ time_text(int64_t t, char *buf, size_t size)
 	return buf;
 }
 
+/* What was done to a decision's message afterwards: the changes of its
+ * training since the decision (the first nafter of corrections, newest
+ * first), and whether the owner took it out of the Junk folder this
+ * decision filed it into.  A rescue of a message trained as ham already
+ * leaves no correction (rescue_trained 0). */
+struct afterwards {
+	struct ledger_correction *corrections;
+	size_t n;
+	size_t nafter;
+	int rescued;
+	int rescue_trained;
+};
+
+static int
+afterwards_get(struct ledger *ledger, const struct ledger_decision *d,
+    struct afterwards *a_r)
+{
+	struct ledger_message m = { 0 };
+	int found = 0;
+
+	memset(a_r, 0, sizeof(*a_r));
+	if (ledger_corrections_recent(ledger, d->message, 0, &a_r->corrections,
+	    &a_r->n) < 0 || (d->hash != NULL &&
+	    (found = ledger_message_find(ledger, d->hash, &m)) < 0))
+		return -1;
+	for (; a_r->nafter < a_r->n &&
+	    a_r->corrections[a_r->nafter].time_ms > d->time_ms; a_r->nafter++)
+		if (a_r->corrections[a_r->nafter].reason != NULL &&
+		    strcmp(a_r->corrections[a_r->nafter].reason,
+		    LEARN_RESCUE_REASON) == 0)
+			a_r->rescue_trained = 1;
+	a_r->rescued = found && m.rescued && m.junk_by_us != NULL &&
+	    d->dest_folder != NULL && strcmp(m.junk_by_us, d->dest_folder) == 0;
+	if (found)
+		ledger_message_release(&m);
+	return 0;
+}
+
+static void
+afterwards_release(struct afterwards *a)
+{
+	ledger_corrections_free(a->corrections, a->n);
+	memset(a, 0, sizeof(*a));
+}
+
 static struct json_object *
-decision_json(const struct ledger_decision *d)
+afterwards_json(const struct afterwards *a)
+{
+	struct json_object *list = json_object_new_array();
+
+	for (size_t i = a->nafter; i-- > 0; ) {
+		const struct ledger_correction *c = &a->corrections[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "time_ms",
+		    json_object_new_int64(c->time_ms));
+		json_object_object_add(o, "reason", c->reason ?
+		    json_object_new_string(c->reason) : NULL);
+		json_object_object_add(o, "folder", c->folder ?
+		    json_object_new_string(c->folder) : NULL);
+		json_object_object_add(o, "uid", json_object_new_int64(c->uid));
+		json_object_object_add(o, "old_trained",
+		    json_object_new_string(c->old_trained));
+		json_object_object_add(o, "new_trained",
+		    json_object_new_string(c->new_trained));
+		json_object_array_add(list, o);
+	}
+	return list;
+}
+
+static void
+print_afterwards(const struct afterwards *a)
+{
+	char tbuf[64];
+
+	for (size_t i = a->nafter; i-- > 0; ) {
+		const struct ledger_correction *c = &a->corrections[i];
+
+		printf("    later, %s: %s, in %s: trained as %s (was %s)\n",
+		    time_text(c->time_ms / 1000, tbuf, sizeof(tbuf)),
+		    c->reason ? c->reason : "corrected",
+		    c->folder ? c->folder : "?", c->new_trained,
+		    c->old_trained[0] ? c->old_trained : "untrained");
+	}
+	if (a->rescued && !a->rescue_trained)
+		printf("    later: " LEARN_RESCUE_REASON " (trained as ham "
+		    "already); never filed there again\n");
+}
+
+static struct json_object *
+decision_json(const struct ledger_decision *d, const struct afterwards *a)
 {
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "id", json_object_new_int64(d->id));
 	json_object_object_add(o, "time", json_object_new_int64(d->time));
+	json_object_object_add(o, "time_ms",
+	    json_object_new_int64(d->time_ms));
 	json_object_object_add(o, "folder", json_object_new_string(d->folder));
 	json_object_object_add(o, "uid", json_object_new_int64(d->uid));
 	json_object_object_add(o, "message_id", d->message_id ?
@@ -223,6 +315,9 @@ decision_json(const struct ledger_decision *d)
 	    json_object_new_int64(d->retry_at) : NULL);
 	json_object_object_add(o, "evidence", d->evidence ?
 	    json_tokener_parse(d->evidence) : NULL);
+	json_object_object_add(o, "corrections_since", afterwards_json(a));
+	json_object_object_add(o, "rescued_from_junk",
+	    json_object_new_boolean(a->rescued));
 	return o;
 }
 
@@ -304,7 +399,7 @@ print_connection(struct json_object *c)
 
 static void
 print_status_text(struct json_object *status, struct json_object *backlog,
-    struct ledger_decision *v, size_t n)
+    struct ledger_decision *v, struct afterwards *after, size_t n)
 {
 	struct json_object *script = NULL, *x;
 	char tbuf[64];
@@ -372,6 +467,7 @@ print_status_text(struct json_object *status, struct json_object *backlog,
 			    v[i].attempts + 1, SORT_MAX_ATTEMPTS);
 		else if (v[i].state == DECISION_FAILED && v[i].attempts > 1)
 			printf("    gave up after %d attempts\n", v[i].attempts);
+		print_afterwards(&after[i]);
 	}
 }
 
@@ -387,6 +483,7 @@ cmd_status(int argc, char **argv)
 	struct config *config = NULL;
 	struct ledger *ledger = NULL;
 	struct ledger_decision *v = NULL;
+	struct afterwards *after = NULL;
 	struct json_object *status = NULL, *backlog = NULL;
 	const char *path = NULL;
 	char *err = NULL, *file, *problem = NULL;
@@ -428,12 +525,21 @@ cmd_status(int argc, char **argv)
 		rc = rc == STATE_DIR_LEDGER_LOST ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
 	}
+	after = xcalloc(n + 1, sizeof(*after));
+	for (size_t i = 0; i < n; i++) {
+		if (afterwards_get(ledger, &v[i], &after[i]) < 0) {
+			fprintf(stderr, "mailsift: %s\n", ledger_error(ledger));
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+	}
 	problem = state_dir_problem(config);
 	if (json) {
 		struct json_object *o = json_object_new_object();
 		struct json_object *list = json_object_new_array();
 		for (size_t i = 0; i < n; i++)
-			json_object_array_add(list, decision_json(&v[i]));
+			json_object_array_add(list, decision_json(&v[i],
+			    &after[i]));
 		json_object_object_add(o, "daemon", json_object_get(status));
 		json_object_object_add(o, "state_dir_problem", problem ?
 		    json_object_new_string(problem) : NULL);
@@ -446,12 +552,15 @@ cmd_status(int argc, char **argv)
 	} else {
 		if (problem != NULL)
 			printf("state_dir: %s\n", problem);
-		print_status_text(status, backlog, v, n);
+		print_status_text(status, backlog, v, after, n);
 	}
 	rc = EXIT_OK;
 out:
 	free(problem);
 	free(err);
+	for (size_t i = 0; after != NULL && i < n; i++)
+		afterwards_release(&after[i]);
+	free(after);
 	ledger_decisions_free(v, n);
 	ledger_close(&ledger);
 	json_object_put(backlog);

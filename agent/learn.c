@@ -372,7 +372,7 @@ seen_elsewhere(struct learner *l, const char *folder, uint32_t uidvalidity,
 	if (from_junk) {
 		/* The owner's drag out of Junk: ham, and never back. */
 		o.want = "ham";
-		o.reason = "moved out of Junk by the owner";
+		o.reason = LEARN_RESCUE_REASON;
 		o.rescue = 1;
 		o.fix_flags = 1;
 		*handled_r = 1;

@@ -37,6 +37,9 @@
 #include "agent/store.h"
 #include "state/ledger.h"
 
+/* The reason a rescue's correction gives (struct ledger_correction). */
+#define LEARN_RESCUE_REASON	"moved out of Junk by the owner"
+
 struct learner {
 	struct store *store;		/* borrowed; connected */
 	struct ledger *ledger;		/* borrowed */

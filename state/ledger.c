@@ -123,6 +123,11 @@ static const char *const ledger_migrations[] = {
 	"ALTER TABLE decisions ADD COLUMN attempts INTEGER NOT NULL "
 	"  DEFAULT 1;"
 	"ALTER TABLE decisions ADD COLUMN retry_at INTEGER;",
+	/* 10 -> 11: when a decision was taken, to the millisecond as
+	 * corrections are, so that status tells what the owner did after it
+	 * from what came before within the same second.  Older decisions
+	 * have NULL. */
+	"ALTER TABLE decisions ADD COLUMN time_ms INTEGER;",
 };
 
 static const struct db_schema ledger_schema = {
@@ -610,20 +615,31 @@ ledger_message_release(struct ledger_message *m)
 	m->message_id = m->junk_by_us = m->seen_in = NULL;
 }
 
+/* Unix time in milliseconds, as decisions and corrections record it. */
+static int64_t
+now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 int
 ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
     int64_t *id_r)
 {
 	sqlite3_stmt *stmt = prepare(l, "INSERT INTO decisions (message, time,"
 	    " folder, uidvalidity, uid, score, verdict, rule, actions, "
-	    "evidence, subject, sender, state) VALUES (?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, 'pending')");
+	    "evidence, subject, sender, time_ms, state) VALUES (?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
+	int64_t now = now_ms();
 	int rc;
 
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, d->message);
-	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int64(stmt, 2, now / 1000);
 	bind_text(stmt, 3, d->folder);
 	sqlite3_bind_int64(stmt, 4, d->uidvalidity);
 	sqlite3_bind_int64(stmt, 5, d->uid);
@@ -637,6 +653,7 @@ ledger_decision_begin(struct ledger *l, const struct ledger_decision *d,
 	bind_text(stmt, 10, d->evidence);
 	bind_text(stmt, 11, d->subject);
 	bind_text(stmt, 12, d->sender);
+	sqlite3_bind_int64(stmt, 13, now);
 	rc = step_done(l, stmt);
 	if (rc == 0)
 		*id_r = sqlite3_last_insert_rowid(l->db);
@@ -729,7 +746,7 @@ ledger_flags_in_flight(struct ledger *l, const char *folder,
 	"d.uid, d.score, d.verdict, d.rule, d.actions, d.state, " \
 	"d.dest_folder, d.dest_uid, d.error, m.message_id, m.hash, " \
 	"d.copies_done, d.temp_flags, d.evidence, d.subject, d.sender, " \
-	"d.attempts, d.retry_at"
+	"d.attempts, d.retry_at, coalesce(d.time_ms, d.time * 1000)"
 
 static void
 decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
@@ -760,6 +777,7 @@ decision_read(sqlite3_stmt *stmt, struct ledger_decision *d)
 	d->attempts = sqlite3_column_int(stmt, 21);
 	d->retry_at = sqlite3_column_type(stmt, 22) == SQLITE_NULL ? 0 :
 	    sqlite3_column_int64(stmt, 22);
+	d->time_ms = sqlite3_column_int64(stmt, 23);
 }
 
 /* Reads the one row stmt may return (released here): 1 found, 0 none,
@@ -918,15 +936,12 @@ ledger_correction_add(struct ledger *l, const struct ledger_correction *c,
 	sqlite3_stmt *stmt = prepare(l, "INSERT INTO corrections (message, "
 	    "time_ms, folder, uidvalidity, uid, reason, old_trained, "
 	    "new_trained) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	struct timespec now;
 	int rc;
 
 	if (stmt == NULL)
 		return -1;
-	clock_gettime(CLOCK_REALTIME, &now);
 	sqlite3_bind_int64(stmt, 1, c->message);
-	sqlite3_bind_int64(stmt, 2, c->time_ms ? c->time_ms :
-	    (sqlite3_int64)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	sqlite3_bind_int64(stmt, 2, c->time_ms ? c->time_ms : now_ms());
 	bind_text(stmt, 3, c->folder);
 	sqlite3_bind_int64(stmt, 4, c->uidvalidity);
 	sqlite3_bind_int64(stmt, 5, c->uid);

@@ -81,6 +81,9 @@ struct ledger_decision {
 	int64_t id;
 	int64_t message;	/* ledger_message.id */
 	int64_t time;		/* unix seconds */
+	int64_t time_ms;	/* the same in milliseconds (readers fill
+				 * it; time * 1000 for a decision older
+				 * than this field) */
 	char *folder;		/* owned */
 	uint32_t uidvalidity;
 	uint32_t uid;

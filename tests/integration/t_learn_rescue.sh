@@ -7,7 +7,9 @@
 # it stays in INBOX through further cycles and a restart, trained once.
 # A message trained as ham by `train --from-folders`, then filed into
 # Junk by the rule, keeps its training: the $Junk mailsift set is not
-# the owner's.
+# the owner's.  `mailsift status` shows each rescue under the decision
+# that filed the message into Junk, in text and --json, and nothing that
+# happened before the decision.
 # Prints the time from each move to the retraining and their median (a
 # figure to read, not a limit: the waits allow a loaded machine a minute).
 . "$(dirname "$0")/lib.sh"
@@ -125,6 +127,43 @@ assert_eq "ham|0|bootstrap from Archive" "$(spam6)" "spam 6 filed into Junk"
 imap_move "$u" Junk "$uid" INBOX
 "$MAILSIFT" run -c "$T_DIR/c.json" --once || fail "run --once (rescue) failed"
 assert_eq "ham|1|bootstrap from Archive" "$(spam6)" "spam 6 rescued"
+
+# status: each decision says what mailsift did and what the owner did
+# next; spam 6's training from Archive came before its decision.
+"$MAILSIFT" status -c "$T_DIR/c.json" > "$T_DIR/status.txt" \
+	|| fail "status failed: $(cat "$T_DIR/status.txt")"
+cat "$T_DIR/status.txt"
+rescue_line="^    later, .*: moved out of Junk by the owner, in INBOX: trained as ham (was untrained)$"
+assert_eq 5 "$(grep -c "$rescue_line" "$T_DIR/status.txt")" \
+	"status: rescue lines of spam 1 to 5"
+assert_eq 1 "$(grep -c "^    later: moved out of Junk by the owner (trained as ham already); never filed there again$" \
+	"$T_DIR/status.txt")" "status: rescue line of spam 6"
+assert_eq 0 "$(grep -c "^    later.*bootstrap" "$T_DIR/status.txt")" \
+	"status: training before a decision shown after it"
+# One such line under each decision into Junk.
+awk '/^  #[0-9]+ /{ d=$1 } /^    later/{ print d }' "$T_DIR/status.txt" \
+	| sort | uniq -c | awk '$1 != 1 { exit 1 }' \
+	|| fail "status: a decision with more or less than one 'later' line"
+"$MAILSIFT" status -c "$T_DIR/c.json" --json > "$T_DIR/status.json" \
+	|| fail "status --json failed"
+python3 - "$T_DIR/status.json" "$mid" <<'PY' || fail "status --json: see above"
+import json, sys
+d = json.load(open(sys.argv[1]))["decisions"]
+junk = [x for x in d if x["dest_folder"] == "Junk"]
+assert len(junk) == 6, "decisions into Junk: %d" % len(junk)
+for x in junk:
+    c = x["corrections_since"]
+    assert x["rescued_from_junk"] is True, x
+    if x["message_id"] == sys.argv[2]:
+        assert c == [], x
+        continue
+    assert len(c) == 1 and c[0]["reason"] == "moved out of Junk by the owner" \
+        and c[0]["folder"] == "INBOX" and c[0]["new_trained"] == "ham" \
+        and c[0]["old_trained"] == "" and c[0]["time_ms"] > x["time_ms"], x
+kept = [x for x in d if x["dest_folder"] != "Junk"]
+assert all(x["corrections_since"] == [] and not x["rescued_from_junk"]
+           for x in kept), kept
+PY
 
 sorted=$(printf '%s\n' "${latencies[@]}" | sort -n | paste -sd ' ')
 median=$(printf '%s\n' "${latencies[@]}" | sort -n | awk '{a[NR]=$1}

@@ -40,6 +40,7 @@ START_TEST(first_schema_is_upgraded_with_its_rows)
 {
 	struct ledger *l = NULL;
 	struct ledger_message m = { 0 };
+	struct ledger_decision d = { 0 };
 	struct ledger_backlog b;
 	char *err = NULL;
 	sqlite3 *db;
@@ -82,6 +83,11 @@ START_TEST(first_schema_is_upgraded_with_its_rows)
 	ck_assert_int_eq(m.decided, 1);
 	ck_assert_ptr_null(m.seen_in);
 	ledger_message_release(&m);
+	/* A decision recorded in seconds reads as that second's start. */
+	ck_assert_int_eq(ledger_decision_get(l, 1, &d), 1);
+	ck_assert_int_eq(d.time, 1);
+	ck_assert_int_eq(d.time_ms, 1000);
+	ledger_decision_release(&d);
 	ck_assert_int_eq(ledger_message_set_seen_in(l, 1, "Junk"), 0);
 	ck_assert_int_eq(ledger_message_find(l, hash_a, &m), 1);
 	ck_assert_str_eq(m.seen_in, "Junk");
@@ -129,6 +135,8 @@ START_TEST(decisions_read_back_with_hash_and_undone_state)
 	ck_assert_uint_eq(got.dest_uid, 5);
 	ck_assert_str_eq(got.subject, "Rechnung f\xc3\xbcr Dezember");
 	ck_assert_str_eq(got.sender, "J\xc3\xb6rg <j@example.org>");
+	/* Milliseconds, within the second it records. */
+	ck_assert_int_eq(got.time_ms / 1000, got.time);
 	ledger_decision_release(&got);
 	ck_assert_int_eq(ledger_decision_get(l, id + 1, &got), 0);
 	ledger_close(&l);
