@@ -25,6 +25,9 @@
 #define SUFFIX_LEN	(sizeof(SUFFIX) - 1)
 #define NAME_MAX_BYTES	128
 
+static enum sieve_store_status adopt_kept(const struct sieve_store *,
+    const char *, char **);
+
 static int
 utf8_ok(const unsigned char *s, size_t len)
 {
@@ -121,14 +124,81 @@ scan(const struct sieve_store *st, char ***names_r, off_t **sizes_r,
 	return SIEVE_STORE_OK;
 }
 
+/* 1 (and *sb_r) if the active path is a regular file: a script the
+ * owner kept there by hand, not mailsift's link. */
+static int
+hand_kept(const struct sieve_store *st, struct stat *sb_r)
+{
+	return lstat(st->active, sb_r) == 0 && S_ISREG(sb_r->st_mode);
+}
+
+/* The name of the script kept by hand at the active path as a script of
+ * the directory: its base name without ".sieve" ("kept" if that cannot
+ * be a name), or NAME-2, NAME-3... if that is another script.  self: the
+ * kept file, which may be one of the directory's scripts already
+ * (*inside_r set then); NULL: a name for a copy of it. */
+static char *
+kept_name(const struct sieve_store *st, const struct stat *self,
+    int *inside_r)
+{
+	char *copy = xstrdup(st->active), *base = basename(copy), *name = NULL;
+	size_t blen = strlen(base);
+	int taken = 1;
+
+	if (inside_r != NULL)
+		*inside_r = 0;
+	if (blen > SUFFIX_LEN && strcmp(base + blen - SUFFIX_LEN, SUFFIX) == 0)
+		base[blen - SUFFIX_LEN] = '\0';
+	if (!sieve_store_name_ok(base, strlen(base)))
+		base = "kept";
+	for (int i = 1; taken; i++) {
+		char *path;
+		struct stat sb;
+
+		free(name);
+		name = i == 1 ? xstrdup(base) : xasprintf("%s-%d", base, i);
+		path = sieve_store_path(st, name);
+		taken = lstat(path, &sb) == 0;
+		if (taken && self != NULL && sb.st_dev == self->st_dev &&
+		    sb.st_ino == self->st_ino) {
+			taken = 0;
+			if (inside_r != NULL)
+				*inside_r = 1;
+		}
+		free(path);
+	}
+	free(copy);
+	return name;
+}
+
+/* 1 if name is the script kept by hand at the active path and that is
+ * not a file of the directory (yet). */
+static int
+kept_outside(const struct sieve_store *st, const char *name)
+{
+	struct stat sb;
+	char *kept;
+	int inside, yes;
+
+	if (!hand_kept(st, &sb))
+		return 0;
+	kept = kept_name(st, &sb, &inside);
+	yes = !inside && strcmp(kept, name) == 0;
+	free(kept);
+	return yes;
+}
+
 char *
 sieve_store_active(const struct sieve_store *st)
 {
-	char *target = realpath(st->active, NULL), *dir = NULL, *name = NULL;
+	char *target = NULL, *dir = NULL, *name = NULL;
 	char *slash;
 	size_t len;
 	struct stat sb;
 
+	if (hand_kept(st, &sb))
+		return kept_name(st, &sb, NULL);
+	target = realpath(st->active, NULL);
 	if (target == NULL || lstat(st->active, &sb) < 0 ||
 	    !S_ISLNK(sb.st_mode) || (dir = realpath(st->dir, NULL)) == NULL)
 		goto out;
@@ -156,9 +226,14 @@ sieve_store_list(const struct sieve_store *st, char ***names_r, size_t *n_r,
 	*active_r = NULL;
 	if (s != SIEVE_STORE_OK)
 		return s;
+	*active_r = sieve_store_active(st);
+	if (*active_r != NULL && kept_outside(st, *active_r)) {
+		*names_r = xreallocarray(*names_r, *n_r + 1,
+		    sizeof(**names_r));
+		(*names_r)[(*n_r)++] = xstrdup(*active_r);
+	}
 	if (*n_r > 1)
 		qsort(*names_r, *n_r, sizeof(**names_r), by_name);
-	*active_r = sieve_store_active(st);
 	return SIEVE_STORE_OK;
 }
 
@@ -218,7 +293,8 @@ enum sieve_store_status
 sieve_store_get(const struct sieve_store *st, const char *name,
     char **text_r, size_t *len_r, char **err_r)
 {
-	char *path = sieve_store_path(st, name);
+	char *path = kept_outside(st, name) ? xstrdup(st->active) :
+	    sieve_store_path(st, name);
 	enum sieve_store_status s = read_whole(path, text_r, len_r, err_r);
 
 	free(path);
@@ -274,9 +350,10 @@ sieve_store_put(const struct sieve_store *st, const char *name,
     const char *text, size_t len, char **err_r)
 {
 	char *path = sieve_store_path(st, name);
-	enum sieve_store_status s = write_atomically(st->dir, path, text, len,
-	    err_r);
+	enum sieve_store_status s = adopt_kept(st, name, err_r);
 
+	if (s == SIEVE_STORE_OK)
+		s = write_atomically(st->dir, path, text, len, err_r);
 	free(path);
 	return s;
 }
@@ -339,9 +416,16 @@ sieve_store_rename(const struct sieve_store *st, const char *from,
     const char *to, char **err_r)
 {
 	char *src = sieve_store_path(st, from), *dst = sieve_store_path(st, to);
-	int active = is_active(st, from);
-	enum sieve_store_status s = SIEVE_STORE_OK;
+	int active = is_active(st, from), self;
+	struct stat asb, ssb;
+	enum sieve_store_status s = adopt_kept(st, from, err_r);
 
+	if (s != SIEVE_STORE_OK)
+		goto out;
+	/* The active path may be this very file (a `sieve` path inside the
+	 * directory): the link made over it takes the old name away. */
+	self = hand_kept(st, &asb) && lstat(src, &ssb) == 0 &&
+	    asb.st_dev == ssb.st_dev && asb.st_ino == ssb.st_ino;
 	/* link() refuses an existing name without a window; the active
 	 * link moves before the old name goes, so it never dangles. */
 	if (link(src, dst) < 0) {
@@ -354,7 +438,7 @@ sieve_store_rename(const struct sieve_store *st, const char *from,
 		unlink(dst);
 		goto out;
 	}
-	if (unlink(src) < 0)
+	if (!self && unlink(src) < 0)
 		s = fail(err_r, "remove", src);
 out:
 	free(src);
@@ -367,44 +451,45 @@ out:
 static enum sieve_store_status
 keep_hand_written(const struct sieve_store *st, char **kept_r, char **err_r)
 {
-	char *copy = xstrdup(st->active), *base = basename(copy), *text = NULL;
-	char *name = NULL;
-	size_t len = 0, blen;
+	char *name = NULL, *path = NULL, *text = NULL;
+	size_t len = 0;
 	struct stat sb;
 	enum sieve_store_status s = SIEVE_STORE_OK;
 
 	*kept_r = NULL;
-	if (lstat(st->active, &sb) < 0 || !S_ISREG(sb.st_mode))
-		goto out;
-	blen = strlen(base);
-	if (blen > SUFFIX_LEN && strcmp(base + blen - SUFFIX_LEN, SUFFIX) == 0)
-		base[blen - SUFFIX_LEN] = '\0';
-	if (!sieve_store_name_ok(base, strlen(base)))
-		base = "kept";
-	for (int i = 1; ; i++) {
-		char *path;
-		int taken;
-
-		free(name);
-		name = i == 1 ? xstrdup(base) : xasprintf("%s-%d", base, i);
-		path = sieve_store_path(st, name);
-		taken = access(path, F_OK) == 0;
-		free(path);
-		if (!taken)
-			break;
-	}
+	if (!hand_kept(st, &sb))
+		return SIEVE_STORE_OK;
+	name = kept_name(st, NULL, NULL);
+	path = sieve_store_path(st, name);
 	/* A copy, not a rename: the directory may be on another device. */
 	if ((s = read_whole(st->active, &text, &len, err_r)) ==
 	    SIEVE_STORE_OK &&
-	    (s = sieve_store_put(st, name, text, len, err_r)) ==
+	    (s = write_atomically(st->dir, path, text, len, err_r)) ==
 	    SIEVE_STORE_OK) {
 		*kept_r = name;
 		name = NULL;
 	}
-out:
-	free(copy);
-	free(text);
 	free(name);
+	free(path);
+	free(text);
+	return s;
+}
+
+/* Before name is changed: if it is the script kept by hand at the active
+ * path, outside the directory, it is kept in the directory and linked
+ * as the active one first (the listing showed it under that name). */
+static enum sieve_store_status
+adopt_kept(const struct sieve_store *st, const char *name, char **err_r)
+{
+	char *kept = NULL;
+	enum sieve_store_status s;
+
+	if (!kept_outside(st, name))
+		return SIEVE_STORE_OK;
+	if ((s = keep_hand_written(st, &kept, err_r)) == SIEVE_STORE_OK &&
+	    kept != NULL)
+		s = link_active(st, kept, err_r);
+	free(kept);
 	return s;
 }
 
@@ -417,6 +502,10 @@ sieve_store_activate(const struct sieve_store *st, const char *name,
 	struct stat sb;
 
 	*kept_r = NULL;
+	if (name != NULL && hand_kept(st, &sb) && is_active(st, name)) {
+		free(path);
+		return SIEVE_STORE_OK;	/* in force already: left as it is */
+	}
 	if (path != NULL && (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))) {
 		free(path);
 		return SIEVE_STORE_NONEXISTENT;

@@ -4,7 +4,12 @@
  * is what the daemon's configured `sieve` path resolves to: a symbolic
  * link into that directory, replaced atomically.  Keeping the scripts as
  * siblings lets `include :personal "x"` find x.sieve next to the running
- * script.  Plain file operations: no protocol, no Sieve checking here.
+ * script.  A regular file at the `sieve` path (a script the owner kept
+ * there by hand) is the active script all the same (RFC 5804 lists the
+ * script in force): it is listed under the name it keeps in the
+ * directory (its base name without ".sieve", made unique), read where it
+ * is, and copied into the directory and linked before anything changes
+ * it.  Plain file operations: no protocol, no Sieve checking here.
  */
 #ifndef MAILSIFT_SIEVE_STORE_H
 #define MAILSIFT_SIEVE_STORE_H
@@ -40,7 +45,8 @@ enum sieve_store_status sieve_store_list(const struct sieve_store *st,
     char ***names_r, size_t *n_r, char **active_r, char **err_r);
 void sieve_store_names_free(char **names, size_t n);
 
-/* The active script's name, or NULL. */
+/* The active script's name (a script kept by hand: the name it keeps
+ * in the directory), or NULL. */
 char *sieve_store_active(const struct sieve_store *st);
 
 /* Would a script of size bytes fit under name (replacing one of that
@@ -54,7 +60,9 @@ char *sieve_store_path(const struct sieve_store *st, const char *name);
 enum sieve_store_status sieve_store_get(const struct sieve_store *st,
     const char *name, char **text_r, size_t *len_r, char **err_r);
 /* Writes the script atomically (temporary file, fsync, rename): an edit
- * of the active script is picked up by the daemon in one piece. */
+ * of the active script is picked up by the daemon in one piece.  Over a
+ * script kept by hand, the new text is kept in the directory and stays
+ * active. */
 enum sieve_store_status sieve_store_put(const struct sieve_store *st,
     const char *name, const char *text, size_t len, char **err_r);
 enum sieve_store_status sieve_store_delete(const struct sieve_store *st,
@@ -65,7 +73,8 @@ enum sieve_store_status sieve_store_rename(const struct sieve_store *st,
 /* Makes name the active script (NULL: none, the built-in policy).  A
  * regular file found at the active path (a script the owner kept by
  * hand) is first kept in the directory as a script of its own, under
- * its base name; *kept_r (malloc'd, or NULL) says which. */
+ * its base name; *kept_r (malloc'd, or NULL) says which.  Activating the
+ * script kept by hand leaves it as it is. */
 enum sieve_store_status sieve_store_activate(const struct sieve_store *st,
     const char *name, char **kept_r, char **err_r);
 

@@ -5,6 +5,7 @@
 # refused with its line; the running daemon files the next message by the
 # newly activated script; python3-sievelib renames the active script
 # (sieve-connect has no rename) and the daemon keeps following it; a
+# script kept by hand at the `sieve` path is listed as the active one; a
 # wrong password is refused and delayed; passwords and script text never
 # reach the log; connections per address, literals and idle time are
 # limited.
@@ -109,6 +110,31 @@ sc --delete --remotesieve filters || fail "delete failed"
 sc --list > "$T_DIR/list"
 [ -s "$T_DIR/list" ] && fail "scripts left: $(cat "$T_DIR/list")"
 wait_until 20 bash -c "grep -c 'built-in policy applies' '$T_DIR/daemon.log' | grep -q 2"
+
+# A script kept by hand at the `sieve` path is the one in force: it is
+# listed as active under its own name (it failed: the list was empty),
+# reads back as it is, cannot be deleted, and stays where it is until an
+# upload over it, which keeps it in force.
+printf 'require "fileinto";\nfileinto "Kept";\n' > "$T_DIR/active-$u.sieve"
+sc --list > "$T_DIR/list" || fail "list failed"
+[ "$(cat "$T_DIR/list")" = '"active-'"$u"'" ACTIVE' ] \
+	|| fail "hand-kept script not listed as active: $(cat "$T_DIR/list")"
+sc --download --remotesieve "active-$u" --localsieve "$T_DIR/kept.sieve" \
+	|| fail "download of the hand-kept script failed"
+cmp "$T_DIR/active-$u.sieve" "$T_DIR/kept.sieve" || fail "hand-kept script differs"
+sc --delete --remotesieve "active-$u" > "$T_DIR/del.out" 2>&1 \
+	&& fail "the hand-kept active script was deleted"
+[ -f "$T_DIR/active-$u.sieve" ] && [ ! -L "$T_DIR/active-$u.sieve" ] \
+	|| fail "the hand-kept script was touched"
+sc --upload --localsieve "$T_DIR/rules.sieve" --remotesieve "active-$u" \
+	|| fail "upload over the hand-kept script failed"
+sc --list > "$T_DIR/list" || fail "list failed"
+[ "$(cat "$T_DIR/list")" = '"active-'"$u"'" ACTIVE' ] \
+	|| fail "after the upload: $(cat "$T_DIR/list")"
+[ -L "$T_DIR/active-$u.sieve" ] && cmp "$T_DIR/rules.sieve" "$T_DIR/active-$u.sieve" \
+	|| fail "the upload is not the script in force"
+sc --deactivate || fail "deactivate failed"
+sc --delete --remotesieve "active-$u" || fail "delete failed"
 
 # A wrong password is refused, and the answer is delayed (1 s, then 2 s).
 printf 'wrong\n' > "$T_DIR/badpw"

@@ -289,15 +289,16 @@ START_TEST(store_keeps_a_script_written_by_hand)
 {
 	char *err = NULL, *kept = NULL, *text = NULL;
 	size_t len = 0;
-	FILE *f = fopen(active, "w");
+	FILE *f;
 
-	ck_assert_ptr_nonnull(f);
-	fputs("# mine\nkeep;\n", f);
-	fclose(f);
 	ck_assert_int_eq(sieve_store_put(&st, "new", "stop;\n", 6, &err),
 	    SIEVE_STORE_OK);
 	ck_assert_int_eq(sieve_store_put(&st, "active", "x", 1, &err),
 	    SIEVE_STORE_OK);
+	f = fopen(active, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("# mine\nkeep;\n", f);
+	fclose(f);
 	ck_assert_int_eq(sieve_store_activate(&st, "new", &kept, &err),
 	    SIEVE_STORE_OK);
 	ck_assert_str_eq(kept, "active-2");
@@ -307,6 +308,112 @@ START_TEST(store_keeps_a_script_written_by_hand)
 	free(text);
 	free(kept);
 	LIST_IS("active active-2 new*");
+}
+END_TEST
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+assert_text(const char *name, const char *want)
+{
+	char *err = NULL, *text = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(sieve_store_get(&st, name, &text, &len, &err),
+	    SIEVE_STORE_OK);
+	ck_assert_str_eq(text, want);
+	free(text);
+}
+
+/* A script kept by hand at the active path is the active script, listed
+ * under the name it will keep in the directory (RFC 5804: LISTSCRIPTS
+ * shows the script in force); it is read where it is and left alone
+ * until the owner changes it through ManageSieve. */
+START_TEST(store_lists_a_script_kept_by_hand_as_active)
+{
+	char *err = NULL, *kept = NULL, *target;
+	struct stat sb;
+
+	write_file(active, "# mine\nkeep;\n");
+	LIST_IS("active*");
+	assert_text("active", "# mine\nkeep;\n");
+	unlink(active);
+	ck_assert_int_eq(sieve_store_put(&st, "active", "x", 1, &err),
+	    SIEVE_STORE_OK);
+	ck_assert_int_eq(sieve_store_put(&st, "new", "stop;\n", 6, &err),
+	    SIEVE_STORE_OK);
+	write_file(active, "# mine\nkeep;\n");
+	LIST_IS("active active-2* new");
+	assert_text("active-2", "# mine\nkeep;\n");
+	assert_text("active", "x");
+	ck_assert_int_eq(sieve_store_delete(&st, "active-2", &err),
+	    SIEVE_STORE_ACTIVE);
+	/* Activating it again changes nothing. */
+	ck_assert_int_eq(sieve_store_activate(&st, "active-2", &kept, &err),
+	    SIEVE_STORE_OK);
+	ck_assert_ptr_null(kept);
+	ck_assert_int_eq(lstat(active, &sb), 0);
+	ck_assert(S_ISREG(sb.st_mode));
+	/* An upload over it keeps it in the directory, still active. */
+	ck_assert_int_eq(sieve_store_put(&st, "active-2", "discard;\n", 9,
+	    &err), SIEVE_STORE_OK);
+	LIST_IS("active active-2* new");
+	assert_text("active-2", "discard;\n");
+	ck_assert_int_eq(lstat(active, &sb), 0);
+	ck_assert(S_ISLNK(sb.st_mode));
+	target = realpath(active, NULL);
+	ck_assert_ptr_nonnull(target);
+	ck_assert(strstr(target, "/scripts/active-2.sieve") != NULL);
+	free(target);
+}
+END_TEST
+
+START_TEST(store_renames_a_script_kept_by_hand)
+{
+	char *err = NULL;
+	struct stat sb;
+
+	write_file(active, "# mine\nkeep;\n");
+	ck_assert_int_eq(sieve_store_rename(&st, "active", "mine", &err),
+	    SIEVE_STORE_OK);
+	LIST_IS("mine*");
+	assert_text("mine", "# mine\nkeep;\n");
+	ck_assert_int_eq(lstat(active, &sb), 0);
+	ck_assert(S_ISLNK(sb.st_mode));
+}
+END_TEST
+
+/* The `sieve` path may itself be a file of the directory. */
+START_TEST(store_active_file_inside_the_directory)
+{
+	char *err = NULL, *target;
+
+	ck_assert_int_eq(sieve_store_put(&st, "x", "keep;\n", 6, &err),
+	    SIEVE_STORE_OK);
+	ck_assert_int_eq(sieve_store_put(&st, "other", "stop;\n", 6, &err),
+	    SIEVE_STORE_OK);
+	free(active);
+	active = xasprintf("%s/x.sieve", scripts);
+	st.active = active;
+	LIST_IS("other x*");
+	ck_assert_int_eq(sieve_store_delete(&st, "x", &err),
+	    SIEVE_STORE_ACTIVE);
+	ck_assert_int_eq(sieve_store_rename(&st, "x", "y", &err),
+	    SIEVE_STORE_OK);
+	LIST_IS("other y*");
+	assert_text("y", "keep;\n");
+	target = realpath(active, NULL);
+	ck_assert_ptr_nonnull(target);
+	ck_assert(strstr(target, "/scripts/y.sieve") != NULL);
+	free(target);
 }
 END_TEST
 
@@ -328,6 +435,9 @@ managesieve_suite(void)
 	tcase_add_test(store, store_scripts_and_the_active_link);
 	tcase_add_test(store, store_quota);
 	tcase_add_test(store, store_keeps_a_script_written_by_hand);
+	tcase_add_test(store, store_lists_a_script_kept_by_hand_as_active);
+	tcase_add_test(store, store_renames_a_script_kept_by_hand);
+	tcase_add_test(store, store_active_file_inside_the_directory);
 	suite_add_tcase(s, store);
 	return s;
 }
