@@ -14,6 +14,7 @@
 #include "agent/report.h"
 #include "agent/xmem.h"
 #include "state/fsfail.h"
+#include "state/owner.h"
 
 char *
 report_path(const char *state_dir)
@@ -73,18 +74,18 @@ add_string(struct json_object *o, const char *key, const char *value)
 	    NULL);
 }
 
-/* Writes text to tmp (0600 whatever the umask or a leftover file's mode)
- * and renames it to path, so a reader never sees half a file.  0 or an
- * errno. */
+/* Writes text to tmp (0600 whatever the umask or a leftover file's mode,
+ * state_dir's owner's) and renames it to path, so a reader never sees
+ * half a file.  0 or an errno. */
 static int
 replace_file(const char *path, const char *tmp, const char *text)
 {
 	FILE *f = NULL;
 	int fd, err = 0;
 
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) < 0 || fchmod(fd, 0600) < 0 ||
-	    (f = fdopen(fd, "w")) == NULL) {
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0 || fchmod(fd, 0600) < 0 ||
+	    state_file_own(fd, tmp) < 0 || (f = fdopen(fd, "w")) == NULL) {
 		err = errno;
 		if (fd >= 0)
 			close(fd);

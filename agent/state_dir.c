@@ -16,6 +16,7 @@
 #include "agent/xmem.h"
 #include "state/db.h"
 #include "state/fsfail.h"
+#include "state/owner.h"
 
 /* The state file that shows a sorter used this state_dir, or NULL.  Only
  * `run` makes them, and only once it has the ledger (daemon.c).  The
@@ -38,11 +39,26 @@ earlier_use(const struct config *c)
 int
 state_dir_make(const struct config *c, char **err_r)
 {
-	if (mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
+	int fd;
+
+	if (mkdir(c->state_dir, 0700) < 0) {
+		if (errno == EEXIST)
+			return 0;
 		*err_r = fsfail_message("create state_dir", c->state_dir,
 		    errno);
 		return -1;
 	}
+	/* Made by root (say, train before the first start of the service
+	 * in the package's /var/lib/mailsift): the daemon's all the same. */
+	if ((fd = open(c->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0 || state_file_own(fd, c->state_dir) < 0) {
+		*err_r = fsfail_message("set the owner of state_dir",
+		    c->state_dir, errno);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 

@@ -19,8 +19,9 @@
 #include "agent/store.h"
 #include "state/ledger.h"
 
-/* Makes state_dir (mode 0700) if missing.  0, or -1 with a malloc'd
- * *err_r. */
+/* Makes state_dir (mode 0700; made by root, it belongs to the owner of
+ * the directory it is in, see state/owner.h) if missing.  0, or -1 with
+ * a malloc'd *err_r. */
 int state_dir_make(const struct config *config, char **err_r);
 
 #define STATE_DIR_LEDGER_LOST	1

@@ -19,6 +19,7 @@
 #include "agent/xmem.h"
 #include "state/db.h"
 #include "state/fsfail.h"
+#include "state/owner.h"
 
 static const char *const side_files[] = { "", "-wal", "-shm", "-journal" };
 
@@ -247,7 +248,9 @@ create_new(const char *path, const struct db_schema *schema, int replace,
 
 	remove_with_side_files(tmp);
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	/* Before SQLite makes its side files: it gives them to the
+	 * database file's owner. */
+	if (fd < 0 || state_file_own(fd, tmp) < 0) {
 		*err_r = fsfail_message(action, path, errno);
 		goto out;
 	}

@@ -16,6 +16,7 @@
 #include "agent/xmem.h"
 #include "state/fsfail.h"
 #include "state/lock.h"
+#include "state/owner.h"
 
 /* A holder that ends between our F_SETLK and F_GETLK leaves nobody to
  * name: try again, a few times. */
@@ -72,6 +73,11 @@ state_lock_take(const char *state_dir, struct state_lock **lock_r,
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		*err_r = fsfail_message("open the lock file", path, errno);
+		goto out;
+	}
+	if (state_file_own(fd, path) < 0) {
+		*err_r = fsfail_message("set the owner of the lock file",
+		    path, errno);
 		goto out;
 	}
 	/* Whatever the umask or an older mailsift left. */
