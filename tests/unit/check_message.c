@@ -132,6 +132,33 @@ START_TEST(charset_conversion)
 }
 END_TEST
 
+/* The labels of ISO-8859-1 converted without iconv give, for every byte,
+ * what iconv gives under another of its names (CP819). */
+START_TEST(latin1_as_iconv)
+{
+	static const char *const labels[] = {
+		"iso-8859-1", "ISO-8859-1", "iso8859-1", "ISO_8859-1", "latin1"
+	};
+	char all[256];
+	size_t want_len, got_len;
+	char *want;
+
+	for (int i = 0; i < 256; i++)
+		all[i] = (char)i;
+	want = message_to_utf8("CP819", all, sizeof(all), &want_len);
+	ck_assert_uint_eq(want_len, 128 + 2 * 128);
+	for (size_t i = 0; i < sizeof(labels) / sizeof(*labels); i++) {
+		char *got = message_to_utf8(labels[i], all, sizeof(all),
+		    &got_len);
+
+		ck_assert_msg(got_len == want_len &&
+		    memcmp(got, want, want_len) == 0, "%s differs", labels[i]);
+		free(got);
+	}
+	free(want);
+}
+END_TEST
+
 START_TEST(message_id_forms)
 {
 	static const char *const cases[][2] = {
@@ -222,6 +249,7 @@ message_suite(void)
 	tcase_add_test(tc, decode_words);
 	tcase_add_test(tc, header_for_display);
 	tcase_add_test(tc, charset_conversion);
+	tcase_add_test(tc, latin1_as_iconv);
 	tcase_add_test(tc, message_id_forms);
 	tcase_add_test(tc, hash_ignores_line_ending_style);
 	tcase_add_test(tc, transfer_decoding);
