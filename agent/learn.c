@@ -52,6 +52,11 @@
  * short spells however slow the server. */
 #define BOOTSTRAP_BATCH		2000
 #define BOOTSTRAP_BATCH_SECONDS	2
+/* It fetches up to this many messages together, within this many bytes
+ * (as a catch-up does, sort.c): one or two round trips for them instead
+ * of one each. */
+#define BOOTSTRAP_FETCH_MAX	64
+#define BOOTSTRAP_FETCH_BYTES	((size_t)4 * 1024 * 1024)
 
 /* Keywords meaning spam / not spam (IANA IMAP keywords; Thunderbird's
  * own names). */
@@ -925,31 +930,30 @@ model_ensure(struct learner *l, const char *folder,
 	return rc;
 }
 
-/* Fetches one message of the bootstrap into *msg (o->msg) and trains it
- * as o->want in the caller's model transaction, unless it is empty,
- * flagged \Deleted or carries the other class's keyword.  Returns the
- * store status (a ledger failure included); *model_void_r says that the
- * model transaction cannot be kept: 1 after a ledger failure (the status
- * says why), -1 after a model failure (logged, or in *err_r). */
+/* Trains one fetched message of the bootstrap (o->msg; gone if its data
+ * is NULL) as o->want in the caller's model transaction, unless it is
+ * empty, flagged \Deleted or carries the other class's keyword.  Returns
+ * the store status (a ledger failure included); *model_void_r says that
+ * the model transaction cannot be kept: 1 after a ledger failure (the
+ * status says why), -1 after a model failure (logged, or in *err_r). */
 static enum store_status
 bootstrap_message(struct learner *l, struct observation *o,
-    struct store_msg *msg, uint32_t uid, struct learn_summary *sum,
-    int *model_void_r, char **err_r)
+    struct learn_summary *sum, int *model_void_r, char **err_r)
 {
+	const struct store_msg *msg = o->msg;
 	const char *kw;
-	int truncated, ensured = 1;
-	enum store_status st = l->store->ops->fetch(l->store, uid,
-	    l->max_message_bytes, msg, &truncated);
+	int ensured = 1;
+	enum store_status st;
 
 	*model_void_r = 0;
-	if (st != STORE_OK)
-		return st == STORE_MSG_GONE ? STORE_OK : st;
+	if (msg->data == NULL)
+		return STORE_OK;	/* gone since its flags were read */
 	kw = keyword_opinion(msg->flags, msg->nflags);
 	if (msg->len == 0 ||
 	    store_has_flag(msg->flags, msg->nflags, "\\Deleted") ||
 	    ((kw[0] == 's' || kw[0] == 'h') && strcmp(kw, o->want) != 0)) {
 		sum->skipped++;
-		goto out;
+		return STORE_OK;
 	}
 	st = observe(l, o);
 	if (o->result == RETRAIN_SAME)
@@ -962,30 +966,42 @@ bootstrap_message(struct learner *l, struct observation *o,
 		*model_void_r = -1;
 	else if (o->result == RETRAIN_LEDGER_FAILED)
 		*model_void_r = 1;
-out:
-	store_msg_release(msg);
 	return st;
 }
 
+/* Whether the bootstrap learns a message with these flags as want: in a
+ * ham folder an unread message is left out unless unread_too. */
+static int
+bootstrap_learns(const struct store_flags *fl, const char *want,
+    int unread_too)
+{
+	return unread_too || want[0] != 'h' ||
+	    store_has_flag(fl->flags, fl->nflags, "\\Seen");
+}
+
 /* Trains every message of folder as want, once, in model transactions of
- * BOOTSTRAP_BATCH messages (see the top of the file).  In a ham folder an
- * unread message is left out unless unread_too: nobody has looked at it
- * yet, so where it lies says nothing of the owner's judgement (unread
- * spam waits in INBOX as often as ham).  A keyword the owner gave it is
- * the daemon's to learn (learn_scan_keywords). */
+ * BOOTSTRAP_BATCH messages (see the top of the file), fetching up to
+ * BOOTSTRAP_FETCH_MAX messages together.  In a ham folder an unread
+ * message is left out unless unread_too: nobody has looked at it yet, so
+ * where it lies says nothing of the owner's judgement (unread spam waits
+ * in INBOX as often as ham).  A keyword the owner gave it is the daemon's
+ * to learn (learn_scan_keywords). */
 static int
 bootstrap_folder(struct learner *l, const char *folder, const char *want,
     int unread_too, void (*progress)(void *, const char *, size_t, size_t),
     void *arg, struct learn_summary *sum, char **err_r)
 {
-	uint32_t uidvalidity, uidnext;
+	uint32_t uidvalidity, uidnext, uids[BOOTSTRAP_FETCH_MAX];
+	struct store_msg msgs[BOOTSTRAP_FETCH_MAX];
+	int truncated[BOOTSTRAP_FETCH_MAX];
 	struct store_flags *fl = NULL;
-	size_t n = 0, batch = 0;
+	size_t n = 0, batch = 0, fetched = 0, used = 0;
 	enum store_status st;
 	char *reason = xasprintf("bootstrap from %s", folder), *err = NULL;
 	int rc = -1, open = 0, model_void;
 	time_t started = 0;
 
+	memset(msgs, 0, sizeof(msgs));
 	st = l->store->ops->select(l->store, folder, &uidvalidity, &uidnext);
 	if (st == STORE_BOX_BAD) {
 		log_notice("%s: no such folder, nothing learned from it",
@@ -995,16 +1011,33 @@ bootstrap_folder(struct learner *l, const char *folder, const char *want,
 	}
 	if (st == STORE_OK)
 		st = l->store->ops->list_flags(l->store, 1, 0, &fl, &n);
+	if (st == STORE_OK && n > 1)
+		qsort(fl, n, sizeof(*fl), cmp_flags_uid);
 	for (size_t i = 0; i < n && st == STORE_OK; i++) {
-		struct store_msg msg = { 0 };
 		struct observation o = { .folder = folder,
-		    .uidvalidity = uidvalidity, .msg = &msg,
-		    .reason = reason, .bulk = 1, .want = want };
+		    .uidvalidity = uidvalidity, .reason = reason,
+		    .bulk = 1, .want = want };
 
-		if (!unread_too && want[0] == 'h' &&
-		    !store_has_flag(fl[i].flags, fl[i].nflags, "\\Seen")) {
+		if (!bootstrap_learns(&fl[i], want, unread_too)) {
 			sum->unread++;
 			goto next;
+		}
+		if (used == fetched) {
+			/* This one and the next ones learned, together. */
+			size_t k = 0;
+
+			for (size_t j = i; j < n && k < BOOTSTRAP_FETCH_MAX;
+			    j++)
+				if (bootstrap_learns(&fl[j], want, unread_too))
+					uids[k++] = fl[j].uid;
+			used = 0;
+			st = l->store->ops->fetch_some(l->store, uids, k,
+			    l->max_message_bytes, BOOTSTRAP_FETCH_BYTES, msgs,
+			    truncated, &fetched);
+			if (st != STORE_OK) {
+				fetched = 0;
+				break;
+			}
 		}
 		if (!open) {
 			if (filter_begin(l->filter, &err) < 0)
@@ -1012,8 +1045,9 @@ bootstrap_folder(struct learner *l, const char *folder, const char *want,
 			open = 1;
 			started = time(NULL);
 		}
-		st = bootstrap_message(l, &o, &msg, fl[i].uid, sum,
-		    &model_void, &err);
+		o.msg = &msgs[used];
+		st = bootstrap_message(l, &o, sum, &model_void, &err);
+		store_msg_release(&msgs[used++]);
 		if (model_void != 0) {
 			/* The batch is void: what the ledger has of it is
 			 * trained again by the next run. */
@@ -1056,6 +1090,8 @@ model_failed:
 out:
 	if (open)
 		filter_rollback(l->filter);
+	while (used < fetched)
+		store_msg_release(&msgs[used++]);
 	free(err);
 	free(reason);
 	store_flags_free(fl, n);

@@ -1205,10 +1205,10 @@ START_TEST(bootstrap_learns_junk_and_inbox_once)
 }
 END_TEST
 
-/* Three spam in Junk, four read ham in INBOX (besides the welcome note,
+/* Three spam in Junk, nham read ham in INBOX (besides the welcome note,
  * unread, which the bootstrap leaves out). */
 static void
-bootstrap_mailbox(void)
+bootstrap_mailbox(size_t nham)
 {
 	const char *seen[] = { "\\Seen", NULL };
 
@@ -1220,11 +1220,11 @@ bootstrap_mailbox(void)
 		deliver("Junk", m);
 		free(m);
 	}
-	for (size_t i = 0; i < 4; i++) {
-		char id[16], *m;
+	for (size_t i = 0; i < nham; i++) {
+		char id[32], *m;
 		snprintf(id, sizeof(id), "h%zu", i);
 		m = message(id, "friend@home.example", "smtp.home.example",
-		    "203.0.113.5", "news", ham_bodies[i]);
+		    "203.0.113.5", "news", ham_bodies[i % 4]);
 		store_mem_append(fx.store, "INBOX", m, strlen(m), seen);
 		free(m);
 	}
@@ -1241,7 +1241,7 @@ START_TEST(bootstrap_again_fills_in_what_the_model_lacks)
 	char *err = NULL, *cmd;
 
 	make_probes();
-	bootstrap_mailbox();
+	bootstrap_mailbox(4);
 	ck_assert_msg(learn_bootstrap(&fx.learner, ham_folders, 1, 0, NULL,
 	    NULL, &sum, &err) == 0, "%s", err);
 	snap(&after);
@@ -1266,7 +1266,9 @@ END_TEST
 
 /* A connection lost half-way: what the ledger recorded before it is in
  * the model too (its batch is committed), and the next run does the
- * rest, each message once. */
+ * rest, each message once.  The bootstrap fetches 64 messages together:
+ * the connection is lost in INBOX's second fetch, after the first 64
+ * were trained in a model transaction still open. */
 START_TEST(bootstrap_cut_short_keeps_model_and_ledger_in_step)
 {
 	static const char *const ham_folders[] = { "INBOX" };
@@ -1275,29 +1277,29 @@ START_TEST(bootstrap_cut_short_keeps_model_and_ledger_in_step)
 	char *err = NULL;
 
 	make_probes();
-	bootstrap_mailbox();
+	bootstrap_mailbox(70);
 	snap(&before);
-	/* Junk's three, then INBOX's h0 and h1 (the unread welcome note is
-	 * not fetched). */
-	store_mem_fail(fx.store, "fetch", 6, STORE_CONN_LOST, 0);
+	/* Junk's three, INBOX's first 64 (the unread welcome note is not
+	 * fetched), then the second of the next fetch. */
+	store_mem_fail(fx.store, "fetch", 3 + 64 + 2, STORE_CONN_LOST, 0);
 	ck_assert_int_eq(learn_bootstrap(&fx.learner, ham_folders, 1, 0, NULL,
 	    NULL, &sum, &err), -1);
 	ck_assert_ptr_nonnull(err);
 	free(err);
 	err = NULL;
 	ck_assert_uint_eq(sum.spam, 3);
-	ck_assert_uint_eq(sum.ham, 2);
+	ck_assert_uint_eq(sum.ham, 64);
 	snap(&cut);
 	ck_assert_uint_eq(cut.nspam, before.nspam + 3);
-	ck_assert_uint_eq(cut.nham, before.nham + 2);
+	ck_assert_uint_eq(cut.nham, before.nham + 64);
 	ck_assert_int_eq(fx.store->ops->connect(fx.store), STORE_OK);
 	ck_assert_msg(learn_bootstrap(&fx.learner, ham_folders, 1, 0, NULL,
 	    NULL, &sum, &err) == 0, "%s", err);
-	ck_assert_uint_eq(sum.spam + sum.ham, 2);
-	ck_assert_uint_eq(sum.unchanged, 5);
+	ck_assert_uint_eq(sum.spam + sum.ham, 6);
+	ck_assert_uint_eq(sum.unchanged, 3 + 64);
 	snap(&after);
 	ck_assert_uint_eq(after.nspam, before.nspam + 3);
-	ck_assert_uint_eq(after.nham, before.nham + 4);
+	ck_assert_uint_eq(after.nham, before.nham + 70);
 	free_probes();
 }
 END_TEST
