@@ -591,12 +591,12 @@ resolve(const char *host, int port, int cancel_fd, int64_t deadline,
 			*err_r = left <= 0 ? xasprintf("looking up %s took "
 			    "too long", host) :
 			    xstrdup("interrupted by the stop signal");
-			if (gai_cancel(&l->cb) == EAI_CANCELED) {
-				lookup_free(l);
-			} else {
-				l->next = abandoned_lookups;
-				abandoned_lookups = l;
-			}
+			/* Not gai_cancel(): glibc then never frees the
+			 * request's wait list (a leak per cancelled
+			 * lookup); the resolver thread finishes it and
+			 * lookups_reap() frees ours. */
+			l->next = abandoned_lookups;
+			abandoned_lookups = l;
 			return -1;
 		}
 		if (left < LOOKUP_SLICE_MS)
