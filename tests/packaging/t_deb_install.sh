@@ -59,6 +59,10 @@ make -s deb || fail "make deb failed"
 version=$(cat VERSION)
 deb=$(ls build/mailsift_"$version"_*.deb) || fail "make deb left no .deb in build/"
 grep -E '^[EW]:' build/deb/lintian.log && echo "(lintian warnings above)"
+# libsieve is linked in statically: the package names its source.
+sieve_src=$(dpkg-query -f '${source:Package} (= ${source:Version})' -W libsieve2-dev)
+assert_field() { [ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"; }
+assert_field "$sieve_src" "$(dpkg-deb -f "$deb" Built-Using)" "Built-Using"
 
 we_installed=1
 dpkg_retry -i "$deb" || fail "dpkg -i $deb failed"
