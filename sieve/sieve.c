@@ -5,7 +5,9 @@
  * Evaluation happens in a child process per message, with a time limit:
  * libsieve 2.2.6 can crash, abort or leak, and none of that may reach the
  * daemon; a crash or a timeout is an error and the caller leaves the
- * message where it is.  The child reports only the list of statements that
+ * message where it is.  The children are forked by one helper per script
+ * (agent/child_server.h), not by the caller, whose large heap would make
+ * every fork costly; a request carries everything a run may look at.  The child reports only the list of statements that
  * ran (see lang.c); the parent replays that list against the compiled
  * script to get the actions, applying RFC 5228 and RFC 5232 itself:
  * implicit keep unless keep, fileinto or discard cancelled it; the
@@ -21,6 +23,7 @@
 #include <time.h>
 
 #include "agent/child.h"
+#include "agent/child_server.h"
 #include "agent/message.h"
 #include "agent/xmem.h"
 #include "sieve/sieve.h"
@@ -32,6 +35,9 @@
 #define SV_MAX_SCRIPT	(1024 * 1024)
 
 /* ------------------------------------------------------------ loading */
+
+static int serve_eval(void *ctx, const char *req, size_t len,
+    struct buf *out);
 
 struct validate_arg {
 	const char *name;
@@ -80,6 +86,9 @@ parse(const char *name, const char *text, const char *dir,
 		return -1;
 	}
 	free(out);
+	/* the helper that runs the evaluations forks on the first one */
+	s->server = child_server_new(serve_eval, s, "the sieve evaluator "
+	    "(libsieve)");
 	*script_r = s;
 	return 0;
 }
@@ -167,6 +176,7 @@ sieve_script_free(struct sieve_script **script)
 {
 	if (*script == NULL)
 		return;
+	child_server_free(&(*script)->server);
 	sv_script_release(*script);
 	free(*script);
 	*script = NULL;
@@ -1068,6 +1078,114 @@ out:
 	return ret;
 }
 
+/* A request to the script's evaluator helper: everything a run may look
+ * at, in this process's own representation (the helper is a fork of it).
+ * The strings and the message end in a NUL. */
+static void
+put_bytes(struct buf *b, const void *data, size_t len)
+{
+	buf_append(b, &len, sizeof(len));
+	buf_append(b, data, len);
+}
+
+static char *
+request_encode(const struct eval_arg *ea, size_t *len_r)
+{
+	struct buf b = { 0 };
+	size_t nboxes = ea->env->mailboxes == NULL ? (size_t)-1 :
+	    ea->env->nmailboxes;
+
+	buf_append(&b, &ea->now, sizeof(ea->now));
+	buf_append(&b, &ea->env->score, sizeof(ea->env->score));
+	buf_append(&b, &nboxes, sizeof(nboxes));
+	for (size_t i = 0; ea->env->mailboxes != NULL && i < nboxes; i++)
+		put_bytes(&b, ea->env->mailboxes[i],
+		    strlen(ea->env->mailboxes[i]) + 1);
+	put_bytes(&b, ea->known, ea->nknown * sizeof(*ea->known));
+	put_bytes(&b, ea->msg, ea->len);
+	buf_append(&b, "", 1);
+	*len_r = b.len;
+	return buf_steal(&b);
+}
+
+struct reader {
+	const char *p;
+	size_t left;
+};
+
+static int
+get(struct reader *r, void *dst, size_t len)
+{
+	if (len > r->left)
+		return -1;
+	memcpy(dst, r->p, len);
+	r->p += len;
+	r->left -= len;
+	return 0;
+}
+
+/* The next put_bytes item, in place. */
+static const char *
+get_bytes(struct reader *r, size_t *len_r)
+{
+	const char *at;
+
+	if (get(r, len_r, sizeof(*len_r)) < 0 || *len_r > r->left)
+		return NULL;
+	at = r->p;
+	r->p += *len_r;
+	r->left -= *len_r;
+	return at;
+}
+
+/* Runs in the evaluator's grandchild: decodes a request_encode. */
+static int
+serve_eval(void *ctx, const char *req, size_t len, struct buf *out)
+{
+	struct reader r = { req, len };
+	struct sieve_env env = { 0 };
+	struct eval_arg ea = { 0 };
+	struct known_id *known = NULL;
+	const char **boxes = NULL;
+	const char *known_at;
+	size_t nboxes, nknown_bytes, n;
+	int ret = -1;
+
+	ea.s = ctx;
+	ea.env = &env;
+	if (get(&r, &ea.now, sizeof(ea.now)) < 0 ||
+	    get(&r, &env.score, sizeof(env.score)) < 0 ||
+	    get(&r, &nboxes, sizeof(nboxes)) < 0)
+		goto garbled;
+	if (nboxes != (size_t)-1) {
+		if (nboxes > r.left)
+			goto garbled;
+		boxes = xcalloc(nboxes + 1, sizeof(*boxes));
+		for (size_t i = 0; i < nboxes; i++)
+			if ((boxes[i] = get_bytes(&r, &n)) == NULL || n == 0 ||
+			    boxes[i][n - 1] != '\0')
+				goto garbled;
+		env.mailboxes = (char *const *)boxes;
+		env.nmailboxes = nboxes;
+	}
+	if ((known_at = get_bytes(&r, &nknown_bytes)) == NULL ||
+	    nknown_bytes % sizeof(*known) != 0 ||
+	    (ea.msg = get_bytes(&r, &ea.len)) == NULL)
+		goto garbled;
+	ea.nknown = nknown_bytes / sizeof(*known);
+	known = xmalloc(nknown_bytes + 1);
+	memcpy(known, known_at, nknown_bytes);
+	ea.known = known;
+	ret = child_eval(&ea, out);
+	goto out;
+garbled:
+	buf_appends(out, "the sieve evaluator got a garbled request");
+out:
+	free(boxes);
+	free(known);
+	return ret;
+}
+
 /* IMAP system flags are case-insensitive: the action list writes them
  * the usual way.  The script's flag variable keeps them as written,
  * which hasflag with i;octet can tell apart (as in Pigeonhole).  Other
@@ -1339,18 +1457,21 @@ sieve_eval_env(const struct sieve_script *script, const char *msg,
 {
 	struct eval_arg ea = { script, msg, len, env, 0, NULL, 0 };
 	struct known_id *known = NULL;
-	char *trace = NULL, *ops;
-	int ret = -1;
+	char *trace = NULL, *ops, *req;
+	size_t reqlen;
+	int ret = -1, rc;
 
 	memset(result_r, 0, sizeof(*result_r));
 	ea.now = env->now ? (long long)env->now : (long long)time(NULL);
 	/* a run that meets a duplicate ID the parent has not looked up
 	 * ends asking for it; each round answers at least one more */
 	for (int round = 0;; round++) {
-		if (child_run(child_eval, &ea, "the sieve evaluator "
-		    "(libsieve)", SV_TIMEOUT_MS +
-		    (int)(strlen(script->rewritten) / 100), &trace,
-		    err_r) < 0)
+		req = request_encode(&ea, &reqlen);
+		rc = child_server_run(script->server, req, reqlen,
+		    SV_TIMEOUT_MS + (int)(strlen(script->rewritten) / 100),
+		    &trace, err_r);
+		free(req);
+		if (rc < 0)
 			goto out;
 		if (trace[0] != '?')
 			break;
@@ -1372,6 +1493,8 @@ sieve_eval_env(const struct sieve_script *script, const char *msg,
 			known = xreallocarray(known, ea.nknown + 1,
 			    sizeof(*known));
 			k = &known[ea.nknown++];
+			/* the entries travel to the evaluator as bytes */
+			memset(k, 0, sizeof(*k));
 			memcpy(k->id, p + 1, 64);
 			k->id[64] = '\0';
 			k->seen_at = 0;

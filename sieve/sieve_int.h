@@ -29,6 +29,8 @@
 #include "agent/xmem.h"
 #include "sieve/sieve.h"
 
+struct child_server;
+
 /* Names the rewritten script asks libsieve's GETHEADER callback for. */
 /* decoded, unfolded values */
 #define SV_HDR_PREFIX	"X-Mailsift-H-"
@@ -202,6 +204,9 @@ struct sieve_script {
 	size_t nglobals;
 	int nscopes;		/* the main script and each included one */
 	int nscripts;		/* distinct scripts included */
+	/* owned; the helper that evaluates this script on each message
+	 * (agent/child_server.h), or NULL before the script is checked */
+	struct child_server *server;
 };
 
 /* lang.c: parses and checks text, fills everything in *s but nothing that

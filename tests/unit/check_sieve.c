@@ -5,6 +5,7 @@
  * with a reason, the spamtest mapping at its boundaries, and the helpers
  * that work around libsieve (numeric form, :matches escapes).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -1112,8 +1113,10 @@ expect_isolated(const char *text, const char *msg, const char *words)
 {
 	struct sieve_script *s = NULL;
 	struct sieve_result r;
-	char *err = NULL;
+	char *err = NULL, before[4096];
+	long helper = 0;
 
+	unit_children(before, sizeof(before));
 	ck_assert(sieve_script_parse("t", "keep;\n", &s, &err) == 0);
 	free(s->rewritten);
 	s->rewritten = xstrdup(text);
@@ -1121,8 +1124,62 @@ expect_isolated(const char *text, const char *msg, const char *words)
 	ck_assert_msg(strstr(err, words) != NULL, "%s", err);
 	ck_assert(r.n == 0 && r.actions == NULL);
 	free(err);
+	/* the evaluator's helper survived and evaluates again */
+	helper = unit_new_child(before);
+	ck_assert_int_gt(helper, 0);
+	if (sieve_eval(s, msg_ham, sizeof(msg_ham) - 1, -1, &r, &err) == 0)
+		sieve_result_release(&r);
+	else
+		free(err);
+	ck_assert_int_eq(unit_new_child(before), helper);
 	sieve_script_free(&s);
+	ck_assert_int_eq(unit_new_child(before), 0);
 }
+
+/* Evaluates s (files subjects with "viagra" into Spam) on msg_ham. */
+static void
+expect_spam(const struct sieve_script *s)
+{
+	struct sieve_result r;
+	char *err = NULL, *got;
+
+	if (sieve_eval(s, msg_ham, sizeof(msg_ham) - 1, 0.5, &r, &err) < 0)
+		ck_abort_msg("eval failed: %s", err);
+	got = show(&r);
+	ck_assert_str_eq(got, "fileinto:Spam[]");
+	free(got);
+	sieve_result_release(&r);
+}
+
+/* The daemon's heap is large: it must not fork for every message.  One
+ * helper per script evaluates, started again when it dies, ended with
+ * the script. */
+START_TEST(one_evaluator_per_script)
+{
+	struct sieve_script *s = NULL;
+	char *err = NULL, before[4096];
+	long helper = 0, second;
+
+	unit_children(before, sizeof(before));
+	ck_assert(sieve_script_parse("t", "require \"fileinto\";\n"
+	    "if header :contains \"subject\" \"viagra\" "
+	    "{ fileinto \"Spam\"; }\n", &s, &err) == 0);
+	for (int i = 0; i < 30; i++) {
+		expect_spam(s);
+		if (i == 0)
+			helper = unit_new_child(before);
+		ck_assert_int_gt(helper, 0);
+		ck_assert_int_eq(unit_new_child(before), helper);
+	}
+	ck_assert_int_eq(kill((pid_t)helper, SIGKILL), 0);
+	expect_spam(s);
+	second = unit_new_child(before);
+	ck_assert_int_gt(second, 0);
+	ck_assert_int_ne(second, helper);
+	sieve_script_free(&s);
+	ck_assert_int_eq(unit_new_child(before), 0);
+}
+END_TEST
 
 START_TEST(isolation)
 {
@@ -1188,6 +1245,7 @@ sieve_suite(void)
 	tcase_add_test(tc, malformed_messages);
 	tcase_add_test(tc, hostile_header);
 	tcase_add_test(tc, isolation);
+	tcase_add_test(tc, one_evaluator_per_script);
 	tcase_add_test(tc, large_scripts);
 	tcase_add_test(tc, extension_list);
 	tcase_add_test(tc, copy_and_create);
