@@ -211,6 +211,27 @@ start(struct child_server *cs, char **err_r)
 	return 0;
 }
 
+/* In a forked copy of the caller the helper and its socket are the
+ * original's: this process needs one of its own. */
+static void
+adopt(struct child_server *cs)
+{
+	if (cs->owner == getpid())
+		return;
+	if (cs->fd >= 0)
+		close(cs->fd);
+	cs->fd = -1;
+	cs->pid = 0;
+	cs->owner = getpid();
+}
+
+int
+child_server_start(struct child_server *cs, char **err_r)
+{
+	adopt(cs);
+	return cs->pid != 0 ? 0 : start(cs, err_r);
+}
+
 /* Kills and reaps the helper (idle, or no longer trusted). */
 static void
 stop(struct child_server *cs)
@@ -320,15 +341,7 @@ child_server_run(struct child_server *cs, const char *req, size_t len,
 	char *text, *why = NULL;
 	int code;
 
-	if (cs->owner != getpid()) {
-		/* a forked copy of the caller: the helper and its socket are
-		 * the original's; this process needs one of its own */
-		if (cs->fd >= 0)
-			close(cs->fd);
-		cs->fd = -1;
-		cs->pid = 0;
-		cs->owner = getpid();
-	}
+	adopt(cs);
 	while (cs->failures <= SERVER_RESTARTS) {
 		if (cs->pid == 0 && start(cs, &why) < 0) {
 			/* the caller's own child says why, if it fails too */

@@ -45,6 +45,12 @@ struct child_server *child_server_new(child_server_fn fn, void *ctx,
  * copy's own. */
 int child_server_run(struct child_server *cs, const char *req, size_t len,
     int timeout_ms, char **out_r, char **err_r);
+/* Forks the helper now rather than at the first request, for a caller
+ * that is about to grow (load libraries, read a backlog): every request
+ * forks a copy of the helper, which is cheaper the smaller the caller
+ * was when the helper was forked.  -1 with *err_r when it cannot; the
+ * first request tries again. */
+int child_server_start(struct child_server *cs, char **err_r);
 /* The helper's process id, or 0 when none runs. */
 pid_t child_server_pid(const struct child_server *cs);
 /* Ends and reaps the helper (only in the process that made the server:

@@ -275,6 +275,9 @@ script_load(struct daemon *d, int startup)
 		    sieve_script_warnings(script));
 	sieve_script_free(&d->script);
 	d->script = script;
+	/* at startup, before the IMAP libraries and the backlog: each
+	 * message's evaluator is a fork of this helper */
+	sieve_script_start_evaluator(d->script);
 	d->script_stat = st;
 	d->report.script_ok = 1;
 	d->report.script_loaded = time(NULL);

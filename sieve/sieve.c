@@ -1440,6 +1440,15 @@ sieve_script_needs_mailboxes(const struct sieve_script *script)
 	return script->needs_mailboxes;
 }
 
+void
+sieve_script_start_evaluator(const struct sieve_script *script)
+{
+	char *err = NULL;
+
+	if (child_server_start(script->server, &err) < 0)
+		free(err);
+}
+
 int
 sieve_eval(const struct sieve_script *script, const char *msg, size_t len,
     double score, struct sieve_result *result_r, char **err_r)

@@ -105,6 +105,13 @@ int sieve_script_needs_mailboxes(const struct sieve_script *script);
  * and record the result's dups)? */
 int sieve_script_needs_duplicates(const struct sieve_script *script);
 
+/* Starts the script's evaluator helper now rather than at the first
+ * evaluation (optional).  Each evaluation forks a copy of the helper, and
+ * the helper is a copy of the caller as it was when it started: a daemon
+ * calls this before it loads its IMAP libraries or reads a backlog.  A
+ * failure is left for the first evaluation to report. */
+void sieve_script_start_evaluator(const struct sieve_script *script);
+
 /* Runs the script on len bytes of msg.  score is the classifier's score in
  * [0,1], or negative if the message was not scored.  On failure (the
  * evaluator crashed or timed out) returns -1 with *err_r set, and the

@@ -262,6 +262,25 @@ START_TEST(forked_copy_starts_its_own)
 }
 END_TEST
 
+START_TEST(started_before_the_first_request)
+{
+	struct child_server *cs = server();
+	char before[4096], *err = NULL;
+	pid_t helper;
+
+	unit_children(before, sizeof(before));
+	ck_assert_int_eq(child_server_start(cs, &err), 0);
+	helper = child_server_pid(cs);
+	ck_assert_int_gt(helper, 0);
+	ck_assert_int_eq(unit_new_child(before), helper);
+	/* started once: the first request finds it */
+	ck_assert_int_eq(child_server_start(cs, &err), 0);
+	ck_assert_int_eq(evaluator_parent(cs), helper);
+	ck_assert_int_eq(unit_new_child(before), helper);
+	child_server_free(&cs);
+}
+END_TEST
+
 /* Is pid gone (or a zombie nobody reaped yet)? */
 static int
 gone(pid_t pid)
@@ -323,6 +342,7 @@ child_server_suite(void)
 	tcase_add_test(tc, helper_ignores_stop_signals);
 	tcase_add_test(tc, helper_leaves_with_its_caller);
 	tcase_add_test(tc, forked_copy_starts_its_own);
+	tcase_add_test(tc, started_before_the_first_request);
 	suite_add_tcase(s, tc);
 	return s;
 }

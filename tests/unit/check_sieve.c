@@ -1219,6 +1219,29 @@ START_TEST(load_file)
 }
 END_TEST
 
+/* A daemon starts the helper before it grows: evaluations then use it. */
+START_TEST(evaluator_started_early)
+{
+	struct sieve_script *s = NULL;
+	char *err = NULL, before[4096];
+	long helper;
+
+	unit_children(before, sizeof(before));
+	ck_assert(sieve_script_parse("t", "require \"fileinto\";\n"
+	    "if header :contains \"subject\" \"viagra\" "
+	    "{ fileinto \"Spam\"; }\n", &s, &err) == 0);
+	ck_assert_int_eq(unit_new_child(before), 0);
+	sieve_script_start_evaluator(s);
+	helper = unit_new_child(before);
+	ck_assert_int_gt(helper, 0);
+	expect_spam(s);
+	expect_spam(s);
+	ck_assert_int_eq(unit_new_child(before), helper);
+	sieve_script_free(&s);
+	ck_assert_int_eq(unit_new_child(before), 0);
+}
+END_TEST
+
 static Suite *
 sieve_suite(void)
 {
@@ -1246,6 +1269,7 @@ sieve_suite(void)
 	tcase_add_test(tc, hostile_header);
 	tcase_add_test(tc, isolation);
 	tcase_add_test(tc, one_evaluator_per_script);
+	tcase_add_test(tc, evaluator_started_early);
 	tcase_add_test(tc, large_scripts);
 	tcase_add_test(tc, extension_list);
 	tcase_add_test(tc, copy_and_create);
