@@ -11,6 +11,7 @@
  * as dead.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@
 /* Helpers started after the first one before requests run in the
  * caller's own children again. */
 #define SERVER_RESTARTS	1
+#define NO_DEADLINE	(-1L)
 
 struct child_server {
 	child_server_fn fn;
@@ -64,35 +66,40 @@ now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ------------------------------------------------------------ helper */
+/* ------------------------------------------------------------ frames */
 
+/* Waits until fd is ready for events or the deadline passes (never
+ * with NO_DEADLINE: the helper waits for its caller as long as it
+ * lives). */
 static int
-read_all(int fd, void *data, size_t len)
+await(int fd, short events, long deadline)
 {
-	char *p = data;
+	for (;;) {
+		struct pollfd pfd = { fd, events, 0 };
+		long left = deadline == NO_DEADLINE ? -1 : deadline - now_ms();
+		int pr;
 
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		if (deadline != NO_DEADLINE && left <= 0)
 			return -1;
-		p += n;
-		len -= (size_t)n;
+		pr = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		return pr > 0 ? 0 : -1;
 	}
-	return 0;
 }
 
 static int
-write_all(int fd, const void *data, size_t len)
+send_by(int fd, const void *data, size_t len, long deadline)
 {
 	const char *p = data;
 
 	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
+		if (await(fd, POLLOUT, deadline) < 0)
+			return -1;
+		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			return -1;
@@ -101,6 +108,29 @@ write_all(int fd, const void *data, size_t len)
 	}
 	return 0;
 }
+
+static int
+recv_by(int fd, void *data, size_t len, long deadline)
+{
+	char *p = data;
+
+	while (len > 0) {
+		ssize_t n;
+
+		if (await(fd, POLLIN, deadline) < 0)
+			return -1;
+		n = recv(fd, p, len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ helper */
 
 static int
 run_request(void *arg, struct buf *out)
@@ -141,10 +171,10 @@ helper_main(const struct child_server *cs, int fd)
 		const char *reply;
 		int rc;
 
-		if (read_all(fd, &f, sizeof(f)) < 0)
+		if (recv_by(fd, &f, sizeof(f), NO_DEADLINE) < 0)
 			_exit(0);
 		data = xmalloc(f.len + 1);
-		if (read_all(fd, data, f.len) < 0)
+		if (recv_by(fd, data, f.len, NO_DEADLINE) < 0)
 			_exit(0);
 		data[f.len] = '\0';
 		r.data = data;
@@ -154,8 +184,8 @@ helper_main(const struct child_server *cs, int fd)
 		memset(&f, 0, sizeof(f));
 		f.len = strlen(reply);
 		f.code = rc == 0 ? 0 : 1;
-		if (write_all(fd, &f, sizeof(f)) < 0 ||
-		    write_all(fd, reply, f.len) < 0)
+		if (send_by(fd, &f, sizeof(f), NO_DEADLINE) < 0 ||
+		    send_by(fd, reply, f.len, NO_DEADLINE) < 0)
 			_exit(0);
 		free(out);
 		free(err);
@@ -244,66 +274,6 @@ stop(struct child_server *cs)
 		;
 	cs->fd = -1;
 	cs->pid = 0;
-}
-
-/* Waits until fd is ready for events or the deadline passes. */
-static int
-await(int fd, short events, long deadline)
-{
-	for (;;) {
-		struct pollfd pfd = { fd, events, 0 };
-		long left = deadline - now_ms();
-		int pr;
-
-		if (left <= 0)
-			return -1;
-		pr = poll(&pfd, 1, (int)left);
-		if (pr < 0 && errno == EINTR)
-			continue;
-		return pr > 0 ? 0 : -1;
-	}
-}
-
-static int
-send_by(int fd, const void *data, size_t len, long deadline)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n;
-
-		if (await(fd, POLLOUT, deadline) < 0)
-			return -1;
-		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-recv_by(int fd, void *data, size_t len, long deadline)
-{
-	char *p = data;
-
-	while (len > 0) {
-		ssize_t n;
-
-		if (await(fd, POLLIN, deadline) < 0)
-			return -1;
-		n = recv(fd, p, len, MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* One request to the running helper: 0 with its reply, -1 when the
